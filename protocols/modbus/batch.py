@@ -1,0 +1,89 @@
+"""Vectorised Modbus/TCP header parsing for the common case: one whole, well-formed ADU per segment.
+
+Most Modbus traffic is polling with function codes 1–6, 15 and 16, one ADU per TCP segment.
+For those segments every field the inventory needs sits at a fixed offset, so numpy reads them for
+a whole batch at once. Anything this fast path does not fully validate (other function codes,
+odd lengths, values out of range, exceptions outside 1–11) is *declined*, never guessed at: the
+caller sends it through ``wire.parse_adu``, which is the single source of truth. The two paths
+must agree field by field; tests/unit/protocols/modbus/test_batch.py checks that they do.
+
+    MBAP (Modbus Messaging on TCP/IP Implementation Guide V1.0b §3.1.3)
+    [ transaction_id u16 ][ protocol_id u16 ][ length u16 ][ unit_id u8 ][ function u8 ][ data ... ]
+      0                     2                  4             6             7              8
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+NONE = -1
+VALID_EXCEPTIONS = (1, 2, 3, 4, 5, 6, 7, 8, 10, 11)
+READ_BITS, READ_REGISTERS = (1, 2), (3, 4)
+
+
+def _u8(data: np.ndarray, at: np.ndarray) -> np.ndarray:
+    return data[np.minimum(at, len(data) - 1)].astype(np.int64)
+
+
+def _u16(data: np.ndarray, at: np.ndarray) -> np.ndarray:
+    return (_u8(data, at) << 8) | _u8(data, at + 1)
+
+
+@dataclass(slots=True)
+class ModbusColumns:
+    """Header fields of many ADUs. ``adu_off`` locates each ADU in ``data`` for full decoding later."""
+
+    transaction_id: np.ndarray
+    unit_id: np.ndarray
+    function_code: np.ndarray  # without the exception bit
+    exception_code: np.ndarray  # NONE when not an exception response
+    address: np.ndarray  # NONE when the message carries none
+    quantity: np.ndarray
+    value: np.ndarray  # the single value of FC5 (0/1, as wire.py gives it) or FC6, else NONE
+    adu_off: np.ndarray
+    adu_len: np.ndarray
+    accepted: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+
+def parse_headers(data: np.ndarray, off: np.ndarray, length: np.ndarray, is_request: np.ndarray) -> ModbusColumns:
+    """Read and validate every segment; ``accepted`` marks those fully decoded here."""
+    tid = _u16(data, off)
+    mbap_len = _u16(data, off + 4)
+    unit = _u8(data, off + 6)
+    raw_fc = _u8(data, off + 7)
+    fc = raw_fc & 0x7F
+    is_exc = (raw_fc & 0x80) != 0
+    whole = (length >= 8) & (_u16(data, off + 2) == 0) & (mbap_len >= 2) & (mbap_len <= 254) & (mbap_len + 6 == length)
+    byte8 = _u8(data, off + 8)
+    word8 = _u16(data, off + 8)
+    word10 = _u16(data, off + 10)
+    req = is_request
+    resp = ~is_request
+
+    exc_ok = ~req & is_exc & (mbap_len == 3) & np.isin(byte8, VALID_EXCEPTIONS) & (fc != 0)
+    bits = np.isin(fc, READ_BITS)
+    regs = np.isin(fc, READ_REGISTERS)
+    read_req = req & (bits | regs) & (mbap_len == 6) & (word10 >= 1) & (
+        (bits & (word10 <= 2000)) | (regs & (word10 <= 125)))
+    read_resp = resp & (bits | regs) & (mbap_len == 3 + byte8) & (byte8 >= 1) & (~regs | (byte8 % 2 == 0))
+    single = (fc == 5) | (fc == 6)
+    single_ok = single & (mbap_len == 6) & ((fc == 6) | (word10 == 0xFF00) | (word10 == 0))
+    multi_q = word10
+    multi_bc = _u8(data, off + 12)
+    coils_req = req & (fc == 15) & (multi_q >= 1) & (multi_q <= 1968) & (multi_bc == (multi_q + 7) // 8) & (mbap_len == 7 + multi_bc)
+    regs_req = req & (fc == 16) & (multi_q >= 1) & (multi_q <= 123) & (multi_bc == 2 * multi_q) & (mbap_len == 7 + multi_bc)
+    multi_resp = resp & ((fc == 15) | (fc == 16)) & (mbap_len == 6)
+    plain = ~is_exc & (read_req | read_resp | single_ok | coils_req | regs_req | multi_resp)
+    accepted = whole & (plain | exc_ok)
+
+    has_address = ~is_exc & (read_req | single_ok | coils_req | regs_req | multi_resp)
+    quantity = np.where(read_req | coils_req | regs_req | multi_resp, word10, np.where(single_ok & ~is_exc, 1, NONE))
+    return ModbusColumns(
+        transaction_id=tid, unit_id=unit, function_code=fc,
+        exception_code=np.where(is_exc, byte8, NONE),
+        address=np.where(has_address, word8, NONE),
+        quantity=np.where(has_address, quantity, NONE),
+        value=np.where(single_ok & ~is_exc, np.where(fc == 5, (word10 == 0xFF00).astype(np.int64), word10), NONE),
+        adu_off=off, adu_len=length, accepted=accepted,
+    )

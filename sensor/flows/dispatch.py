@@ -1,0 +1,115 @@
+"""Decide which dissector reads a flow, and hand it the flow's payload in stream order.
+
+A flow is given to a protocol when its responder port is one the protocol is registered on (or
+the user added with ``--modbus-port``), otherwise when the first payload passes the protocol's
+probe. TCP payload reaches dissectors through ``TcpStream`` reassembly, except for *clean* runs:
+segments of one direction that continue exactly where the stream stood, with nothing buffered.
+Those can be parsed in place, in bulk.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from protocols.base import ProtocolSpec
+from sensor.decode.packets import TCP_SYN
+from sensor.flows.reassembly import SEQ_MOD
+from sensor.flows.table import FlowBatch
+
+MAX_PROBES = 3  # payload-bearing packets a flow may show before we stop probing it
+
+
+class Dispatcher:
+    """Port and probe based assignment of flows to protocols."""
+
+    def __init__(self, specs: tuple[ProtocolSpec, ...], extra_ports: dict[str, frozenset[int]]) -> None:
+        self.specs = specs
+        self.ports = {spec.name: spec.ports | extra_ports.get(spec.name, frozenset()) for spec in specs}
+
+    @property
+    def service_ports(self) -> frozenset[int]:
+        return frozenset().union(*self.ports.values()) if self.ports else frozenset()
+
+    def assign(self, fb: FlowBatch) -> None:
+        for flow in fb.new_flows:
+            for spec in self.specs:
+                if flow.transport == spec.transport and flow.resp_port in self.ports[spec.name]:
+                    flow.protocol = spec.name
+                    break
+        undecided = [g for g, f in enumerate(fb.flows) if f.protocol is None and f.probes < MAX_PROBES]
+        if not undecided:
+            return
+        has_payload = fb.packets.payload_len > 0
+        wanted = np.zeros(len(fb.flows), dtype=bool)
+        wanted[undecided] = True
+        rows = np.nonzero(has_payload & wanted[fb.row_flow])[0]
+        data = fb.packets.data
+        for row in rows.tolist():
+            flow = fb.flows[int(fb.row_flow[row])]
+            if flow.protocol is not None or flow.probes >= MAX_PROBES:
+                continue
+            flow.probes += 1
+            start, size = int(fb.packets.payload_off[row]), int(fb.packets.payload_len[row])
+            payload = data[start:start + size].tobytes()
+            for spec in self.specs:
+                if flow.transport == spec.transport and spec.probe(payload):
+                    flow.protocol = spec.name
+                    break
+
+
+@dataclass(slots=True)
+class StreamRuns:
+    """Payload rows of one protocol, ordered by (flow, direction, capture order).
+
+    ``start``/``stop`` delimit one run per (flow, direction); ``clean`` says whether that run can
+    be parsed in place because it continues the stream exactly and nothing is buffered.
+    """
+
+    rows: np.ndarray
+    start: np.ndarray
+    stop: np.ndarray
+    clean: np.ndarray
+
+
+def stream_runs(fb: FlowBatch, protocol: str, has_buffered: "callable") -> StreamRuns:
+    """Group the protocol's TCP payload rows per (flow, direction) and find the clean runs."""
+    mine = np.array([f.protocol == protocol and f.transport == "tcp" for f in fb.flows], dtype=bool)
+    p = fb.packets
+    if not mine.any():
+        empty = np.zeros(0, dtype=np.int64)
+        return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool))
+    in_flow = mine[fb.row_flow]
+    for row in np.nonzero(in_flow & ((p.tcp_flags & TCP_SYN) != 0))[0].tolist():
+        flow = fb.flows[int(fb.row_flow[row])]
+        flow.streams[int(fb.direction[row])].syn(int(p.seq[row]))
+    rows = np.nonzero(in_flow & (p.payload_len > 0))[0]
+    if len(rows) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool))
+    slot = fb.row_flow[rows] * 2 + fb.direction[rows]
+    order = np.argsort(slot, kind="stable")
+    rows, slot = rows[order], slot[order]
+    boundary = np.ones(len(rows), dtype=bool)
+    boundary[1:] = slot[1:] != slot[:-1]
+    start = np.nonzero(boundary)[0]
+    stop = np.append(start[1:], len(rows))
+    seq = p.seq[rows]
+    size = p.payload_len[rows]
+    contiguous = np.ones(len(rows), dtype=bool)
+    contiguous[1:] = (seq[1:] == (seq[:-1] + size[:-1]) % SEQ_MOD) | boundary[1:]
+    syn_data = (p.tcp_flags[rows] & TCP_SYN) != 0
+    bad = ~contiguous | syn_data
+    run_of_row = np.cumsum(boundary) - 1
+    run_bad = np.bincount(run_of_row, weights=bad, minlength=len(start)) > 0
+    clean = ~run_bad
+    for i, first in enumerate(start.tolist()):
+        if not clean[i]:
+            continue
+        row = int(rows[first])
+        flow = fb.flows[int(fb.row_flow[row])]
+        stream = flow.streams[int(fb.direction[row])]
+        if stream.pending or has_buffered(flow, int(fb.direction[row])) or (
+                stream.next_seq is not None and stream.next_seq != int(p.seq[row])):
+            clean[i] = False
+    return StreamRuns(rows, start, stop, clean)

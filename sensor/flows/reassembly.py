@@ -1,0 +1,101 @@
+"""One direction of a TCP connection put back in order (RFC 9293 §3.4 sequence space).
+
+In-order bytes are delivered at once; retransmitted bytes are dropped; segments that arrive
+early wait in a bounded buffer. When the buffer limit is hit, or the stream ends, the missing
+range is reported as a gap so the dissector can resynchronise instead of misreading bytes.
+"""
+from __future__ import annotations
+
+MAX_PENDING_SEGMENTS = 64  # out-of-order segments held per direction
+MAX_PENDING_BYTES = 256 * 1024
+SEQ_MOD = 1 << 32
+
+
+def seq_diff(a: int, b: int) -> int:
+    """Signed distance a - b in 32-bit sequence space."""
+    d = (a - b) % SEQ_MOD
+    return d - SEQ_MOD if d >= SEQ_MOD // 2 else d
+
+
+class TcpStream:
+    """Reassembly state; ``deliver`` returns ``(data | gap_length, frame)`` items in stream order."""
+
+    __slots__ = ("next_seq", "pending", "pending_bytes", "duplicate_bytes", "gap_bytes")
+
+    def __init__(self) -> None:
+        self.next_seq: int | None = None
+        self.pending: dict[int, tuple[bytes, int]] = {}
+        self.pending_bytes = 0
+        self.duplicate_bytes = 0
+        self.gap_bytes = 0
+
+    def syn(self, seq: int) -> None:
+        if self.next_seq is None:
+            self.next_seq = (seq + 1) % SEQ_MOD
+
+    def deliver(self, seq: int, payload: bytes, frame: int) -> list[tuple[bytes | int, int]]:
+        out: list[tuple[bytes | int, int]] = []
+        if self.next_seq is None:
+            self.next_seq = seq  # picked up mid-stream: trust the first segment we see
+        ahead = seq_diff(seq, self.next_seq)
+        if ahead < 0:
+            if ahead + len(payload) <= 0:
+                self.duplicate_bytes += len(payload)
+                return out
+            self.duplicate_bytes += -ahead
+            payload, seq = payload[-ahead:], self.next_seq
+            ahead = 0
+        if ahead > 0:
+            self._hold(seq, payload, frame)
+            if len(self.pending) > MAX_PENDING_SEGMENTS or self.pending_bytes > MAX_PENDING_BYTES:
+                self._skip_to_earliest(out)
+            return out
+        out.append((payload, frame))
+        self.next_seq = (seq + len(payload)) % SEQ_MOD
+        self._drain(out)
+        return out
+
+    def flush(self) -> list[tuple[bytes | int, int]]:
+        """End of stream: whatever waits behind a hole is delivered after a gap."""
+        out: list[tuple[bytes | int, int]] = []
+        while self.pending:
+            self._skip_to_earliest(out)
+        return out
+
+    def _skip_to_earliest(self, out: list[tuple[bytes | int, int]]) -> None:
+        assert self.next_seq is not None
+        earliest = min(self.pending, key=lambda s: seq_diff(s, self.next_seq))  # type: ignore[arg-type]
+        missing = seq_diff(earliest, self.next_seq)
+        if missing > 0:
+            self.gap_bytes += missing
+            out.append((missing, self.pending[earliest][1]))
+        self.next_seq = earliest
+        self._drain(out)
+
+    def _hold(self, seq: int, data: bytes, frame: int) -> None:
+        """Keep an early segment; of two starting at the same byte, the longer wins."""
+        held = self.pending.get(seq)
+        if held is None or len(held[0]) < len(data):
+            self.pending_bytes += len(data) - (len(held[0]) if held else 0)
+            self.pending[seq] = (data, frame)
+
+    def _drain(self, out: list[tuple[bytes | int, int]]) -> None:
+        while self.pending:
+            hit = self.pending.pop(self.next_seq, None)  # type: ignore[arg-type]
+            if hit is None:
+                # a pending segment may overlap what was just delivered: trim or drop it
+                overlapping = [s for s in self.pending if seq_diff(s, self.next_seq) < 0]  # type: ignore[arg-type]
+                if not overlapping:
+                    return
+                for s in overlapping:
+                    data, frame = self.pending.pop(s)
+                    self.pending_bytes -= len(data)
+                    behind = -seq_diff(s, self.next_seq)  # type: ignore[arg-type]
+                    if behind < len(data):
+                        self._hold(self.next_seq, data[behind:], frame)  # type: ignore[arg-type]
+                    self.duplicate_bytes += min(behind, len(data))
+                continue
+            data, frame = hit
+            self.pending_bytes -= len(data)
+            out.append((data, frame))
+            self.next_seq = (self.next_seq + len(data)) % SEQ_MOD  # type: ignore[operator]

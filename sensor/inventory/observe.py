@@ -1,0 +1,284 @@
+"""Turn flows, ARP and Modbus messages into asset, communication, point and polling deltas.
+
+The ``Inventory`` accumulates what a stretch of batches taught it and hands the deltas to the
+store at each flush (``take``). Group-bys are numpy; Python runs once per group, not per message.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from protocols.modbus.batch import NONE
+from protocols.modbus.codes import ACCESS, function_name
+from sensor.decode.packets import ArpRows, mac_text
+from sensor.dissect.modbus import ModbusBatch
+from sensor.flows.table import Flow, FlowBatch
+from sensor.inventory.model import (
+    AssetDelta, CommunicationDelta, Identity, PointDelta, PollStats, Service, Source,
+)
+from sensor.inventory.oui import mac_vendor
+
+SAMPLE_FRAMES = 10  # frames kept per communication as evidence
+DIAGNOSTIC_CODES = frozenset({7, 8, 11, 12, 17, 43})  # status, diagnostics, counters, identification
+MAX_MAC_CANDIDATES = 65_536  # (ip, mac) pairs remembered to tell hosts from routers
+
+
+class Inventory:
+    """Accumulates deltas between flushes; identity objects persist for the whole run."""
+
+    def __init__(self) -> None:
+        self._reset()
+        self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
+        self._last_request_ts: dict[int, float] = {}
+        self._ips_of_mac: dict[int, set[str]] = defaultdict(set)
+        self._mac_of_ip: dict[str, tuple[int, Source]] = {}
+
+    def _reset(self) -> None:
+        self.assets: dict[str, AssetDelta] = {}
+        self.communications: dict[tuple, CommunicationDelta] = {}
+        self.points: dict[tuple, PointDelta] = {}
+        self.polls: dict[tuple[str, str], PollStats] = {}
+        self._arp_macs: dict[str, tuple[int, Source]] = {}
+
+    def _asset(self, ip: str, ts: float) -> AssetDelta:
+        asset = self.assets.get(ip)
+        if asset is None:
+            asset = self.assets[ip] = AssetDelta(ip=ip, first_seen=ts, last_seen=ts)
+        return asset
+
+    # flows ------------------------------------------------------------------------------------
+    def observe_flows(self, fb: FlowBatch, counts: np.ndarray, octets: np.ndarray) -> None:
+        """``counts``/``octets`` are this batch's packets and bytes per (flow, direction)."""
+        new_ids = {f.id for f in fb.new_flows}
+        for g, flow in enumerate(fb.flows):
+            packets = int(counts[g, 0] + counts[g, 1])
+            size = int(octets[g, 0] + octets[g, 1])
+            for side, ip in ((0, flow.initiator), (1, flow.responder)):
+                asset = self._asset(ip, flow.first_ts)
+                asset.first_seen = min(asset.first_seen, flow.first_ts)
+                asset.last_seen = max(asset.last_seen, flow.last_ts)
+                asset.packets += packets
+                asset.bytes += size
+                self._remember_mac(ip, flow.macs[side], flow)
+            if flow.transport in ("tcp", "udp") and flow.packets[1] > 0:
+                service = Service(flow.protocol or flow.transport, flow.transport, flow.resp_port)
+                responder = self.assets[flow.responder]
+                if service not in responder.services:
+                    responder.services.add(service)
+                    responder.sources.setdefault(f"service:{service.protocol}/{service.port}",
+                                                 Source(flow.transport, flow.file, flow.first_frame, "answered"))
+            self._communicate(flow, packets, size, flow.id in new_ids)
+
+    def _communicate(self, flow: Flow, packets: int, size: int, is_new: bool) -> None:
+        key = (flow.initiator, flow.responder, flow.transport, flow.resp_port)
+        comm = self.communications.get(key)
+        if comm is None:
+            comm = self.communications[key] = CommunicationDelta(
+                flow.initiator, flow.responder, flow.transport, flow.resp_port, flow.protocol or flow.transport,
+                flow.first_ts, flow.last_ts)
+        if flow.protocol:
+            comm.protocol = flow.protocol
+        comm.first_seen = min(comm.first_seen, flow.first_ts)
+        comm.last_seen = max(comm.last_seen, flow.last_ts)
+        comm.packets += packets
+        comm.bytes += size
+        if is_new:
+            comm.flows += 1
+            if len(comm.sample_frames) < SAMPLE_FRAMES:
+                comm.sample_frames.append((flow.file, flow.first_frame))
+
+    def _remember_mac(self, ip: str, mac: int, flow: Flow) -> None:
+        """A MAC seen as the source of an IP's packets; routers show one MAC for many IPs."""
+        if not mac or ip in self._mac_of_ip or len(self._mac_of_ip) >= MAX_MAC_CANDIDATES:
+            if mac and ip in self._mac_of_ip and self._mac_of_ip[ip][0] == mac:
+                self._ips_of_mac[mac].add(ip)
+            return
+        self._ips_of_mac[mac].add(ip)
+        self._mac_of_ip[ip] = (mac, Source("ethernet", flow.file, flow.first_frame, "source MAC of its packets"))
+
+    def observe_arp(self, arp: ArpRows, file: str) -> None:
+        for frame, ts, mac, ip in zip(arp.frame.tolist(), arp.ts.tolist(), arp.sender_mac.tolist(),
+                                      arp.sender_ip.tolist()):
+            if ip == 0 or mac == 0:
+                continue  # ARP probes (RFC 5227) announce no address yet
+            text = f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}"
+            asset = self._asset(text, ts)
+            asset.first_seen = min(asset.first_seen, ts)
+            asset.last_seen = max(asset.last_seen, ts)
+            self._arp_macs.setdefault(text, (mac, Source("arp", file, frame, "ARP sender")))
+
+    # modbus -----------------------------------------------------------------------------------
+    def observe_modbus(self, mb: ModbusBatch) -> None:
+        fb = mb.fb
+        ts = mb.ts
+        flows = fb.flows
+        for g in np.unique(mb.flow).tolist():
+            flow = flows[g]
+            rows = mb.flow == g
+            server = self._asset(flow.responder, flow.first_ts)
+            client = self._asset(flow.initiator, flow.first_ts)
+            first_row = int(np.argmax(rows))
+            source = Source("modbus", fb.packets.file, int(mb.frame[first_row]))
+            server.roles.add("modbus_server")
+            server.sources.setdefault("role:modbus_server", source)
+            client.roles.add("modbus_client")
+            client.sources.setdefault("role:modbus_client", source)
+            units = set(np.unique(mb.unit_id[rows]).tolist())
+            if not units <= server.unit_ids:
+                server.unit_ids |= units
+                server.sources.setdefault("unit_ids", source)
+        requests = mb.is_request
+        self._actions(mb, requests)
+        self._points(mb, requests, ts)
+        self._polls(mb, requests, ts)
+        self._identities(mb)
+
+    def _actions(self, mb: ModbusBatch, requests: np.ndarray) -> None:
+        flows = mb.fb.flows
+        key = mb.flow[requests] * 256 + mb.function_code[requests]
+        uniq, counts = np.unique(key, return_counts=True)
+        for k, c in zip(uniq.tolist(), counts.tolist()):
+            flow = flows[k // 256]
+            comm = self.communications[(flow.initiator, flow.responder, flow.transport, flow.resp_port)]
+            name = function_name(k % 256)
+            comm.actions[name] = comm.actions.get(name, 0) + c
+
+    def _points(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
+        """Group requests by (flow, unit, function, address, quantity); values come from the last write."""
+        idx = np.nonzero(requests & (mb.address != NONE))[0]
+        if len(idx) == 0:
+            return
+        cols = np.stack([mb.flow[idx], mb.unit_id[idx], mb.function_code[idx], mb.address[idx],
+                         mb.quantity[idx]], axis=1)
+        uniq, first, inverse, counts = np.unique(cols, axis=0, return_index=True, return_inverse=True,
+                                                 return_counts=True)
+        inverse = inverse.reshape(-1)
+        last = np.zeros(len(uniq), dtype=np.int64)
+        last[inverse] = idx  # later rows overwrite earlier ones: the last row of each group remains
+        group_ts = ts[idx]
+        first_ts = np.full(len(uniq), np.inf)
+        np.minimum.at(first_ts, inverse, group_ts)
+        last_ts = ts[last]
+        flows = mb.fb.flows
+        for u, (g, unit, fc, address, quantity) in enumerate(uniq.tolist()):
+            access = ACCESS.get(fc)
+            if access is None:
+                continue
+            flow = flows[g]
+            row = int(last[u])
+            message = mb.message(row) if (access.write and fc != 5 and fc != 6) or fc == 23 else None
+            source = Source("modbus", mb.fb.packets.file, int(mb.frame[row]))
+            halves = []
+            if access.read:
+                halves.append(("read", access.read.value, address, quantity, None))
+            if access.write:
+                if fc in (5, 6):
+                    values = [int(mb.value[row])]
+                    halves.append(("write", access.write.value, address, quantity, values))
+                elif message is not None and fc == 23:
+                    halves.append(("write", access.write.value, message.write_address, message.write_quantity,
+                                   list(message.values or ())))
+                elif message is not None and fc == 22:
+                    halves.append(("write", access.write.value, address, 1, [message.and_mask, message.or_mask]))
+                else:
+                    values = list(message.values) if message is not None and message.values else None
+                    halves.append(("write", access.write.value, address, quantity, values))
+            for kind, table, addr, qty, values in halves:
+                if addr is None or qty is None:
+                    continue
+                key = (flow.initiator, flow.responder, unit, fc, addr, qty, kind)
+                point = self.points.get(key)
+                if point is None:
+                    self.points[key] = PointDelta(flow.initiator, flow.responder, unit, fc, kind, table, addr, qty,
+                                                  int(counts[u]), float(first_ts[u]), float(last_ts[u]), values,
+                                                  source)
+                else:
+                    point.count += int(counts[u])
+                    point.first_seen = min(point.first_seen, float(first_ts[u]))
+                    if float(last_ts[u]) >= point.last_seen:
+                        point.last_seen, point.last_values, point.source = float(last_ts[u]), values, source
+
+    def _polls(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
+        flows = mb.fb.flows
+        idx = np.nonzero(requests)[0]
+        if len(idx) == 0:
+            return
+        fcs = mb.function_code[idx]
+        reads = np.isin(fcs, (1, 2, 3, 4, 20, 24))
+        writes = np.isin(fcs, (5, 6, 15, 16, 21, 22, 23))
+        diags = np.isin(fcs, list(DIAGNOSTIC_CODES))
+        order = np.argsort(mb.flow[idx], kind="stable")
+        idx, reads, writes, diags = idx[order], reads[order], writes[order], diags[order]
+        g_of = mb.flow[idx]
+        starts = np.nonzero(np.r_[True, g_of[1:] != g_of[:-1]])[0]
+        stops = np.r_[starts[1:], len(idx)]
+        for s, e in zip(starts.tolist(), stops.tolist()):
+            flow = flows[int(g_of[s])]
+            times = ts[idx[s:e]]
+            previous = self._last_request_ts.get(flow.id)
+            gaps = np.diff(times if previous is None else np.r_[previous, times])
+            self._last_request_ts[flow.id] = float(times[-1])
+            key = (flow.initiator, flow.responder)
+            poll = self.polls.get(key)
+            if poll is None:
+                poll = self.polls[key] = PollStats(flow.initiator, flow.responder, 0, 0, 0, 0, float(times[0]),
+                                                   float(times[-1]), 0.0, 0.0, 0)
+            poll.requests += e - s
+            poll.reads += int(reads[s:e].sum())
+            poll.writes += int(writes[s:e].sum())
+            poll.diagnostics += int(diags[s:e].sum())
+            poll.first_seen = min(poll.first_seen, float(times[0]))
+            poll.last_seen = max(poll.last_seen, float(times[-1]))
+            poll.interval_sum += float(gaps.sum())
+            poll.interval_sumsq += float((gaps * gaps).sum())
+            poll.intervals += len(gaps)
+        if len(self._last_request_ts) > MAX_MAC_CANDIDATES:
+            self._last_request_ts.clear()
+
+    def _identities(self, mb: ModbusBatch) -> None:
+        """Read Device Identification (43/14) responses name the server's vendor, product and revision."""
+        for row, message in mb.messages.items():
+            if message.is_request or not message.objects:
+                continue
+            flow = mb.fb.flows[int(mb.flow[row])]
+            source = Source("modbus", mb.fb.packets.file, int(mb.frame[row]), "43/14 read device identification")
+            objects = self._identity_objects.setdefault(flow.responder, {})
+            for obj in message.objects:
+                objects.setdefault(obj.object_id, (obj.value, source))
+            asset = self._asset(flow.responder, float(mb.ts[row]))
+            asset.identity = _identity(objects)
+            asset.sources.setdefault("identity", source)
+
+    # flush ------------------------------------------------------------------------------------
+    def take(self) -> tuple[list[AssetDelta], list[CommunicationDelta], list[PointDelta], list[PollStats]]:
+        """Hand over the deltas learned since the last flush, with MAC facts resolved."""
+        for ip, (mac, source) in list(self._mac_of_ip.items()) + list(self._arp_macs.items()):
+            if ip not in self.assets:
+                continue
+            if source.proto != "arp" and len(self._ips_of_mac.get(mac, ())) > 1:
+                continue  # one MAC for several IPs: a router or gateway, not this host's own
+            asset = self.assets[ip]
+            text = mac_text(mac)
+            if text is None or (asset.mac is not None and source.proto != "arp"):
+                continue
+            asset.mac = text
+            asset.mac_vendor = mac_vendor(text)
+            asset.sources["mac"] = source
+        out = (list(self.assets.values()), list(self.communications.values()), list(self.points.values()),
+               list(self.polls.values()))
+        self._reset()
+        return out
+
+
+def _identity(objects: dict[int, tuple[str, Source]]) -> Identity:
+    def value(oid: int) -> str | None:
+        return objects[oid][0] if oid in objects else None
+
+    first_source = min((s for _, s in objects.values()), key=lambda s: s.frame)
+    return Identity(
+        vendor=value(0), product=value(1), revision=value(2),
+        source=f"modbus 43/14 read device identification, {first_source.file} frame {first_source.frame}",
+        vendor_url=value(3), product_name=value(4), model_name=value(5), user_application_name=value(6),
+        extra=tuple((oid, v) for oid, (v, _) in sorted(objects.items()) if oid > 6),
+    )

@@ -1,0 +1,18 @@
+"""MAC address → vendor from the IEEE OUI registry that the netaddr package ships (offline)."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from netaddr import EUI, AddrFormatError, NotRegisteredError
+
+
+@lru_cache(maxsize=65_536)
+def mac_vendor(mac: str) -> str | None:
+    """The registered organisation of the MAC's OUI, or None (unregistered, or locally administered)."""
+    try:
+        address = EUI(mac)
+        if int(address) >> 40 & 0x02:  # locally administered: no vendor owns it
+            return None
+        return str(address.oui.registration().org)
+    except (NotRegisteredError, AddrFormatError, ValueError, IndexError):
+        return None

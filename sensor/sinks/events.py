@@ -1,0 +1,77 @@
+"""The ``--events`` file: one JSON line per protocol message and per weird, in capture order."""
+from __future__ import annotations
+
+import json
+from typing import IO
+
+import numpy as np
+
+from protocols.modbus.batch import NONE
+from sensor.decode.packets import Weird
+from sensor.dissect.modbus import ModbusBatch
+
+
+class EventWriter:
+    """Writes events as they are produced; the file is line-buffered JSON, one object per line."""
+
+    def __init__(self, out: IO[str]) -> None:
+        self.out = out
+        self.count = 0
+
+    def write(self, modbus: ModbusBatch | None, weirds: list[Weird]) -> None:
+        lines: list[tuple[int, int, str]] = []
+        if modbus is not None:
+            lines += self._modbus(modbus)
+        for i, w in enumerate(weirds):
+            record = {"ts": w.ts, "frame": w.frame, "file": w.file, "proto": "weird", "name": w.code,
+                      "layer": w.layer, "detail": w.detail}
+            lines.append((w.frame, 1 << 30 | i, json.dumps(record, separators=(",", ":"))))
+        lines.sort(key=lambda item: (item[0], item[1]))
+        self.out.writelines(line + "\n" for _, _, line in lines)
+        self.count += len(lines)
+
+    @staticmethod
+    def _modbus(mb: ModbusBatch) -> list[tuple[int, int, str]]:
+        fb = mb.fb
+        frames, ts = mb.frame.tolist(), mb.ts.tolist()
+        pairing = mb.pairing
+        out = []
+        for i in range(len(mb)):
+            flow = fb.flows[int(mb.flow[i])]
+            request = bool(mb.is_request[i])
+            message = mb.message(i)
+            if message is None:
+                continue
+            record = {
+                "ts": ts[i], "frame": frames[i], "file": fb.packets.file, "proto": "modbus",
+                "src": flow.initiator if request else flow.responder,
+                "sport": flow.init_port if request else flow.resp_port,
+                "dst": flow.responder if request else flow.initiator,
+                "dport": flow.resp_port if request else flow.init_port,
+                "direction": "request" if request else "response",
+            }
+            record.update(message.event_fields())
+            if not request and pairing is not None:
+                _add_request_context(record, mb, i)
+            out.append((frames[i], i, json.dumps(record, separators=(",", ":"))))
+        return out
+
+
+def _add_request_context(record: dict, mb: ModbusBatch, i: int) -> None:
+    """A response does not repeat what it answers; the paired request tells the address and timing."""
+    pairing = mb.pairing
+    assert pairing is not None
+    j = int(pairing.request_row[i])
+    if j >= 0:
+        address, quantity, frame = int(mb.address[j]), int(mb.quantity[j]), int(mb.frame[j])
+    elif i in pairing.carried:
+        _, _, address, quantity, frame = pairing.carried[i]
+    else:
+        return
+    if record.get("address") is None and address != NONE:
+        record["address"] = address
+    if record.get("quantity") is None and quantity != NONE:
+        record["quantity"] = quantity
+    record["request_frame"] = frame
+    if not np.isnan(pairing.response_time[i]):
+        record["response_time"] = round(float(pairing.response_time[i]), 6)
