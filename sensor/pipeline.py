@@ -135,6 +135,7 @@ class Pipeline:
                 self.options.progress(name, self.summary.packets, self.summary.bytes, time.perf_counter() - self._clock)
             if batches % FLUSH_EVERY == 0:
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False) if fp else None)
+        self._end_of_input(name)
         self._flush(FileCheckpoint(fp, name, size, last_frame, True) if fp else None)
 
     def _process(self, fb: FrameBatch) -> None:
@@ -154,10 +155,7 @@ class Pipeline:
                 s.internal_errors += 1
                 frame = int(packets.frame[0]) if len(packets) else 0
                 weirds.append(Weird("internal_error", "sensor", fb.file, frame, 0.0, repr(error)))
-            for w in weirds:
-                count, first = self._weird_counts.get((w.code, w.file), (0, w.frame))
-                self._weird_counts[(w.code, w.file)] = (count + 1, min(first, w.frame))
-                s.weirds[w.code] += 1
+            self._count_weirds(weirds)
 
     def _stages(self, packets, weirds: list[Weird]) -> None:
         s = self.summary
@@ -176,6 +174,23 @@ class Pipeline:
             self.inventory.observe_modbus(modbus)
         if self.events is not None:
             self.events.write(modbus, weirds)
+
+    def _end_of_input(self, name: str) -> None:
+        """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""
+        weirds: list[Weird] = []
+        modbus = self.modbus.flush(self.flows.flows(), name, weirds)
+        if modbus is not None:
+            self.summary.protocols["modbus"] += len(modbus)
+            self.inventory.observe_modbus(modbus)
+        if self.events is not None:
+            self.events.write(modbus, weirds)
+        self._count_weirds(weirds)
+
+    def _count_weirds(self, weirds: list[Weird]) -> None:
+        for w in weirds:
+            count, first = self._weird_counts.get((w.code, w.file), (0, w.frame))
+            self._weird_counts[(w.code, w.file)] = (count + 1, min(first, w.frame))
+            self.summary.weirds[w.code] += 1
 
     def _flush(self, checkpoint: FileCheckpoint | None) -> None:
         assets, comms, points, polls = self.inventory.take()

@@ -98,6 +98,8 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, lis
 
 def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
     """Decode a frame batch; reassembled IPv4 datagrams come back as a second ``Packets``."""
+    if len(fb) == 0 or len(fb.data) == 0:
+        return []
     data, end = fb.data, fb.offset + fb.caplen
     n = len(fb)
     ethertype, l3, mac, short = _link_layer(fb)

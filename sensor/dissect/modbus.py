@@ -31,13 +31,16 @@ PROTOCOL = "modbus"
 class ModbusBatch:
     """Every Modbus message of one batch, in capture order, as columns.
 
-    ``row`` indexes ``FlowBatch.packets`` (the segment that completed the ADU) and ``flow`` indexes
-    ``FlowBatch.flows``. ``messages`` holds the full parse for rows that took the slow path;
-    fast rows can be fully parsed on demand from ``adu_off``/``adu_len`` in the packet buffer.
+    ``frame``/``ts`` are those of the segment that completed the ADU, and ``flow`` indexes ``flows``.
+    ``messages`` holds the full parse of rows that took the slow path; fast rows are parsed on
+    demand from ``adu_off``/``adu_len`` in ``data``, the batch's packet buffer.
     """
 
-    fb: FlowBatch
-    row: np.ndarray
+    flows: list[Flow]
+    file: str
+    data: np.ndarray
+    frame: np.ndarray
+    ts: np.ndarray
     flow: np.ndarray
     is_request: np.ndarray
     transaction_id: np.ndarray
@@ -53,15 +56,7 @@ class ModbusBatch:
     pairing: Pairing | None = None
 
     def __len__(self) -> int:
-        return len(self.row)
-
-    @property
-    def frame(self) -> np.ndarray:
-        return self.fb.packets.frame[self.row]
-
-    @property
-    def ts(self) -> np.ndarray:
-        return self.fb.packets.ts[self.row]
+        return len(self.frame)
 
     def message(self, i: int) -> ModbusMessage | None:
         """The full parse of row ``i``: kept from the slow path, or decoded now from the buffer."""
@@ -69,7 +64,7 @@ class ModbusBatch:
         if kept is not None:
             return kept
         start, size = int(self.adu_off[i]), int(self.adu_len[i])
-        result = parse_adu(self.fb.packets.data[start:start + size].tobytes(), 0, bool(self.is_request[i]))
+        result = parse_adu(self.data[start:start + size].tobytes(), 0, bool(self.is_request[i]))
         return result[0] if isinstance(result, tuple) else None
 
 
@@ -117,21 +112,37 @@ class ModbusAnalyzer:
         self._advance_streams(fb, rows, runs.start, runs.stop, fast_run)
 
         parts = [self._fast_part(fb, rows[fast], cols, fast)]
-        messages: list[tuple[int, int, ModbusMessage]] = []
+        messages: list[tuple[int, float, int, ModbusMessage]] = []
         for i in np.nonzero(~fast_run)[0].tolist():
             self._slow_run(fb, rows[runs.start[i]:runs.stop[i]], messages, weirds)
         if messages:
-            parts.append(self._slow_part(fb, messages))
-        batch = _concat(fb, parts)
+            parts.append(_slow_part(messages))
+        self.fast_rows += int(fast.sum())
+        return self._finish(fb.flows, p.file, p.data, parts, weirds)
+
+    def flush(self, flows: list[Flow], file: str, weirds: list[Weird]) -> ModbusBatch | None:
+        """End of input: segments still waiting behind a hole are delivered after a gap."""
+        mine = [f for f in flows if f.protocol == PROTOCOL and f.streams is not None
+                and any(s.pending for s in f.streams)]
+        messages: list[tuple[int, float, int, ModbusMessage]] = []
+        for g, flow in enumerate(mine):
+            for direction, stream in enumerate(flow.streams):
+                _frame_items(stream.flush(), _framers(flow)[direction], g, file, messages, weirds)
+        if not messages:
+            return None
+        return self._finish(mine, file, np.zeros(0, dtype=np.uint8), [_slow_part(messages)], weirds)
+
+    def _finish(self, flows: list[Flow], file: str, data: np.ndarray, parts: list[dict],
+                weirds: list[Weird]) -> ModbusBatch | None:
+        batch = _concat(flows, file, data, parts)
         if len(batch) == 0:
             return None
-        self.fast_rows += int(fast.sum())
-        self.slow_rows += len(messages)
-        conn = np.array([f.id for f in fb.flows], dtype=np.int64)[batch.flow]
+        self.slow_rows += len(batch.messages)
+        conn = np.array([f.id for f in flows], dtype=np.int64)[batch.flow]
         batch.pairing = self.requests.pair(conn, batch.unit_id, batch.transaction_id, batch.is_request, batch.ts,
                                            batch.function_code, batch.address, batch.quantity, batch.frame)
         if batch.pairing.unanswered_dropped:
-            weirds.append(Weird("modbus_request_table_full", PROTOCOL, p.file, int(batch.frame[-1]),
+            weirds.append(Weird("modbus_request_table_full", PROTOCOL, file, int(batch.frame[-1]),
                                 float(batch.ts[-1]), f"{batch.pairing.unanswered_dropped} unanswered requests forgotten"))
         return batch
 
@@ -149,7 +160,8 @@ class ModbusAnalyzer:
     @staticmethod
     def _fast_part(fb: FlowBatch, rows: np.ndarray, cols, fast: np.ndarray) -> dict[str, np.ndarray]:
         return {
-            "row": rows, "flow": fb.row_flow[rows], "is_request": fb.direction[rows] == 0,
+            "frame": fb.packets.frame[rows], "ts": fb.packets.ts[rows], "flow": fb.row_flow[rows],
+            "is_request": fb.direction[rows] == 0,
             "transaction_id": cols.transaction_id[fast], "unit_id": cols.unit_id[fast],
             "function_code": cols.function_code[fast], "exception_code": cols.exception_code[fast],
             "address": cols.address[fast], "quantity": cols.quantity[fast], "value": cols.value[fast],
@@ -157,65 +169,71 @@ class ModbusAnalyzer:
         }
 
     @staticmethod
-    def _slow_run(fb: FlowBatch, rows: np.ndarray, out: list[tuple[int, int, ModbusMessage]],
+    def _slow_run(fb: FlowBatch, rows: np.ndarray, out: list[tuple[int, float, int, ModbusMessage]],
                   weirds: list[Weird]) -> None:
         p = fb.packets
         first = int(rows[0])
-        flow = fb.flows[int(fb.row_flow[first])]
+        g = int(fb.row_flow[first])
+        flow = fb.flows[g]
         direction = int(fb.direction[first])
         stream = flow.streams[direction]
         framer = _framers(flow)[direction]
         for row in rows.tolist():
             start, size = int(p.payload_off[row]), int(p.payload_len[row])
-            for data, at_row in stream.deliver(int(p.seq[row]), p.data[start:start + size].tobytes(), row):
-                if isinstance(data, int):
-                    framer.gap()
-                    weirds.append(Weird("tcp_gap", "tcp", p.file, int(p.frame[at_row]), float(p.ts[at_row]),
-                                        f"{data} bytes missing before this segment"))
-                    continue
-                for done_row, outcome in framer.feed(data, at_row):
-                    if isinstance(outcome, Malformed):
-                        weirds.append(Weird(outcome.code, PROTOCOL, p.file, int(p.frame[done_row]),
-                                            float(p.ts[done_row]), outcome.detail))
-                    else:
-                        if outcome.weird:
-                            weirds.append(Weird(outcome.weird, PROTOCOL, p.file, int(p.frame[done_row]),
-                                                float(p.ts[done_row])))
-                        out.append((done_row, len(out), outcome))
-
-    @staticmethod
-    def _slow_part(fb: FlowBatch, messages: list[tuple[int, int, ModbusMessage]]) -> dict[str, np.ndarray]:
-        def column(values: list) -> np.ndarray:
-            return np.array(values, dtype=np.int64)
-
-        def opt(v: int | None) -> int:
-            return NONE if v is None else v
-
-        ms = [m for _, _, m in messages]
-        rows = column([r for r, _, _ in messages])
-        single = [m.values[0] if m.function_code in (5, 6) and m.values and m.exception_code is None else None
-                  for m in ms]
-        return {
-            "row": rows, "flow": fb.row_flow[rows], "is_request": np.array([m.is_request for m in ms], dtype=bool),
-            "transaction_id": column([m.transaction_id for m in ms]), "unit_id": column([m.unit_id for m in ms]),
-            "function_code": column([m.function_code for m in ms]),
-            "exception_code": column([opt(m.exception_code) for m in ms]),
-            "address": column([opt(m.address) for m in ms]), "quantity": column([opt(m.quantity) for m in ms]),
-            "value": column([opt(v) for v in single]),
-            "adu_off": np.full(len(ms), NONE, dtype=np.int64), "adu_len": np.zeros(len(ms), dtype=np.int64),
-            "_messages": ms,
-        }
+            tag = (int(p.frame[row]), float(p.ts[row]))
+            items = stream.deliver(int(p.seq[row]), p.data[start:start + size].tobytes(), tag)
+            _frame_items(items, framer, g, p.file, out, weirds)
 
 
-def _concat(fb: FlowBatch, parts: list[dict]) -> ModbusBatch:
-    """Join fast and slow rows and put them in capture order (stable: ADUs of one segment keep theirs)."""
-    names = ("row", "flow", "is_request", "transaction_id", "unit_id", "function_code", "exception_code",
+def _frame_items(items: list, framer: ModbusStream, g: int, file: str,
+                 out: list[tuple[int, float, int, ModbusMessage]], weirds: list[Weird]) -> None:
+    """Feed reassembled bytes (or gaps) to the framer; collect messages and weirds."""
+    for data, (frame, ts) in items:
+        if isinstance(data, int):
+            framer.gap()
+            weirds.append(Weird("tcp_gap", "tcp", file, frame, ts, f"{data} bytes missing before this segment"))
+            continue
+        for (done_frame, done_ts), outcome in framer.feed(data, (frame, ts)):
+            if isinstance(outcome, Malformed):
+                weirds.append(Weird(outcome.code, PROTOCOL, file, done_frame, done_ts, outcome.detail))
+                continue
+            if outcome.weird:
+                weirds.append(Weird(outcome.weird, PROTOCOL, file, done_frame, done_ts))
+            out.append((done_frame, done_ts, g, outcome))
+
+
+def _slow_part(messages: list[tuple[int, float, int, ModbusMessage]]) -> dict:
+    def column(values: list) -> np.ndarray:
+        return np.array(values, dtype=np.int64)
+
+    def opt(v: int | None) -> int:
+        return NONE if v is None else v
+
+    ms = [m for _, _, _, m in messages]
+    single = [m.values[0] if m.function_code in (5, 6) and m.values and m.exception_code is None else None
+              for m in ms]
+    return {
+        "frame": column([f for f, _, _, _ in messages]), "ts": np.array([t for _, t, _, _ in messages]),
+        "flow": column([g for _, _, g, _ in messages]), "is_request": np.array([m.is_request for m in ms], dtype=bool),
+        "transaction_id": column([m.transaction_id for m in ms]), "unit_id": column([m.unit_id for m in ms]),
+        "function_code": column([m.function_code for m in ms]),
+        "exception_code": column([opt(m.exception_code) for m in ms]),
+        "address": column([opt(m.address) for m in ms]), "quantity": column([opt(m.quantity) for m in ms]),
+        "value": column([opt(v) for v in single]),
+        "adu_off": np.full(len(ms), NONE, dtype=np.int64), "adu_len": np.zeros(len(ms), dtype=np.int64),
+        "_messages": ms,
+    }
+
+
+def _concat(flows: list[Flow], file: str, data: np.ndarray, parts: list[dict]) -> ModbusBatch:
+    """Join fast and slow rows in capture order (stable, so ADUs of one segment keep theirs)."""
+    names = ("frame", "ts", "flow", "is_request", "transaction_id", "unit_id", "function_code", "exception_code",
              "address", "quantity", "value", "adu_off", "adu_len")
     merged = {name: np.concatenate([part[name] for part in parts]) for name in names}
     slow = [m for part in parts for m in part.get("_messages", [])]
-    first_slow = len(merged["row"]) - len(slow)
-    order = np.argsort(merged["row"], kind="stable")
-    batch = ModbusBatch(fb=fb, **{name: col[order] for name, col in merged.items()})
+    first_slow = len(merged["frame"]) - len(slow)
+    order = np.argsort(merged["frame"], kind="stable")
+    batch = ModbusBatch(flows=flows, file=file, data=data, **{name: col[order] for name, col in merged.items()})
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
     batch.messages = {int(position[first_slow + i]): m for i, m in enumerate(slow)}

@@ -6,8 +6,11 @@ range is reported as a gap so the dissector can resynchronise instead of misread
 """
 from __future__ import annotations
 
+from typing import Any
+
 MAX_PENDING_SEGMENTS = 64  # out-of-order segments held per direction
 MAX_PENDING_BYTES = 256 * 1024
+MAX_SEQ_JUMP = 1 << 20  # a segment further than this from the expected byte restarts the stream
 SEQ_MOD = 1 << 32
 
 
@@ -33,11 +36,18 @@ class TcpStream:
         if self.next_seq is None:
             self.next_seq = (seq + 1) % SEQ_MOD
 
-    def deliver(self, seq: int, payload: bytes, frame: int) -> list[tuple[bytes | int, int]]:
-        out: list[tuple[bytes | int, int]] = []
+    def deliver(self, seq: int, payload: bytes, frame: Any) -> list[tuple[bytes | int, Any]]:
+        """``frame`` is an opaque tag handed back with the bytes it carried (frame number, time...)."""
+        out: list[tuple[bytes | int, Any]] = []
         if self.next_seq is None:
             self.next_seq = seq  # picked up mid-stream: trust the first segment we see
         ahead = seq_diff(seq, self.next_seq)
+        if abs(ahead) > MAX_SEQ_JUMP:
+            # Not a plausible window: lost sync (capture drops, a reused port, mangled traffic).
+            out += self.flush()
+            out.append((abs(ahead), frame))
+            self.gap_bytes += abs(ahead)
+            self.next_seq, ahead = seq, 0
         if ahead < 0:
             if ahead + len(payload) <= 0:
                 self.duplicate_bytes += len(payload)

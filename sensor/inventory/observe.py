@@ -18,9 +18,12 @@ from sensor.inventory.model import (
     AssetDelta, CommunicationDelta, Identity, PointDelta, PollStats, Service, Source,
 )
 from sensor.inventory.oui import mac_vendor
+from sensor.inventory.points import READ, WRITE, PointBook
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
 DIAGNOSTIC_CODES = frozenset({7, 8, 11, 12, 17, 43})  # status, diagnostics, counters, identification
+READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
+WRITE_RANGE_CODES = (5, 6, 15, 16, 22)  # ... and written (23's write half comes from its message)
 MAX_MAC_CANDIDATES = 65_536  # (ip, mac) pairs remembered to tell hosts from routers
 
 
@@ -33,11 +36,11 @@ class Inventory:
         self._last_request_ts: dict[int, float] = {}
         self._ips_of_mac: dict[int, set[str]] = defaultdict(set)
         self._mac_of_ip: dict[str, tuple[int, Source]] = {}
+        self.points = PointBook()
 
     def _reset(self) -> None:
         self.assets: dict[str, AssetDelta] = {}
         self.communications: dict[tuple, CommunicationDelta] = {}
-        self.points: dict[tuple, PointDelta] = {}
         self.polls: dict[tuple[str, str], PollStats] = {}
         self._arp_macs: dict[str, tuple[int, Source]] = {}
 
@@ -110,16 +113,15 @@ class Inventory:
 
     # modbus -----------------------------------------------------------------------------------
     def observe_modbus(self, mb: ModbusBatch) -> None:
-        fb = mb.fb
         ts = mb.ts
-        flows = fb.flows
+        flows = mb.flows
         for g in np.unique(mb.flow).tolist():
             flow = flows[g]
             rows = mb.flow == g
             server = self._asset(flow.responder, flow.first_ts)
             client = self._asset(flow.initiator, flow.first_ts)
             first_row = int(np.argmax(rows))
-            source = Source("modbus", fb.packets.file, int(mb.frame[first_row]))
+            source = Source("modbus", mb.file, int(mb.frame[first_row]))
             server.roles.add("modbus_server")
             server.sources.setdefault("role:modbus_server", source)
             client.roles.add("modbus_client")
@@ -135,7 +137,7 @@ class Inventory:
         self._identities(mb)
 
     def _actions(self, mb: ModbusBatch, requests: np.ndarray) -> None:
-        flows = mb.fb.flows
+        flows = mb.flows
         key = mb.flow[requests] * 256 + mb.function_code[requests]
         uniq, counts = np.unique(key, return_counts=True)
         for k, c in zip(uniq.tolist(), counts.tolist()):
@@ -145,62 +147,53 @@ class Inventory:
             comm.actions[name] = comm.actions.get(name, 0) + c
 
     def _points(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
-        """Group requests by (flow, unit, function, address, quantity); values come from the last write."""
-        idx = np.nonzero(requests & (mb.address != NONE))[0]
-        if len(idx) == 0:
+        """Requests become address ranges per (client, server, unit, function, read/write)."""
+        rows = np.nonzero(requests & (mb.address != NONE) & (mb.quantity != NONE))[0]
+        if len(rows) == 0:
             return
-        cols = np.stack([mb.flow[idx], mb.unit_id[idx], mb.function_code[idx], mb.address[idx],
-                         mb.quantity[idx]], axis=1)
-        uniq, first, inverse, counts = np.unique(cols, axis=0, return_index=True, return_inverse=True,
-                                                 return_counts=True)
-        inverse = inverse.reshape(-1)
-        last = np.zeros(len(uniq), dtype=np.int64)
-        last[inverse] = idx  # later rows overwrite earlier ones: the last row of each group remains
-        group_ts = ts[idx]
-        first_ts = np.full(len(uniq), np.inf)
-        np.minimum.at(first_ts, inverse, group_ts)
-        last_ts = ts[last]
-        flows = mb.fb.flows
-        for u, (g, unit, fc, address, quantity) in enumerate(uniq.tolist()):
-            access = ACCESS.get(fc)
-            if access is None:
+        pair_ids = self.points.pair_ids([(f.initiator, f.responder) for f in mb.flows])
+        fc = mb.function_code[rows]
+        for access, codes in ((READ, READ_RANGE_CODES), (WRITE, WRITE_RANGE_CODES)):
+            pick = rows[np.isin(fc, codes)]
+            if len(pick):
+                self.points.add_requests(mb.file, pair_ids[mb.flow[pick]], mb.unit_id[pick],
+                                         mb.function_code[pick], access, mb.address[pick], mb.quantity[pick],
+                                         ts[pick], mb.frame[pick])
+        single = rows[np.isin(fc, (5, 6))]
+        if len(single):
+            self.points.add_values(pair_ids[mb.flow[single]], mb.unit_id[single], mb.function_code[single],
+                                   mb.address[single], mb.value[single])
+        self._multi_writes(mb, rows[np.isin(fc, (15, 16, 23))], pair_ids, ts)
+
+    def _multi_writes(self, mb: ModbusBatch, rows: np.ndarray, pair_ids: np.ndarray, ts: np.ndarray) -> None:
+        """Writes of many values (and 23's write half) need the full parse of each request."""
+        cols: list[list[int]] = [[], [], [], [], []]
+        ranges: list[list] = [[], [], [], [], [], [], []]
+        for i in rows.tolist():
+            message = mb.message(i)
+            if message is None or not message.values:
                 continue
-            flow = flows[g]
-            row = int(last[u])
-            message = mb.message(row) if (access.write and fc != 5 and fc != 6) or fc == 23 else None
-            source = Source("modbus", mb.fb.packets.file, int(mb.frame[row]))
-            halves = []
-            if access.read:
-                halves.append(("read", access.read.value, address, quantity, None))
-            if access.write:
-                if fc in (5, 6):
-                    values = [int(mb.value[row])]
-                    halves.append(("write", access.write.value, address, quantity, values))
-                elif message is not None and fc == 23:
-                    halves.append(("write", access.write.value, message.write_address, message.write_quantity,
-                                   list(message.values or ())))
-                elif message is not None and fc == 22:
-                    halves.append(("write", access.write.value, address, 1, [message.and_mask, message.or_mask]))
-                else:
-                    values = list(message.values) if message is not None and message.values else None
-                    halves.append(("write", access.write.value, address, quantity, values))
-            for kind, table, addr, qty, values in halves:
-                if addr is None or qty is None:
-                    continue
-                key = (flow.initiator, flow.responder, unit, fc, addr, qty, kind)
-                point = self.points.get(key)
-                if point is None:
-                    self.points[key] = PointDelta(flow.initiator, flow.responder, unit, fc, kind, table, addr, qty,
-                                                  int(counts[u]), float(first_ts[u]), float(last_ts[u]), values,
-                                                  source)
-                else:
-                    point.count += int(counts[u])
-                    point.first_seen = min(point.first_seen, float(first_ts[u]))
-                    if float(last_ts[u]) >= point.last_seen:
-                        point.last_seen, point.last_values, point.source = float(last_ts[u]), values, source
+            fc = message.function_code
+            address = message.write_address if fc == 23 else message.address
+            if address is None:
+                continue
+            flow_id = int(pair_ids[mb.flow[i]])
+            for offset, value in enumerate(message.values):
+                for col, v in zip(cols, (flow_id, message.unit_id, fc, address + offset, value)):
+                    col.append(v)
+            if fc == 23 and message.write_quantity:
+                for col, v in zip(ranges, (flow_id, message.unit_id, fc, address, message.write_quantity,
+                                           float(ts[i]), int(mb.frame[i]))):
+                    col.append(v)
+        if cols[0]:
+            self.points.add_values(*(np.array(c, dtype=np.int64) for c in cols))
+        if ranges[0]:
+            ints = [np.array(c, dtype=np.int64) for c in ranges[:5]]
+            self.points.add_requests(mb.file, *ints[:3], WRITE, ints[3], ints[4],
+                                     np.array(ranges[5]), np.array(ranges[6], dtype=np.int64))
 
     def _polls(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
-        flows = mb.fb.flows
+        flows = mb.flows
         idx = np.nonzero(requests)[0]
         if len(idx) == 0:
             return
@@ -241,8 +234,8 @@ class Inventory:
         for row, message in mb.messages.items():
             if message.is_request or not message.objects:
                 continue
-            flow = mb.fb.flows[int(mb.flow[row])]
-            source = Source("modbus", mb.fb.packets.file, int(mb.frame[row]), "43/14 read device identification")
+            flow = mb.flows[int(mb.flow[row])]
+            source = Source("modbus", mb.file, int(mb.frame[row]), "43/14 read device identification")
             objects = self._identity_objects.setdefault(flow.responder, {})
             for obj in message.objects:
                 objects.setdefault(obj.object_id, (obj.value, source))
@@ -265,7 +258,7 @@ class Inventory:
             asset.mac = text
             asset.mac_vendor = mac_vendor(text)
             asset.sources["mac"] = source
-        out = (list(self.assets.values()), list(self.communications.values()), list(self.points.values()),
+        out = (list(self.assets.values()), list(self.communications.values()), self.points.take(),
                list(self.polls.values()))
         self._reset()
         return out

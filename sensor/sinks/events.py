@@ -32,18 +32,17 @@ class EventWriter:
 
     @staticmethod
     def _modbus(mb: ModbusBatch) -> list[tuple[int, int, str]]:
-        fb = mb.fb
         frames, ts = mb.frame.tolist(), mb.ts.tolist()
         pairing = mb.pairing
         out = []
         for i in range(len(mb)):
-            flow = fb.flows[int(mb.flow[i])]
+            flow = mb.flows[int(mb.flow[i])]
             request = bool(mb.is_request[i])
             message = mb.message(i)
             if message is None:
                 continue
             record = {
-                "ts": ts[i], "frame": frames[i], "file": fb.packets.file, "proto": "modbus",
+                "ts": ts[i], "frame": frames[i], "file": mb.file, "proto": "modbus",
                 "src": flow.initiator if request else flow.responder,
                 "sport": flow.init_port if request else flow.resp_port,
                 "dst": flow.responder if request else flow.initiator,

@@ -1,0 +1,125 @@
+"""Services as a policy names them (``tcp/502``, ``modbus``) and as the sensor observed them.
+
+A communication carries its transport, the responder port and the protocol the sensor identified
+(the transport's own name when nothing was). A protocol name in a policy stands for that protocol on
+any port *and* for its well-known ports, so ``modbus`` covers Modbus on tcp/5020 as well as a tcp/502
+session whose payload was never decoded. What the sensor identified wins where it identified something:
+a session on tcp/502 that turned out to be HTTP matches neither ``modbus`` nor ``tcp/502``, because
+that is exactly the tunnel a conduit exists to stop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# name -> (well-known (transport, port) pairs, protocol labels the sensor may give it)
+KNOWN: dict[str, tuple[frozenset[tuple[str, int]], frozenset[str]]] = {
+    name: (frozenset(ports), frozenset({name, *aliases}))
+    for name, ports, aliases in (
+        ("modbus", [("tcp", 502)], ["modbus_tcp", "mbtcp"]),
+        ("s7comm", [("tcp", 102)], ["s7", "s7comm_plus", "cotp"]),
+        ("dnp3", [("tcp", 20000), ("udp", 20000)], []),
+        ("enip", [("tcp", 44818), ("udp", 44818), ("udp", 2222)], ["cip"]),
+        ("bacnet", [("udp", 47808)], ["bacnet_ip"]),
+        ("iec104", [("tcp", 2404)], ["iec60870_5_104"]),
+        ("opcua", [("tcp", 4840)], ["opc_ua"]),
+        ("profinet", [("udp", 34964)], ["profinet_cm", "dcerpc"]),
+        ("rdp", [("tcp", 3389)], ["ms_wbt_server", "ms-wbt-server", "tls"]),
+        ("https", [("tcp", 443)], ["tls", "ssl"]),
+        ("http", [("tcp", 80), ("tcp", 8080)], []),
+        ("ssh", [("tcp", 22)], []),
+        ("telnet", [("tcp", 23)], []),
+        ("ftp", [("tcp", 21)], []),
+        ("smb", [("tcp", 445), ("tcp", 139)], ["smb2", "microsoft_ds", "microsoft-ds", "netbios_ssn"]),
+        ("vnc", [("tcp", 5900)], ["rfb"]),
+        ("winrm", [("tcp", 5985), ("tcp", 5986)], []),
+        ("dns", [("udp", 53), ("tcp", 53)], ["domain"]),
+        ("dhcp", [("udp", 67), ("udp", 68)], ["bootps", "bootpc"]),
+        ("ntp", [("udp", 123)], []),
+        ("snmp", [("udp", 161), ("udp", 162)], []),
+        ("syslog", [("udp", 514), ("tcp", 6514)], []),
+        ("icmp", [("icmp", 0)], []),
+    )
+}
+TRANSPORTS = ("tcp", "udp")
+_ALL_LABELS = frozenset(label for _, labels in KNOWN.values() for label in labels)
+_BY_PORT = {pair: name for name, (ports, _) in KNOWN.items() for pair in ports}
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What a communication says about its service."""
+
+    transport: str
+    port: int
+    protocol: str  # the identified protocol, or the transport name
+
+    @property
+    def identified(self) -> bool:
+        return self.protocol not in (self.transport, "", "unknown")
+
+    @property
+    def label(self) -> str:
+        """How reports name it: the protocol when identified, else ``tcp/445``."""
+        if self.identified or self.transport == "icmp":
+            return self.protocol
+        return f"{self.transport}/{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """One entry of a conduit's ``services``: a port (``tcp/502``) or a protocol name (``modbus``)."""
+
+    text: str
+    transport: str | None = None
+    port: int | None = None
+    name: str | None = None
+
+    @property
+    def protocol(self) -> str | None:
+        """The protocol this entry stands for: its name, or the well-known protocol of its port."""
+        return self.name or _BY_PORT.get((self.transport, self.port))
+
+    def matches(self, seen: Observed) -> bool:
+        """Whether ``seen`` is this service."""
+        if self.name is not None:
+            ports, labels = KNOWN[self.name]
+            return seen.protocol in labels or (
+                (seen.transport, seen.port) in ports and not _other_protocol(seen, labels))
+        if (seen.transport, seen.port) != (self.transport, self.port):
+            return False
+        expected = _BY_PORT.get((seen.transport, seen.port))
+        return not (expected and _other_protocol(seen, KNOWN[expected][1]))
+
+
+def _other_protocol(seen: Observed, labels: frozenset[str]) -> bool:
+    """The sensor identified a protocol, and it is a known one other than these labels."""
+    return seen.identified and seen.protocol not in labels and seen.protocol in _ALL_LABELS
+
+
+def parse_service(text: str) -> ServiceSpec:
+    """``tcp/502``, ``udp/47808`` or a protocol name; ValueError says what is wrong."""
+    text = text.strip().lower()
+    if "/" in text:
+        transport, _, port = text.partition("/")
+        if transport not in TRANSPORTS:
+            raise ValueError(f"service {text!r}: transport must be tcp or udp")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"service {text!r}: port must be a number from 1 to 65535")
+        return ServiceSpec(text=text, transport=transport, port=int(port))
+    if text not in KNOWN:
+        raise ValueError(f"unknown service {text!r}: use tcp/PORT, udp/PORT or one of {', '.join(sorted(KNOWN))}")
+    return ServiceSpec(text=text, name=text)
+
+
+def suggest_name(seen: Observed) -> str:
+    """The policy word for an observed service: the port's protocol name, the identified protocol, or ``tcp/PORT``.
+
+    TLS on 3389 reads ``rdp`` and on 443 ``https``; TLS elsewhere stays a port, because a name would
+    allow it on every port.
+    """
+    own = _BY_PORT.get((seen.transport, seen.port))
+    if own and ServiceSpec(text=own, name=own).matches(seen):
+        return own
+    if seen.protocol in KNOWN:
+        return seen.protocol
+    return f"{seen.transport}/{seen.port}"

@@ -1,0 +1,48 @@
+"""What one ``Store.commit`` applies: everything in a batch lands together or not at all."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats
+
+
+class FileCheckpoint(NamedTuple):
+    """How far the pipeline got through one capture file; committed with the facts it learned there."""
+
+    fingerprint: str
+    name: str
+    size: int
+    frames_done: int
+    complete: bool
+
+
+class Run(NamedTuple):
+    """One invocation of the sensor: wall-clock bookkeeping, not analysis output."""
+
+    started: str  # ISO-8601
+    finished: str
+    files: list[str]
+    packets: int
+    bytes: int
+    seconds: float
+
+
+@dataclass(slots=True)
+class StoreBatch:
+    """Deltas and derived facts that must be applied atomically, together with the file checkpoints."""
+
+    assets: list[AssetDelta] = field(default_factory=list)
+    points: list[PointDelta] = field(default_factory=list)
+    communications: list[CommunicationDelta] = field(default_factory=list)
+    polls: list[PollStats] = field(default_factory=list)
+    # Contract fields (id, ts, rule, category, severity, src, dst, proto, summary, evidence, frames)
+    # plus optional first_seen (defaults to ts), last_seen (defaults to first_seen) and count (default 1).
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    # (code, file) -> (count, first_frame)
+    weirds: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
+    files: list[FileCheckpoint] = field(default_factory=list)
+    # Derived columns, applied after the deltas above so a new asset can be typed in the same batch.
+    device_types: list[tuple[str, str | None, list[str]]] = field(default_factory=list)  # (ip, type, reasons)
+    zones: list[tuple[str, str | None]] = field(default_factory=list)  # (ip, zone)
+    runs: list[Run] = field(default_factory=list)

@@ -1,0 +1,197 @@
+"""The SQLite store: merges what the pipeline learned, one atomic batch at a time, and reads it back."""
+from __future__ import annotations
+
+import ipaddress
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from .batch import StoreBatch
+from .merge import TableSpec, dumps
+from .schema import immediate, migrate
+from .tables import (
+    ALERTS,
+    ASSETS,
+    COMMUNICATIONS,
+    FILES,
+    POINTS,
+    POLLS,
+    RUNS,
+    WEIRDS,
+    alert_row,
+    asset_row,
+    communication_row,
+    file_row,
+    point_row,
+    poll_row,
+    weird_row,
+)
+
+ASSET_FIELDS = (  # the contract's fields first, then what a person digging further wants
+    "ip", "mac", "mac_vendor", "hostnames", "device_type", "roles", "identity", "services", "zone",
+    "first_seen", "last_seen", "device_type_reasons", "unit_ids", "packets", "bytes", "sources",
+)
+
+
+def ip_key(address: str) -> tuple[int, int, str]:
+    """Numeric order, IPv4 before IPv6; anything that is not an address sorts last, by its text."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return (7, 0, address)
+    return (parsed.version, int(parsed), "")
+
+
+def connect(path: str) -> Database:
+    """WAL, and transactions that are all explicit: the driver never opens or commits one by itself."""
+    db = Database(sqlite3.connect(path, isolation_level=None))
+    db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")  # with WAL: a killed process loses nothing committed
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 10000")  # shard workers share one database: wait, don't fail
+    return db
+
+
+class Store:
+    """Inventory, communications, alerts and file checkpoints in one SQLite file."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: str) -> Store:
+        """Open (or create) the database and bring its schema up to date."""
+        db = connect(path)
+        try:
+            migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def commit(self, batch: StoreBatch) -> None:
+        """Apply a whole batch in one transaction: after a crash the database holds all of it or none."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with immediate(self.db):
+            self._merge(ASSETS, map(asset_row, batch.assets))
+            self._merge(POINTS, map(point_row, batch.points))
+            self._merge(COMMUNICATIONS, map(communication_row, batch.communications))
+            self._merge(POLLS, map(poll_row, batch.polls))
+            self._merge(ALERTS, map(alert_row, batch.alerts))
+            self._merge(WEIRDS, (weird_row(k, v) for k, v in batch.weirds.items()))
+            self._merge(FILES, (file_row(f, now) for f in batch.files))
+            self.db.conn.executemany(
+                "UPDATE assets SET device_type = ?, device_type_reasons = ? WHERE ip = ?",
+                [(kind, dumps(sorted(reasons)), ip) for ip, kind, reasons in batch.device_types],
+            )
+            self.db.conn.executemany(
+                "UPDATE assets SET zone = ? WHERE ip = ?", [(zone, ip) for ip, zone in batch.zones]
+            )
+            if batch.runs:
+                self.db["runs"].insert_all(RUNS.encode(run._asdict()) for run in batch.runs)
+
+    def set_device_types(self, rows: list[tuple[str, str | None, list[str]]]) -> None:
+        self.commit(StoreBatch(device_types=rows))
+
+    def set_zones(self, rows: list[tuple[str, str | None]]) -> None:
+        self.commit(StoreBatch(zones=rows))
+
+    def _merge(self, spec: TableSpec, rows: Iterable[dict[str, Any]]) -> None:
+        """Fold the rows by key, merge each into its stored row, and upsert the result."""
+        pending: dict[tuple, dict[str, Any]] = {}
+        for row in rows:
+            key = spec.key_of(row)
+            pending[key] = spec.merge(pending[key], row) if key in pending else row
+        if not pending:
+            return
+        for stored in self._stored(spec, pending):
+            key = spec.key_of(stored)
+            pending[key] = spec.merge(stored, pending[key])
+        self._upsert(spec, [spec.encode(row) for row in pending.values()])
+
+    def _upsert(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+        """Write merged rows, touching only their columns (derived ones such as zone stay put).
+
+        One prepared statement through executemany: sqlite-utils' upsert_all inspects every value and
+        would double the time of a large commit.
+        """
+        columns = list(rows[0])
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in spec.key)
+        sql = (
+            f"INSERT INTO {spec.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+            f" ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {updates}"
+        )
+        self.db.conn.executemany(sql, [tuple(row[c] for c in columns) for row in rows])
+
+    def _stored(self, spec: TableSpec, keys: Iterable[tuple]) -> list[dict[str, Any]]:
+        """The stored rows for these keys, fetched in one query (the keys travel as one JSON array)."""
+        columns = ", ".join(spec.key)
+        parts = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(spec.key)))
+        sql = f"SELECT * FROM {spec.name} WHERE ({columns}) IN (SELECT {parts} FROM json_each(?))"
+        return [spec.decode(row) for row in self.db.query(sql, [dumps(list(keys))])]
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def file_progress(self, fingerprint: str) -> tuple[int, bool] | None:
+        """(frames_done, complete) for a file seen before, so the pipeline can skip or resume it."""
+        row = self.db.execute(
+            "SELECT frames_done, complete FROM files WHERE fingerprint = ?", [fingerprint]
+        ).fetchone()
+        return None if row is None else (row[0], bool(row[1]))
+
+    def assets(self) -> list[dict[str, Any]]:
+        """Assets in the contract's shape, each with the Modbus points it read or wrote as a client."""
+        points: dict[str, list[dict]] = defaultdict(list)
+        for point in self.points():
+            points[point["client"]].append({
+                "server": point["server"], "unit_id": point["unit_id"],
+                "function_code": point["function_code"], "function_name": point["function_name"],
+                "access": point["access"], "table": point["table_name"], "address": point["address"],
+                "quantity": point["quantity"], "count": point["count"], "last_values": point["last_values"],
+            })
+        assets = [
+            {**{name: row[name] for name in ASSET_FIELDS}, "points": points.get(row["ip"], [])}
+            for row in self._rows(ASSETS)
+        ]
+        return sorted(assets, key=lambda asset: ip_key(asset["ip"]))
+
+    def points(self) -> list[dict[str, Any]]:
+        return sorted(self._rows(POINTS), key=lambda p: (
+            ip_key(p["client"]), ip_key(p["server"]), p["unit_id"], p["function_code"], p["address"],
+            p["quantity"],
+        ))
+
+    def communications(self) -> list[dict[str, Any]]:
+        return sorted(self._rows(COMMUNICATIONS), key=lambda c: (
+            ip_key(c["initiator"]), ip_key(c["responder"]), c["transport"], c["port"],
+        ))
+
+    def polls(self) -> list[dict[str, Any]]:
+        return sorted(self._rows(POLLS), key=lambda p: (ip_key(p["client"]), ip_key(p["server"])))
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return self._rows(ALERTS, order="ts, id")
+
+    def weirds(self) -> list[dict[str, Any]]:
+        return self._rows(WEIRDS, order="file, code")
+
+    def runs(self) -> list[dict[str, Any]]:
+        return self._rows(RUNS, order="id")
+
+    def _rows(self, spec: TableSpec, order: str | None = None) -> list[dict[str, Any]]:
+        return [spec.decode(row) for row in self.db[spec.name].rows_where(order_by=order)]

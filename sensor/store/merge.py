@@ -1,0 +1,89 @@
+"""How a stored row and an incoming one combine, declared per column.
+
+Every rule here is associative, so folding deltas inside a batch and then into the database gives the same
+row however the deltas were split into batches. Rows are in decoded form (JSON columns as Python values).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+Merge = Callable[[Any, Any], Any]  # (stored, incoming) -> merged
+
+
+def add(stored: Any, incoming: Any) -> Any:
+    return stored + incoming
+
+
+def replace(stored: Any, incoming: Any) -> Any:
+    """A scalar fact: the incoming value wins only when it knows something."""
+    return stored if incoming is None else incoming
+
+
+def latest_time(stored: float | None, incoming: float | None) -> float | None:
+    """max() where None means never."""
+    if stored is None or incoming is None:
+        return incoming if stored is None else stored
+    return max(stored, incoming)
+
+
+def keep_first(stored: dict, incoming: dict) -> dict:
+    """Per key, the evidence we had first stays: a later sighting does not make a fact more true."""
+    return {**incoming, **stored}
+
+
+def add_counts(stored: dict[str, int], incoming: dict[str, int]) -> dict[str, int]:
+    names = sorted(stored.keys() | incoming.keys())
+    return {name: stored.get(name, 0) + incoming.get(name, 0) for name in names}
+
+
+def union(key: Callable[[Any], Hashable] = lambda item: item, cap: int | None = None) -> Merge:
+    """Set union kept sorted by ``key``; with a cap, the lowest ``cap`` items (for frames: the earliest)."""
+
+    def merge(stored: Iterable, incoming: Iterable) -> list:
+        unique = {key(item): item for item in (*stored, *incoming)}
+        return [unique[k] for k in sorted(unique)][:cap]
+
+    return merge
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON, so the same facts are the same bytes."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A table's key, its JSON columns, and how each column merges (``replace`` unless listed)."""
+
+    name: str
+    key: tuple[str, ...]
+    json_columns: frozenset[str] = frozenset()
+    rules: dict[str, Merge] = field(default_factory=dict)
+    # column -> the timestamp column saying when its value was seen: the newest non-None value wins.
+    newest: dict[str, str] = field(default_factory=dict)
+
+    def key_of(self, row: dict) -> tuple:
+        return tuple(row[column] for column in self.key)
+
+    def merge(self, stored: dict, incoming: dict) -> dict:
+        """The incoming row's columns merged into the stored row; columns it lacks are left alone."""
+        merged = {}
+        for column, value in incoming.items():
+            if column in self.key:
+                merged[column] = value
+            elif column in self.newest:
+                seen = self.newest[column]
+                newer = value is not None and (stored[column] is None or incoming[seen] >= stored[seen])
+                merged[column] = value if newer else stored[column]
+            else:
+                merged[column] = self.rules.get(column, replace)(stored[column], value)
+        return merged
+
+    def encode(self, row: dict) -> dict:
+        return {c: dumps(v) if c in self.json_columns and v is not None else v for c, v in row.items()}
+
+    def decode(self, row: dict) -> dict:
+        return {c: json.loads(v) if c in self.json_columns and v is not None else v for c, v in row.items()}

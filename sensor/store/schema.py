@@ -1,0 +1,133 @@
+"""Named schema migrations: the database records which ones it has, so opening it applies only the rest.
+
+Each migration is a small function registered in order under a stable name. Names are never reused or
+renamed: a database that lists a name this code does not know was written by a newer otsensor, and is
+refused rather than guessed at.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+Migration = Callable[[Database], None]
+
+MIGRATIONS: list[tuple[str, Migration]] = []
+MIGRATIONS_TABLE = "_migrations"
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer otsensor: its schema has migrations this version lacks."""
+
+
+def migration(name: str) -> Callable[[Migration], Migration]:
+    """Register a migration under ``name``; registration order is application order."""
+
+    def register(fn: Migration) -> Migration:
+        if any(known == name for known, _ in MIGRATIONS):
+            raise ValueError(f"migration {name!r} is registered twice")
+        MIGRATIONS.append((name, fn))
+        return fn
+
+    return register
+
+
+@contextmanager
+def immediate(db: Database) -> Iterator[Database]:
+    """One write transaction, taking the write lock up front so two writers never deadlock mid-way."""
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def applied(db: Database) -> list[str]:
+    """Names of the migrations this database has, in the order they were applied."""
+    if not db[MIGRATIONS_TABLE].exists():
+        return []
+    return [row["name"] for row in db.query(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY rowid")]
+
+
+def migrate(db: Database) -> list[str]:
+    """Apply pending migrations, each in its own transaction; return the names applied now."""
+    unknown = sorted(set(applied(db)) - {name for name, _ in MIGRATIONS})
+    if unknown:
+        raise SchemaTooNew(
+            f"database schema is newer than this otsensor (unknown migrations: {', '.join(unknown)}); "
+            "upgrade otsensor to read it"
+        )
+    db.execute(
+        f"CREATE TABLE IF NOT EXISTS {MIGRATIONS_TABLE} (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = []
+    for name, fn in MIGRATIONS:
+        with immediate(db):
+            # Checked again under the write lock: another process may have applied it meanwhile.
+            if db.execute(f"SELECT 1 FROM {MIGRATIONS_TABLE} WHERE name = ?", [name]).fetchone():
+                continue
+            fn(db)
+            db.execute(
+                f"INSERT INTO {MIGRATIONS_TABLE} (name, applied_at) VALUES (?, ?)",
+                [name, datetime.now(UTC).isoformat(timespec="seconds")],
+            )
+            done.append(name)
+    return done
+
+
+def create(db: Database, name: str, columns: dict[str, type], pk: str | tuple[str, ...],
+           nullable: tuple[str, ...] = (), defaults: dict[str, object] | None = None) -> None:
+    """A table whose columns are NOT NULL unless named: a fact we may not know is the exception."""
+    db[name].create(columns, pk=pk, not_null=[c for c in columns if c not in nullable], defaults=defaults)
+
+
+@migration("0001_initial")
+def initial(db: Database) -> None:
+    """Inventory, communications, alerts and run bookkeeping."""
+    create(db, "assets", {
+        "ip": str, "mac": str, "mac_vendor": str, "hostnames": str, "device_type": str,
+        "device_type_reasons": str, "roles": str, "identity": str, "services": str, "unit_ids": str,
+        "zone": str, "first_seen": float, "last_seen": float, "packets": int, "bytes": int, "sources": str,
+    }, pk="ip", nullable=("mac", "mac_vendor", "device_type", "identity", "zone"),
+        defaults={"device_type_reasons": "[]"})  # derived later, by set_device_types
+    # values_seen and source_seen say when last_values and source were observed, so the newest wins
+    # however the deltas were split into batches.
+    create(db, "points", {
+        "client": str, "server": str, "unit_id": int, "function_code": int, "function_name": str,
+        "access": str, "table_name": str, "address": int, "quantity": int, "count": int,
+        "first_seen": float, "last_seen": float, "last_values": str, "values_seen": float,
+        "source": str, "source_seen": float,
+    }, pk=("client", "server", "unit_id", "function_code", "address", "quantity"),
+        nullable=("function_name", "last_values", "values_seen", "source", "source_seen"))
+    db["points"].create_index(["server"])
+    create(db, "communications", {
+        "initiator": str, "responder": str, "transport": str, "port": int, "protocol": str,
+        "first_seen": float, "last_seen": float, "packets": int, "bytes": int, "flows": int,
+        "actions": str, "sample_frames": str,
+    }, pk=("initiator", "responder", "transport", "port"))
+    db["communications"].create_index(["responder"])
+    create(db, "polls", {
+        "client": str, "server": str, "requests": int, "reads": int, "writes": int, "diagnostics": int,
+        "first_seen": float, "last_seen": float, "interval_sum": float, "interval_sumsq": float,
+        "intervals": int,
+    }, pk=("client", "server"))
+    create(db, "alerts", {
+        "id": str, "ts": float, "last_seen": float, "rule": str, "category": str, "severity": int,
+        "src": str, "dst": str, "proto": str, "summary": str, "evidence": str, "frames": str, "count": int,
+    }, pk="id", nullable=("src", "dst", "proto", "evidence"))
+    db["alerts"].create_index(["ts"])
+    create(db, "files", {
+        "fingerprint": str, "name": str, "size": int, "frames_done": int, "complete": int,
+        "first_analyzed": str, "last_analyzed": str,
+    }, pk="fingerprint")
+    create(db, "weirds", {"code": str, "file": str, "count": int, "first_frame": int}, pk=("code", "file"))
+    # Raw DDL for AUTOINCREMENT, which sqlite-utils cannot declare: a run id is never reused.
+    db.execute(
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT NOT NULL,"
+        " finished TEXT NOT NULL, files TEXT NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,"
+        " seconds REAL NOT NULL)"
+    )

@@ -1,0 +1,142 @@
+"""Each merged table's rules, and the one function per record that turns a pipeline delta into a row."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Service
+
+from .batch import FileCheckpoint
+from .merge import TableSpec, add, add_counts, keep_first, latest_time, union
+
+SAMPLE_FRAMES = 10  # per communication: enough to open the capture at the right place
+ALERT_FRAMES = 20
+
+
+def service_key(service: dict) -> tuple[str, str, int]:
+    return (service["protocol"], service["transport"], service["port"])
+
+
+def frames(limit: int):
+    """(file, frame) pairs, unique, the earliest ``limit`` kept: lowest file name, then lowest frame."""
+    return union(key=tuple, cap=limit)
+
+
+SEEN = {"first_seen": min, "last_seen": max}
+
+ASSETS = TableSpec(
+    "assets",
+    key=("ip",),
+    json_columns=frozenset(
+        {"hostnames", "device_type_reasons", "roles", "identity", "services", "unit_ids", "sources"}
+    ),
+    rules={
+        **SEEN, "packets": add, "bytes": add, "hostnames": union(), "roles": union(), "unit_ids": union(),
+        "services": union(key=service_key), "sources": keep_first,
+    },
+)
+POINTS = TableSpec(
+    "points",
+    key=("client", "server", "unit_id", "function_code", "address", "quantity"),
+    json_columns=frozenset({"last_values", "source"}),
+    rules={**SEEN, "count": add, "values_seen": latest_time, "source_seen": latest_time},
+    newest={"last_values": "values_seen", "source": "source_seen"},
+)
+COMMUNICATIONS = TableSpec(
+    "communications",
+    key=("initiator", "responder", "transport", "port"),
+    json_columns=frozenset({"actions", "sample_frames"}),
+    rules={
+        **SEEN, "packets": add, "bytes": add, "flows": add, "actions": add_counts,
+        "sample_frames": frames(SAMPLE_FRAMES),
+    },
+)
+POLLS = TableSpec(
+    "polls",
+    key=("client", "server"),
+    rules={
+        **SEEN, **dict.fromkeys(
+            ("requests", "reads", "writes", "diagnostics", "interval_sum", "interval_sumsq", "intervals"), add
+        ),
+    },
+)
+ALERTS = TableSpec(
+    "alerts",
+    key=("id",),
+    json_columns=frozenset({"evidence", "frames"}),
+    rules={"ts": min, "last_seen": max, "count": add, "frames": frames(ALERT_FRAMES)},
+    newest={"summary": "last_seen", "evidence": "last_seen"},
+)
+WEIRDS = TableSpec("weirds", key=("code", "file"), rules={"count": add, "first_frame": min})
+FILES = TableSpec("files", key=("fingerprint",), rules={"first_analyzed": min})
+RUNS = TableSpec("runs", key=("id",), json_columns=frozenset({"files"}))  # appended, never merged
+
+
+def asset_row(delta: AssetDelta) -> dict[str, Any]:
+    return {
+        "ip": delta.ip, "mac": delta.mac, "mac_vendor": delta.mac_vendor,
+        "hostnames": sorted(delta.hostnames), "roles": sorted(delta.roles),
+        "unit_ids": sorted(delta.unit_ids),
+        "services": [service_json(s) for s in sorted(delta.services)],
+        "identity": delta.identity.to_json() if delta.identity else None,
+        "first_seen": delta.first_seen, "last_seen": delta.last_seen,
+        "packets": delta.packets, "bytes": delta.bytes,
+        "sources": {attribute: source.to_json() for attribute, source in delta.sources.items()},
+    }
+
+
+def service_json(service: Service) -> dict[str, Any]:
+    return {"protocol": service.protocol, "transport": service.transport, "port": service.port}
+
+
+def point_row(delta: PointDelta) -> dict[str, Any]:
+    return {
+        "client": delta.client, "server": delta.server, "unit_id": delta.unit_id,
+        "function_code": delta.function_code, "access": delta.access, "table_name": delta.table,
+        "address": delta.address, "quantity": delta.quantity, "count": delta.count,
+        "first_seen": delta.first_seen, "last_seen": delta.last_seen,
+        "last_values": delta.last_values,
+        "values_seen": None if delta.last_values is None else delta.last_seen,
+        "source": delta.source.to_json() if delta.source else None,
+        "source_seen": None if delta.source is None else delta.last_seen,
+    }
+
+
+def communication_row(delta: CommunicationDelta) -> dict[str, Any]:
+    return {
+        "initiator": delta.initiator, "responder": delta.responder, "transport": delta.transport,
+        "port": delta.port, "protocol": delta.protocol, "first_seen": delta.first_seen,
+        "last_seen": delta.last_seen, "packets": delta.packets, "bytes": delta.bytes, "flows": delta.flows,
+        "actions": dict(sorted(delta.actions.items())),
+        "sample_frames": frames(SAMPLE_FRAMES)([], [list(f) for f in delta.sample_frames]),
+    }
+
+
+def poll_row(stats: PollStats) -> dict[str, Any]:
+    return asdict(stats)  # the columns are its fields
+
+
+DESCRIPTIVE_ALERT_FIELDS = ("rule", "category", "severity", "src", "dst", "proto", "summary", "evidence")
+
+
+def alert_row(alert: dict[str, Any]) -> dict[str, Any]:
+    first = alert.get("first_seen", alert["ts"])
+    return {
+        "id": alert["id"], "ts": first, "last_seen": alert.get("last_seen", first),
+        **{name: alert.get(name) for name in DESCRIPTIVE_ALERT_FIELDS},
+        "frames": frames(ALERT_FRAMES)([], [list(f) for f in alert.get("frames", ())]),
+        "count": alert.get("count", 1),
+    }
+
+
+def weird_row(code_file: tuple[str, str], count_first: tuple[int, int]) -> dict[str, Any]:
+    (code, file), (count, first_frame) = code_file, count_first
+    return {"code": code, "file": file, "count": count, "first_frame": first_frame}
+
+
+def file_row(checkpoint: FileCheckpoint, now: str) -> dict[str, Any]:
+    fingerprint, name, size, frames_done, complete = checkpoint
+    return {
+        "fingerprint": fingerprint, "name": name, "size": size, "frames_done": frames_done,
+        "complete": int(complete), "first_analyzed": now, "last_analyzed": now,
+    }
