@@ -203,7 +203,7 @@ def to_alert(b: Breach, kinds: Mapping[str, str]) -> dict:
         "proto": c.protocol,
         "summary": _summary(b, who(c.initiator, zi, kinds), who(c.responder, zr, kinds)),
         "evidence": evidence,
-        "frames": [{"file": f, "frame": n} for f, n in c.sample_frames],
+        "frames": [[f, n] for f, n in c.sample_frames],
         "first_seen": c.first_seen,
         "last_seen": c.last_seen,
         "count": count,

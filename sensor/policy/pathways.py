@@ -221,7 +221,7 @@ def _pivot_alert(p: Pathway, kinds: Mapping[str, str], window_s: float) -> dict:
                         f"opened hop after hop within {hours}",
             "window_s": window_s,
         },
-        "frames": [{"file": f, "frame": n} for h in p.hops for f, n in h.frames[:1]],
+        "frames": [[f, n] for h in p.hops for f, n in h.frames[:1]],
         "first_seen": first.first_seen,
         "last_seen": max(h.last_seen for h in p.hops),
         "count": 1,

@@ -58,7 +58,7 @@ def test_enterprise_write_to_plc_has_no_conduit():
     assert conduit["name"] == "engineering-to-plc"  # the nearest: only the initiator's zone differs
     assert conduit["why_not"] == [f"initiator {OFFICE_PC} is in zone enterprise, the conduit starts in engineering"]
     assert "plc 10.10.0.5 (field, level 1)" in a["summary"] and "wrote to" in a["summary"]
-    assert a["frames"] == [{"file": "scenario.pcap", "frame": 4}]
+    assert a["frames"] == [["scenario.pcap", 4]]
 
 
 def test_write_over_read_only_conduit():
