@@ -1,12 +1,13 @@
 """Throughput of `otsensor analyze` against tshark on the same file, in the same run.
 
-    python benchmarks/bench_pipeline.py [--file benchmarks/out/modbus_1m.pcap] [--runs 3] [--slice 100000]
+    python benchmarks/bench_pipeline.py [--file benchmarks/out/modbus_1m.pcap] [--runs 3] [--slice 100000 500000]
 
 Both tools read the same capture from the page cache and are pinned to one core (`taskset -c 0`): the figure
 that matters for sizing is per core, since more cores are a deployment choice (flow-hash sharding). Each case
 runs `--runs` times; the table shows the median wall time of the whole process (start-up and imports included,
-as in reference/perf.md). Peak RSS comes from `/usr/bin/time -f %M`; measuring it on the full file and on a
-slice shows whether memory grows with capture length. Writes benchmarks/out/bench_pipeline.json and prints a
+as in reference/perf.md); runs go round-robin over the cases so bursts of other load hit all alike. Peak RSS comes
+from `/usr/bin/time -f %M`; measuring it on the full file and on slices shows whether memory grows with
+capture length. Writes benchmarks/out/bench_pipeline.json and prints a
 Markdown table for the README.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import statistics
 import subprocess
@@ -55,6 +57,11 @@ class Case:
     @property
     def mbps(self) -> float:
         return self.bytes / 1e6 / self.wall
+
+    @property
+    def pps_cpu(self) -> float:
+        """Packets per CPU-second: steadier than wall time when other work shares the core."""
+        return self.packets / statistics.median(self.cpus)
 
 
 def capinfos_count(path: Path) -> int:
@@ -132,11 +139,11 @@ def machine() -> dict[str, str]:
 
 
 def table(cases: list[Case], ratio: float | None) -> str:
-    rows = ["| tool | file | packets | median wall (s) | CPU (s) | pps | MB/s | peak RSS (MiB) |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    rows = ["| tool | file | packets | median wall (s) | CPU (s) | pps (wall) | pps (CPU) | MB/s | peak RSS (MiB) |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for c in cases:
         rows.append(f"| {c.name} | {Path(c.file).name} | {c.packets:,} | {c.wall:.3f} | "
-                    f"{statistics.median(c.cpus):.2f} | {c.pps:,.0f} | {c.mbps:.1f} | "
+                    f"{statistics.median(c.cpus):.2f} | {c.pps:,.0f} | {c.pps_cpu:,.0f} | {c.mbps:.1f} | "
                     f"{max(c.max_rss_kb) / 1024:.0f} |")
     if ratio is not None:
         rows.append("")
@@ -148,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--file", type=Path, default=OUT_DIR / "modbus_1m.pcap")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--slice", type=int, default=100_000, help="packets in the slice used for the RSS check")
+    ap.add_argument("--slice", type=int, nargs="+", default=[100_000, 500_000],
+                    help="packet counts of the slices used to see whether peak RSS grows with length")
     ap.add_argument("--port", type=int, default=5020, help="TCP port decoded as Modbus by both tools")
     ap.add_argument("--pin", default="0", help="CPU list for taskset; '' to not pin")
     ap.add_argument("--tshark-only", action="store_true", help="skip otsensor (e.g. before the CLI exists)")
@@ -168,39 +176,47 @@ def main(argv: list[str] | None = None) -> int:
         db = Path(tmp) / "bench.db"
         fresh_db = ["rm", "-f", str(db), f"{db}-wal", f"{db}-shm"]
         if with_otsensor:
-            small = make_slice(args.file, args.slice)
             cases.insert(0, otsensor_case("otsensor analyze", args.file, packets, args.port, db))
-            cases.append(otsensor_case(f"otsensor analyze ({args.slice // 1000}k slice)", small,
-                                       capinfos_count(small), args.port, db))
+            for n in args.slice:
+                small = make_slice(args.file, n)
+                cases.append(otsensor_case(f"otsensor analyze ({n // 1000}k slice)", small,
+                                           capinfos_count(small), args.port, db))
         for c in cases:
             warm(Path(c.file))
-            for _ in range(args.runs):
+        # Round-robin, so a burst of other load on the machine hits every case alike.
+        for _ in range(args.runs):
+            for c in cases:
                 run_once(c, pin, before=fresh_db if c.name.startswith("otsensor") else None)
                 print(f"{c.name:32s} wall {c.walls[-1]:.3f}s  cpu {c.cpus[-1]:.2f}s  rss {c.max_rss_kb[-1] / 1024:.0f} MiB",
                       file=sys.stderr, flush=True)
 
     ratio = cases[0].pps / cases[1].pps if with_otsensor else None
+    ratio_cpu = cases[0].pps_cpu / cases[1].pps_cpu if with_otsensor else None
     reproduce = "python benchmarks/make_modbus_capture.py && python benchmarks/bench_pipeline.py" + (
         f" --file {args.file}" if args.file != OUT_DIR / "modbus_1m.pcap" else "")
     result = {
         "machine": machine(), "pinned_to": pin, "runs": args.runs, "reproduce": reproduce,
-        "ratio_otsensor_over_tshark": ratio,
-        "cases": [{**asdict(c), "wall_median": c.wall, "pps": round(c.pps), "mb_per_s": round(c.mbps, 2),
+        "ratio_otsensor_over_tshark": ratio, "ratio_cpu_otsensor_over_tshark": ratio_cpu,
+        "cases": [{**asdict(c), "wall_median": c.wall, "pps": round(c.pps), "pps_cpu": round(c.pps_cpu),
+                   "mb_per_s": round(c.mbps, 2),
                    "cmd": shlex.join(c.argv)} for c in cases],
     }
     if with_otsensor:
-        full, sl = cases[0], cases[2]
-        result["rss_full_over_slice"] = round(max(full.max_rss_kb) / max(sl.max_rss_kb), 3)
+        result["peak_rss_mib"] = {c.name: round(max(c.max_rss_kb) / 1024) for c in cases if c.name.startswith("otsensor")}
     args.json.write_text(json.dumps(result, indent=1) + "\n")
     m = result["machine"]
     print(f"Machine: {m['cpu']} ({m['cpus']} CPUs), Python {m['python']}, {m['tshark']}, commit {m['commit']}; "
           f"pinned with taskset -c {pin}; median of {args.runs} runs.\n")
     print(table(cases, ratio))
-    if "rss_full_over_slice" in result:
-        print(f"\nPeak RSS full file / {args.slice // 1000}k slice: {result['rss_full_over_slice']:.2f}")
+    if ratio_cpu is not None:
+        print(f"Same ratio on CPU time: {ratio_cpu:.2f}×")
+    if "peak_rss_mib" in result:
+        print("\nPeak RSS of otsensor by input length (MiB): " +
+              ", ".join(f"{c.packets:,} packets {max(c.max_rss_kb) / 1024:.0f}" for c in cases if c.name.startswith("otsensor")))
     print("\nCommands:")
     for c in cases:
-        print(f"- {c.name}: `{('taskset -c ' + pin + ' ') if pin else ''}{shlex.join(c.argv)}`")
+        shown = re.sub(r"--db \S+", "--db tmp.db", shlex.join(c.argv))  # the temporary path means nothing later
+        print(f"- {c.name}: `{('taskset -c ' + pin + ' ') if pin else ''}{shown}`")
     print(f"\nReproduce: `{reproduce}`  (results: {args.json.relative_to(REPO) if args.json.is_relative_to(REPO) else args.json})")
     return 0
 
