@@ -11,7 +11,8 @@ ASSET_TABLE_COLUMNS = [
     "ip", "mac", "mac_vendor", "device_type", "roles", "identity", "services", "unit_ids", "first_seen",
     "last_seen",
 ]
-TIME_COLUMNS = frozenset({"ts", "first_seen", "last_seen"})  # packet times, seconds since the epoch
+# Packet times, in seconds since the epoch.
+TIME_COLUMNS = frozenset({"ts", "first_seen", "last_seen", "values_seen", "source_seen"})
 FORMATS = ("table", "json", "csv")
 
 

@@ -1,13 +1,13 @@
 """Each merged table's rules, and the one function per record that turns a pipeline delta into a row."""
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Service
 
 from .batch import FileCheckpoint
-from .merge import TableSpec, add, add_counts, keep_first, latest_time, union
+from .merge import Merge, TableSpec, add, add_counts, keep_first, latest_time, union
 
 SAMPLE_FRAMES = 10  # per communication: enough to open the capture at the right place
 ALERT_FRAMES = 20
@@ -17,7 +17,7 @@ def service_key(service: dict) -> tuple[str, str, int]:
     return (service["protocol"], service["transport"], service["port"])
 
 
-def frames(limit: int):
+def frames(limit: int) -> Merge:
     """(file, frame) pairs, unique, the earliest ``limit`` kept: lowest file name, then lowest frame."""
     return union(key=tuple, cap=limit)
 
@@ -107,13 +107,16 @@ def communication_row(delta: CommunicationDelta) -> dict[str, Any]:
         "initiator": delta.initiator, "responder": delta.responder, "transport": delta.transport,
         "port": delta.port, "protocol": delta.protocol, "first_seen": delta.first_seen,
         "last_seen": delta.last_seen, "packets": delta.packets, "bytes": delta.bytes, "flows": delta.flows,
-        "actions": dict(sorted(delta.actions.items())),
+        "actions": dict(delta.actions),
         "sample_frames": frames(SAMPLE_FRAMES)([], [list(f) for f in delta.sample_frames]),
     }
 
 
+POLL_COLUMNS = tuple(f.name for f in fields(PollStats))  # the table's columns are its fields
+
+
 def poll_row(stats: PollStats) -> dict[str, Any]:
-    return asdict(stats)  # the columns are its fields
+    return {name: getattr(stats, name) for name in POLL_COLUMNS}
 
 
 DESCRIPTIVE_ALERT_FIELDS = ("rule", "category", "severity", "src", "dst", "proto", "summary", "evidence")
