@@ -5,9 +5,10 @@ spec's range name) and never raise, because the values come straight off the wir
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
-from typing import Mapping, NamedTuple
+from typing import NamedTuple
 
 
 class FunctionCode(IntEnum):
@@ -179,7 +180,7 @@ def conformity_level_name(level: int) -> str:
 
 
 class DeviceObject(IntEnum):
-    """Device identification objects, §6.21: 0x00–0x02 basic, 0x03–0x06 regular (0x07–0x7F reserved)."""
+    """Device identification objects, §6.21: 0x00–0x02 basic, 0x03–0x06 regular, 0x07–0x7F reserved."""
 
     VENDOR_NAME = 0x00
     PRODUCT_CODE = 0x01

@@ -27,7 +27,7 @@ class ModbusStream:
     across segments.
     """
 
-    __slots__ = ("is_request", "max_buffer", "_pending", "_fed")
+    __slots__ = ("_fed", "_pending", "is_request", "max_buffer")
 
     def __init__(self, is_request: bool, max_buffer: int = MAX_BUFFER) -> None:
         self.is_request = is_request
@@ -61,7 +61,8 @@ class ModbusStream:
             out.append((frame, message))
             pos += used
         if size - pos > self.max_buffer:
-            out.append((frame, Malformed("modbus_buffer_overflow", base + pos, f"{size - pos} bytes pending")))
+            overflow = Malformed("modbus_buffer_overflow", base + pos, f"{size - pos} bytes pending")
+            out.append((frame, overflow))
             self._pending = bytearray()
         elif buf is self._pending:
             del self._pending[:pos]

@@ -22,9 +22,10 @@ Everything here is pure: no I/O, no logging, no state.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 from protocols.base import Malformed, NeedMore
 from protocols.modbus.codes import (
@@ -124,7 +125,7 @@ class ModbusMessage:
     weird: str | None = None
 
     def event_fields(self) -> dict[str, Any]:
-        """The protocol's own event fields (DESIGN.md "Events"): JSON-ready, contract fields always present."""
+        """This message's fields for the events file (DESIGN.md "Events"); contract fields always present."""
         values = self.values
         out: dict[str, Any] = {
             "transaction_id": self.transaction_id,
@@ -143,12 +144,14 @@ class ModbusMessage:
         return out
 
 
-_CONTRACT_FIELDS = frozenset(
-    {"transaction_id", "unit_id", "function_code", "function_name", "exception_code", "address", "quantity", "values"}
-)
+_CONTRACT_FIELDS = frozenset({
+    "transaction_id", "unit_id", "function_code", "function_name",
+    "exception_code", "address", "quantity", "values",
+})
 # is_request is not an event field: the writer states it as "direction".
 _OPTIONAL_EVENT_FIELDS = tuple(
-    name for name in ModbusMessage.__dataclass_fields__ if name not in _CONTRACT_FIELDS and name != "is_request"
+    name for name in ModbusMessage.__dataclass_fields__
+    if name not in _CONTRACT_FIELDS and name != "is_request"
 )
 
 
@@ -169,7 +172,9 @@ def _to_json(name: str, value: Any) -> Any:
 _Decoder = Callable[[Any, int, int, int, int, int, bool], ModbusMessage]
 
 
-def parse_adu(buf: bytes | bytearray | memoryview, offset: int, is_request: bool) -> tuple[ModbusMessage, int] | NeedMore:
+def parse_adu(
+    buf: bytes | bytearray | memoryview, offset: int, is_request: bool
+) -> tuple[ModbusMessage, int] | NeedMore:
     """Decode the ADU at ``buf[offset:]``: (message, bytes used), NeedMore, or raise Malformed.
 
     The header is checked as soon as its bytes are there, so garbage is refused before
@@ -270,7 +275,9 @@ def _opaque(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request:
     return ModbusMessage(tid, uid, fc, function_name(fc), is_request, data=bytes(buf[p:end]))
 
 
-def _no_data_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _no_data_request(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Requests of 7, 11, 12 and 17 are the function code alone (§6.7, §6.9, §6.10, §6.13)."""
     return _head_only(buf, p, end, tid, uid, fc, is_request, WEIRD_TRAILING_BYTES if end > p else None)
 
@@ -291,17 +298,23 @@ def _read_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_re
     n = end - p
     if n < 4:
         address = _U16.unpack_from(buf, p)[0] if n >= 2 else None
-        return ModbusMessage(tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT)
+        return ModbusMessage(
+            tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT
+        )
     address, quantity = _U16X2.unpack_from(buf, p)
     weird = None
     if not 1 <= quantity <= _READ_LIMITS[fc]:
         weird = WEIRD_BAD_QUANTITY
     elif n > 4:
         weird = WEIRD_TRAILING_BYTES
-    return ModbusMessage(tid, uid, fc, function_name(fc), is_request, address=address, quantity=quantity, weird=weird)
+    return ModbusMessage(
+        tid, uid, fc, function_name(fc), is_request, address=address, quantity=quantity, weird=weird
+    )
 
 
-def _read_bits_response(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _read_bits_response(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Read coils / discrete inputs response, §6.1–§6.2::
 
         +----+------------+------------------------------+
@@ -346,7 +359,9 @@ def _read_registers_response(
 # --- 5, 6, 22: single-item writes (response echoes the request) ---------------------------------
 
 
-def _write_single_coil(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _write_single_coil(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Write single coil, request and echo, §6.5::
 
         +----+----------------+--------------------------+
@@ -356,7 +371,9 @@ def _write_single_coil(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, 
     n = end - p
     if n < 4:
         address = _U16.unpack_from(buf, p)[0] if n >= 2 else None
-        return ModbusMessage(tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT)
+        return ModbusMessage(
+            tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT
+        )
     address, raw = _U16X2.unpack_from(buf, p)
     values: tuple[int, ...] | None
     weird = None
@@ -385,7 +402,9 @@ def _write_single_register(
     n = end - p
     if n < 4:
         address = _U16.unpack_from(buf, p)[0] if n >= 2 else None
-        return ModbusMessage(tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT)
+        return ModbusMessage(
+            tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT
+        )
     address, value = _U16X2.unpack_from(buf, p)
     return ModbusMessage(
         tid, uid, fc, function_name(fc), is_request, address=address, quantity=1, values=(value,),
@@ -393,7 +412,9 @@ def _write_single_register(
     )
 
 
-def _mask_write_register(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _mask_write_register(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Mask write register, request and echo, §6.16::
 
         +----+-------------------+----------+---------+
@@ -405,7 +426,9 @@ def _mask_write_register(buf: Any, p: int, end: int, tid: int, uid: int, fc: int
     n = end - p
     if n < 6:
         address = _U16.unpack_from(buf, p)[0] if n >= 2 else None
-        return ModbusMessage(tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT)
+        return ModbusMessage(
+            tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT
+        )
     address, and_mask, or_mask = _U16X3.unpack_from(buf, p)
     return ModbusMessage(
         tid, uid, fc, function_name(fc), is_request, address=address, quantity=1, and_mask=and_mask,
@@ -467,14 +490,18 @@ def _write_multiple_response(
     n = end - p
     if n < 4:
         address = _U16.unpack_from(buf, p)[0] if n >= 2 else None
-        return ModbusMessage(tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT)
+        return ModbusMessage(
+            tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT
+        )
     address, quantity = _U16X2.unpack_from(buf, p)
     weird = None
     if not 1 <= quantity <= (0x7B0 if fc == 15 else 0x7B):
         weird = WEIRD_BAD_QUANTITY
     elif n > 4:
         weird = WEIRD_TRAILING_BYTES
-    return ModbusMessage(tid, uid, fc, function_name(fc), is_request, address=address, quantity=quantity, weird=weird)
+    return ModbusMessage(
+        tid, uid, fc, function_name(fc), is_request, address=address, quantity=quantity, weird=weird
+    )
 
 
 # --- 7, 8, 11, 12, 17: serial-line diagnostics ----------------------------------------------
@@ -595,7 +622,9 @@ def _report_server_id_response(
 # --- 20, 21: file records --------------------------------------------------------------------
 
 
-def _read_file_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _read_file_request(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Read file record request, §6.14: byte count (0x07..0xF5), then 7-byte sub-requests::
 
         +----------------+-------------+---------------+---------------+
@@ -619,7 +648,9 @@ def _read_file_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, 
     )
 
 
-def _read_file_response(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _read_file_response(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Read file record response, §6.14: response data length, then sub-responses::
 
         +----------------------+----------------+--------------------------+
@@ -673,9 +704,8 @@ def _write_file(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_requ
         data_end = q + 7 + 2 * record_length
         if data_end > stop:
             weird = weird or WEIRD_BAD_BYTE_COUNT
-        records.append(
-            FileRecord(ref_type, file_number, record_number, record_length, bytes(buf[q + 7 : min(data_end, stop)]))
-        )
+        data = bytes(buf[q + 7 : min(data_end, stop)])
+        records.append(FileRecord(ref_type, file_number, record_number, record_length, data))
         q = data_end
     if q < stop:
         weird = weird or WEIRD_BAD_BYTE_COUNT
@@ -688,7 +718,9 @@ def _write_file(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_requ
 # --- 23, 24 ----------------------------------------------------------------------------------
 
 
-def _read_write_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _read_write_request(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Read/write multiple registers request, §6.17 (the write is performed before the read)::
 
         +----+------------+-----------+-------------+------------+------------+-----------------+
@@ -728,7 +760,9 @@ def _fifo_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_re
     )
 
 
-def _fifo_response(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+def _fifo_response(
+    buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool
+) -> ModbusMessage:
     """Read FIFO queue response, §6.18::
 
         +----+--------------------+-------------------+---------------------+
@@ -826,7 +860,8 @@ def _mei_response(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_re
             oid, length = buf[q], buf[q + 1]
             if q + 2 + length > end:
                 weird = WEIRD_PDU_TOO_SHORT
-            objects.append(IdentificationObject(oid, object_name(oid), _text(bytes(buf[q + 2 : min(q + 2 + length, end)]))))
+            value = _text(bytes(buf[q + 2 : min(q + 2 + length, end)]))
+            objects.append(IdentificationObject(oid, object_name(oid), value))
             q += 2 + length
         if weird is None and q < end:
             weird = WEIRD_TRAILING_BYTES

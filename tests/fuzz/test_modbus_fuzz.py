@@ -6,6 +6,7 @@ Random bytes rarely get past the MBAP header, so most strategies build a plausib
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,7 +17,8 @@ from protocols.modbus.wire import ModbusMessage, parse_adu
 
 FRAMING_CODES = {"modbus_bad_protocol_id", "modbus_bad_length"}
 STREAM_CODES = FRAMING_CODES | {"modbus_buffer_overflow"}
-WEIRDS = {None, "modbus_pdu_too_short", "modbus_bad_byte_count", "modbus_bad_quantity", "modbus_bad_coil_value",
+WEIRDS = {None, "modbus_pdu_too_short", "modbus_bad_byte_count", "modbus_bad_quantity",
+          "modbus_bad_coil_value",
           "modbus_unknown_exception_code", "modbus_trailing_bytes"}
 PUBLIC = [1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 15, 16, 17, 20, 21, 22, 23, 24, 43]
 
@@ -28,7 +30,7 @@ SEEDS = [bytes.fromhex(h) for h in (
     "00040000000b01100001000204000a0102",                # FC16 request
     "000500000011011700030006000e00030600ff00ff00ff",    # FC23 request
     "000600000005012b0e0100",                            # 43/14 request
-    "00070000001001" "2b0e0183ff8102" "0003414243" "800178",  # 43/14 response
+    "000700000010012b0e0183ff81020003414243800178",      # 43/14 response
     "00080000001101140e0600040001000206000300090002",    # FC20 request
     "00090000000c011509060004000700010a0b",              # FC21 request
     "000a0000000a01180006000201b81284",                  # FC24 response
@@ -126,12 +128,15 @@ def test_well_framed_adus_always_parse_whole(adu: bytes, is_request: bool) -> No
     assert isinstance(result, tuple) and result[1] == len(adu)
 
 
+Segmented = tuple[bytes, list[bytes]]  # the whole byte stream, and the segments it was cut into
+
+
 @st.composite
-def segmented(draw: st.DrawFn, pieces: st.SearchStrategy[bytes]) -> tuple[bytes, list[bytes]]:
+def segmented(draw: st.DrawFn, pieces: st.SearchStrategy[bytes]) -> Segmented:
     data = b"".join(draw(st.lists(pieces, max_size=8)))
     cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=6)))
     bounds = [0, *cuts, len(data)]
-    return data, [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return data, [data[a:b] for a, b in pairwise(bounds)]
 
 
 def run_stream(segments: list[bytes], is_request: bool, max_buffer: int | None = None) -> list:
@@ -155,21 +160,21 @@ def run_stream(segments: list[bytes], is_request: bool, max_buffer: int | None =
 
 @fast
 @given(segmented(inputs), st.booleans())
-def test_stream_feed_has_only_messages_and_malformed(case: tuple[bytes, list[bytes]], is_request: bool) -> None:
+def test_stream_feed_has_only_messages_and_malformed(case: Segmented, is_request: bool) -> None:
     _, segments = case
     run_stream(segments, is_request)
 
 
 @fast
 @given(segmented(inputs), st.booleans(), st.integers(1, 64))
-def test_stream_with_a_small_buffer_limit(case: tuple[bytes, list[bytes]], is_request: bool, limit: int) -> None:
+def test_stream_with_a_small_buffer_limit(case: Segmented, is_request: bool, limit: int) -> None:
     _, segments = case
     run_stream(segments, is_request, max_buffer=limit)
 
 
 @fast
 @given(segmented(adu_around(public_pdus)), st.booleans())
-def test_stream_framing_does_not_depend_on_segmentation(case: tuple[bytes, list[bytes]], is_request: bool) -> None:
+def test_stream_framing_does_not_depend_on_segmentation(case: Segmented, is_request: bool) -> None:
     data, segments = case
     one_shot = [o for _, o in ModbusStream(is_request).feed(data, 1)]
     stream = ModbusStream(is_request)

@@ -15,21 +15,13 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
+from conftest import captures_dir
 
 from protocols.base import Malformed, NeedMore
 from protocols.modbus.stream import ModbusStream
 from protocols.modbus.wire import ModbusMessage, parse_adu
-
-REPO = Path(__file__).resolve().parents[4]
-
-
-def captures_dir() -> Path:
-    """Same rule as tests/conftest.py: $OTSENSOR_CAPTURES, else ../shared/captures beside the repo."""
-    return Path(os.environ.get("OTSENSOR_CAPTURES", REPO.parent / "shared" / "captures"))
-
 
 MODBUS = captures_dir() / "modbus"
 FILES = sorted(p.name for p in MODBUS.glob("*.pcap*")) if MODBUS.is_dir() else []
@@ -64,7 +56,8 @@ class Capture:
 
 
 def _run_tshark(name: str) -> Capture:
-    command = ["tshark", "-n", "-r", str(MODBUS / name), "-Y", "tcp.port == 502 && tcp.len > 0", "-T", "fields",
+    command = ["tshark", "-n", "-r", str(MODBUS / name), "-Y", "tcp.port == 502 && tcp.len > 0",
+               "-T", "fields",
                "-E", "occurrence=a", "-E", "aggregator=,"]
     for f in FIELDS:
         command += ["-e", f]
@@ -131,7 +124,7 @@ def test_segments_holding_whole_adus_agree_with_tshark(name: str) -> None:
         boundary[direction] = messages is not None
         if messages is None or not starts_clean:
             continue
-        assert segment.tshark is not None, f"frame {segment.frame}: we read {key_of(messages)}, tshark saw no Modbus"
+        assert segment.tshark is not None, f"frame {segment.frame}: {key_of(messages)}, tshark saw no Modbus"
         assert key_of(messages) == segment.tshark, f"frame {segment.frame}"
         agreed += 1
     assert agreed > 0

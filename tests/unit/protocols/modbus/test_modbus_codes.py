@@ -65,7 +65,10 @@ def test_umas_is_named_and_user_defined() -> None:
     assert is_user_defined(90)
 
 
-@pytest.mark.parametrize("code", [0, 9, 10, 13, 14, 18, 19, 25, 41, 42, 64, 73, 89, 91, 99, 111, 125, 127, 128, 255])
+UNASSIGNED = [0, 9, 10, 13, 14, 18, 19, 25, 41, 42, 64, 73, 89, 91, 99, 111, 125, 127, 128, 255]
+
+
+@pytest.mark.parametrize("code", UNASSIGNED)
 def test_unassigned_codes_are_unknown(code: int) -> None:
     assert function_name(code) == f"unknown_0x{code:02x}"
     assert not is_user_defined(code)

@@ -14,17 +14,17 @@ from hypothesis import strategies as st
 
 pytest.importorskip("pymodbus", minversion="3.6")
 
-from pymodbus.framer import FramerSocket  # noqa: E402
-from pymodbus.pdu import DecodePDU, ExceptionResponse  # noqa: E402
-from pymodbus.pdu import bit_message as bit  # noqa: E402
-from pymodbus.pdu import diag_message as diag  # noqa: E402
-from pymodbus.pdu import file_message as file  # noqa: E402
-from pymodbus.pdu import mei_message as mei  # noqa: E402
-from pymodbus.pdu import other_message as other  # noqa: E402
-from pymodbus.pdu import register_message as reg  # noqa: E402
+from pymodbus.framer import FramerSocket
+from pymodbus.pdu import DecodePDU, ExceptionResponse
+from pymodbus.pdu import bit_message as bit
+from pymodbus.pdu import diag_message as diag
+from pymodbus.pdu import file_message as file
+from pymodbus.pdu import mei_message as mei
+from pymodbus.pdu import other_message as other
+from pymodbus.pdu import register_message as reg
 
-from protocols.modbus.codes import diagnostic_name  # noqa: E402
-from protocols.modbus.wire import FileRecord, ModbusMessage, parse_adu  # noqa: E402
+from protocols.modbus.codes import diagnostic_name
+from protocols.modbus.wire import FileRecord, ModbusMessage, parse_adu
 
 TID, UNIT = 0x1234, 7
 _FRAMER = FramerSocket(DecodePDU(is_server=False))
@@ -63,9 +63,11 @@ CASES = [
     (reg.ReadInputRegistersRequest(address=8, count=1, **ids()), True, {"address": 8, "quantity": 1}),
     (reg.ReadInputRegistersResponse(registers=[10], **ids()), False, {"values": (10,)}),
     (bit.WriteSingleCoilRequest(address=172, bits=[True], **ids()), True, {"address": 172, "values": (1,)}),
-    (bit.WriteSingleCoilResponse(address=172, bits=[False], **ids()), False, {"address": 172, "values": (0,)}),
+    (bit.WriteSingleCoilResponse(address=172, bits=[False], **ids()), False,
+     {"address": 172, "values": (0,)}),
     (reg.WriteSingleRegisterRequest(address=1, registers=[3], **ids()), True, {"address": 1, "values": (3,)}),
-    (reg.WriteSingleRegisterResponse(address=1, registers=[3], **ids()), False, {"address": 1, "values": (3,)}),
+    (reg.WriteSingleRegisterResponse(address=1, registers=[3], **ids()), False,
+     {"address": 1, "values": (3,)}),
     (other.ReadExceptionStatusRequest(**ids()), True, {}),
     (other.ReadExceptionStatusResponse(status=0x6D, **ids()), False, {"output_data": 0x6D}),
     (other.GetCommEventCounterRequest(**ids()), True, {}),
@@ -73,7 +75,7 @@ CASES = [
     (other.GetCommEventLogRequest(**ids()), True, {}),
     (other.GetCommEventLogResponse(message_count=289, event_count=264, events=[0x20, 0x00], **ids()), False,
      {"byte_count": 8, "event_count": 264, "message_count": 289, "events": b"\x20\x00"}),
-    (bit.WriteMultipleCoilsRequest(address=19, bits=[True, False, True, True, False, False, True, True, True, False],
+    (bit.WriteMultipleCoilsRequest(address=19, bits=[bool(b) for b in (1, 0, 1, 1, 0, 0, 1, 1, 1, 0)],
                                    **ids()), True,
      {"address": 19, "quantity": 10, "byte_count": 2, "values": (1, 0, 1, 1, 0, 0, 1, 1, 1, 0)}),
     (bit.WriteMultipleCoilsResponse(address=19, count=10, **ids()), False, {"address": 19, "quantity": 10}),
@@ -86,15 +88,18 @@ CASES = [
     (other.ReportDeviceIdResponse(identifier=b"\x2a", status=False, **ids()), False,
      {"server_id": b"\x2a", "run_indicator": False}),
     (file.ReadFileRecordRequest(records=[file.FileRecord(file_number=4, record_number=1, record_length=4),
-                                         file.FileRecord(file_number=3, record_number=9, record_length=4)], **ids()),
+                                         file.FileRecord(file_number=3, record_number=9, record_length=4)],
+                                **ids()),
      True, {"file_records": (FileRecord(6, 4, 1, 2, None), FileRecord(6, 3, 9, 2, None))}),
     (file.ReadFileRecordResponse(records=[file.FileRecord(record_data=b"\x0d\xfe\x00\x20")], **ids()), False,
      {"file_records": (FileRecord(6, None, None, 2, b"\x0d\xfe\x00\x20"),)}),
     (file.WriteFileRecordRequest(records=[file.FileRecord(file_number=4, record_number=7,
-                                                          record_data=bytes.fromhex("06af04be100d"))], **ids()), True,
+                                                          record_data=bytes.fromhex("06af04be100d"))],
+                                 **ids()), True,
      {"file_records": (FileRecord(6, 4, 7, 3, bytes.fromhex("06af04be100d")),)}),
     (file.WriteFileRecordResponse(records=[file.FileRecord(file_number=4, record_number=7,
-                                                           record_data=bytes.fromhex("06af"))], **ids()), False,
+                                                           record_data=bytes.fromhex("06af"))],
+                                  **ids()), False,
      {"file_records": (FileRecord(6, 4, 7, 1, bytes.fromhex("06af")),)}),
     (reg.MaskWriteRegisterRequest(address=4, and_mask=0xF2, or_mask=0x25, **ids()), True,
      {"address": 4, "and_mask": 0xF2, "or_mask": 0x25}),
@@ -130,8 +135,10 @@ def test_every_pymodbus_function_code_is_covered() -> None:
 def test_read_device_information_response() -> None:
     information = {0: b"Acme", 1: b"PLC-9", 2: b"1.0", 3: b"http://acme.example", 4: b"Press",
                    5: b"M9", 6: b"line 3", 0x80: b"private"}
-    message = roundtrip(mei.ReadDeviceInformationResponse(read_code=3, information=information, **ids()), False)
-    assert (message.mei_type, message.read_device_id_code, message.number_of_objects) == (14, 3, len(information))
+    pdu = mei.ReadDeviceInformationResponse(read_code=3, information=information, **ids())
+    message = roundtrip(pdu, False)
+    assert (message.mei_type, message.read_device_id_code) == (14, 3)
+    assert message.number_of_objects == len(information)
     assert (message.more_follows, message.next_object_id) == (False, 0)
     assert {o.object_id: o.value.encode() for o in message.objects} == information
     assert message.objects[-1].object_name == "private_0x80"
@@ -175,8 +182,8 @@ id_fields = st.fixed_dictionaries({"dev_id": st.integers(0, 255), "transaction_i
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.sampled_from([bit.ReadCoilsRequest, bit.ReadDiscreteInputsRequest]), addresses, st.integers(1, 2000),
-       id_fields)
+@given(st.sampled_from([bit.ReadCoilsRequest, bit.ReadDiscreteInputsRequest]), addresses,
+       st.integers(1, 2000), id_fields)
 def test_read_bits_requests(cls: type, address: int, count: int, extra: dict) -> None:
     message = roundtrip(cls(address=address, count=count, **extra), True)
     assert (message.address, message.quantity) == (address, count)
@@ -234,7 +241,8 @@ def test_multiple_write_requests(address: int, bits: list[bool], values: list[in
 def test_multiple_write_responses(address: int, n_coils: int, n_registers: int, extra: dict) -> None:
     coil = roundtrip(bit.WriteMultipleCoilsResponse(address=address, count=n_coils, **extra), False)
     assert (coil.address, coil.quantity) == (address, n_coils)
-    register = roundtrip(reg.WriteMultipleRegistersResponse(address=address, count=n_registers, **extra), False)
+    pdu = reg.WriteMultipleRegistersResponse(address=address, count=n_registers, **extra)
+    register = roundtrip(pdu, False)
     assert (register.address, register.quantity) == (address, n_registers)
 
 
