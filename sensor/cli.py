@@ -60,9 +60,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
 
 
+ASSET_TABLE_COLUMNS = ["ip", "mac", "mac_vendor", "device_type", "roles", "identity", "services", "unit_ids",
+                       "first_seen", "last_seen"]
+
+
 def cmd_assets(args: argparse.Namespace) -> int:
     with Store.open(args.db) as store:
-        print(render(store.assets(), args.format))
+        columns = ASSET_TABLE_COLUMNS if args.format == "table" else None
+        print(render(store.assets(), args.format, columns))
     return EXIT_OK
 
 
