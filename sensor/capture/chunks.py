@@ -37,7 +37,7 @@ class ByteFeed:
     error) ends the feed like EOF but leaves ``error`` set: a bad file must never kill the sensor.
     """
 
-    __slots__ = ("_stream", "_read", "_origin", "chunk", "buf", "pos", "base", "eof", "error")
+    __slots__ = ("_origin", "_read", "_stream", "base", "buf", "chunk", "eof", "error", "pos")
 
     def __init__(self, stream: BinaryIO, head: bytes, chunk: int) -> None:
         self._stream = stream

@@ -90,7 +90,7 @@ def read_pcap(
     linktype = ltfield & 0x03FFFFFF  # LinkType plus reserved bits; FCS info lives above them
     if ltfield & 0x04000000:
         fcs = (ltfield >> 28) & 0xF
-        warnings.append(f"{name}: link header says each frame ends in a {fcs * 2}-byte FCS")
+        warnings.append(f"{name}: file header says every frame ends in a {fcs * 2}-byte FCS")
     limit = caplen_limit(snaplen)
     feed.pos += FILE_HEADER_LEN
 

@@ -223,10 +223,13 @@ class _Reader:
             if self.section:
                 off = _scan(buf, off, size, self.unpack2, epbs.append, others.append)
             # ``off`` is now a block the fast loop does not take, an incomplete block, or the end.
-            if size - off < 12:
+            if size - off < 8:
                 self._flush(buf, epbs, others)
                 return off, 12
             btype = struct.unpack_from(self.order + "I", buf, off)[0]
+            if btype == SHB and size - off < 12:  # its length is in the byte order its body declares
+                self._flush(buf, epbs, others)
+                return off, 12
             if btype == SHB:
                 order = _shb_order(buf, off)
                 if order is None:
@@ -445,7 +448,7 @@ class _Reader:
         self.frames += n
 
 
-def _scan(buf: bytes, off: int, size: int, unpack2, epb_append, other_append) -> int:  # noqa: ANN001
+def _scan(buf: bytes, off: int, size: int, unpack2, epb_append, other_append) -> int:
     """The hot loop: step over whole packet blocks, noting where each starts.
 
     Stops at the first block that is not a packet block, is shorter than its fixed part,

@@ -16,13 +16,15 @@ one bad file and go on with the rest; a generator that raised would be finished.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import os
 import stat
 import sys
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import BinaryIO, ContextManager
+from contextlib import AbstractContextManager
+from typing import BinaryIO
 
 from . import CaptureError, FrameBatch
 from .chunks import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, read_exact
@@ -34,7 +36,7 @@ PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a member first, or an empty archive
 GZIP_MAGIC = b"\x1f\x8b"
 
-Opener = Callable[[], ContextManager[BinaryIO]]
+Opener = Callable[[], AbstractContextManager[BinaryIO]]
 
 
 def sniff(head: bytes) -> str | None:
@@ -58,7 +60,7 @@ class CaptureInput:
     read errors); it is reset at the start of every ``batches()`` pass.
     """
 
-    __slots__ = ("name", "warnings", "_open", "_error", "_once", "_used")
+    __slots__ = ("_error", "_once", "_open", "_used", "name", "warnings")
 
     def __init__(self, name: str, opener: Opener | None = None, *, error: str = "", once: bool = False) -> None:
         self.name = name
@@ -88,7 +90,7 @@ class CaptureInput:
         try:
             ctx = self._open()
             stream = ctx.__enter__()
-        except Exception as exc:  # noqa: BLE001 - open failures of any kind are this input's error
+        except Exception as exc:  # any failure to open is this input's error, not the run's
             raise CaptureError(self.name, f"cannot open: {_reason(exc)}") from exc
         try:
             yield from self._read(stream, max_frames, max_bytes)
@@ -117,7 +119,7 @@ class CaptureInput:
     def _head(self, stream: BinaryIO) -> bytes:
         try:
             return read_exact(stream, 4)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # e.g. a gzip header that is not one
             raise CaptureError(self.name, f"cannot read: {_reason(exc)}") from exc
 
 
@@ -127,10 +129,14 @@ def open_inputs(
     """Expand command-line paths into capture inputs, in order.
 
     ``-`` is stdin (``stdin`` overrides it, for tests), read as a stream. A directory
-    expands to its regular files, recursively, sorted by path. A zip archive expands to its
-    members that are captures, named ``archive.zip:member``. With ``skip_non_captures``,
-    files found inside directories that are not captures (READMEs, label CSVs) are left out;
-    paths named explicitly always yield an input, so a wrong name is always reported.
+    expands to its regular files, recursively, sorted by path components so a folder's
+    files stay together (symlinked files count; symlinked folders are not followed). A zip
+    archive expands to its members that are captures, named ``archive.zip:member``.
+
+    Every other file is an input, capture or not, so ``batches()`` can report what it is.
+    With ``skip_non_captures``, files found inside directories whose magic is not a capture
+    (READMEs, label CSVs) are left out instead; paths named explicitly always yield an input,
+    so a wrong name is always reported.
     """
     for path in paths:
         if path == "-":
@@ -170,7 +176,7 @@ def _walk(root: str) -> tuple[list[str], list[tuple[str, str]]]:
 
 def _file_inputs(path: str, skip_non_captures: bool) -> Iterator[CaptureInput]:
     """One input for a capture file, one per capture member for a zip archive."""
-    opener: Opener = lambda: open(path, "rb")  # noqa: E731
+    opener: Opener = functools.partial(open, path, "rb")
     try:
         regular = stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
@@ -204,7 +210,7 @@ def _zip_inputs(path: str) -> Iterator[CaptureInput]:
                         heads[member] = read_exact(f, 4)
                 except Exception as exc:  # noqa: BLE001 - encrypted, unsupported method, bad data
                     heads[member] = _reason(exc)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - zipfile raises many kinds for a damaged archive
         yield CaptureInput(path, error=f"bad zip archive: {_reason(exc)}")
         return
     count = 0
