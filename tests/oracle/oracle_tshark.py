@@ -89,8 +89,12 @@ def _rows_from_json(path: Path, ports: Sequence[int], frames: list[int]) -> Coun
 
 
 def flagged_frames(path: Path, ports: Sequence[int] = ()) -> dict[int, str]:
-    """Frames tshark marks malformed or with an expert warning/error, with its messages."""
-    out = tshark(path, *decode_as(ports), "-Y", '_ws.malformed || _ws.expert.severity >= "warning"',
+    """Frames tshark marks malformed or with expert info of severity note or worse, with its messages.
+
+    Notes matter: tshark does not dissect what it classifies as a TCP retransmission (a Note), so that is
+    where a reassembler that looks at which bytes are new can legitimately disagree with it.
+    """
+    out = tshark(path, *decode_as(ports), "-Y", '_ws.malformed || _ws.expert.severity >= "note"',
                  "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-e", "frame.number",
                  "-e", "_ws.expert.message")
     flagged = {}
