@@ -99,7 +99,7 @@ class Pipeline:
         started = time.time()
         clock = self._clock = time.perf_counter()
         names = []
-        for source in open_inputs(paths):
+        for source in open_inputs(paths, skip_non_captures=True):
             names.append(source.name)
             try:
                 self._analyze_input(source)

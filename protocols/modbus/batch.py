@@ -73,7 +73,8 @@ def parse_headers(data: np.ndarray, off: np.ndarray, length: np.ndarray, is_requ
     multi_bc = _u8(data, off + 12)
     coils_req = req & (fc == 15) & (multi_q >= 1) & (multi_q <= 1968) & (multi_bc == (multi_q + 7) // 8) & (mbap_len == 7 + multi_bc)
     regs_req = req & (fc == 16) & (multi_q >= 1) & (multi_q <= 123) & (multi_bc == 2 * multi_q) & (mbap_len == 7 + multi_bc)
-    multi_resp = resp & ((fc == 15) | (fc == 16)) & (mbap_len == 6)
+    multi_resp = resp & (mbap_len == 6) & (word10 >= 1) & (
+        ((fc == 15) & (word10 <= 1968)) | ((fc == 16) & (word10 <= 123)))
     plain = ~is_exc & (read_req | read_resp | single_ok | coils_req | regs_req | multi_resp)
     accepted = whole & (plain | exc_ok)
 

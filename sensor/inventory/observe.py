@@ -148,7 +148,7 @@ class Inventory:
 
     def _points(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
         """Requests become address ranges per (client, server, unit, function, read/write)."""
-        rows = np.nonzero(requests & (mb.address != NONE) & (mb.quantity != NONE))[0]
+        rows = np.nonzero(requests & (mb.address != NONE) & (mb.quantity > 0))[0]
         if len(rows) == 0:
             return
         pair_ids = self.points.pair_ids([(f.initiator, f.responder) for f in mb.flows])

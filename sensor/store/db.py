@@ -11,6 +11,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from .batch import StoreBatch
+from .ranges import GROUP, group_of, merge_ranges
 from .merge import TableSpec, dumps
 from .schema import immediate, migrate
 from .tables import (
@@ -89,7 +90,7 @@ class Store:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with immediate(self.db):
             self._merge(ASSETS, map(asset_row, batch.assets))
-            self._merge(POINTS, map(point_row, batch.points))
+            self._merge_points([point_row(p) for p in batch.points])
             self._merge(COMMUNICATIONS, map(communication_row, batch.communications))
             self._merge(POLLS, map(poll_row, batch.polls))
             self._merge(ALERTS, map(alert_row, batch.alerts))
@@ -123,6 +124,26 @@ class Store:
             key = spec.key_of(stored)
             pending[key] = spec.merge(stored, pending[key])
         self._upsert(spec, [spec.encode(row) for row in pending.values()])
+
+    def _merge_points(self, rows: list[dict[str, Any]]) -> None:
+        """Points are address ranges: each group's stored and new ranges are coalesced and rewritten."""
+        if not rows:
+            return
+        groups: dict[tuple, list[dict[str, Any]]] = {}
+        for row in rows:
+            groups.setdefault(group_of(row), []).append(row)
+        columns = ", ".join(GROUP)
+        parts = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(GROUP)))
+        where = f"({columns}) IN (SELECT {parts} FROM json_each(?))"
+        keys = dumps([list(k) for k in groups])
+        stored: dict[tuple, list[dict[str, Any]]] = {}
+        for row in map(POINTS.decode, self.db.query(f"SELECT * FROM points WHERE {where}", [keys])):
+            stored.setdefault(group_of(row), []).append(row)
+        for key in groups:  # stored rows first: on equal times the incoming values win
+            groups[key] = stored.get(key, []) + groups[key]
+        self.db.execute(f"DELETE FROM points WHERE {where}", [keys])
+        merged = [POINTS.encode(r) for group in groups.values() for r in merge_ranges(group)]
+        self._upsert(POINTS, merged)
 
     def _upsert(self, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
         """Write merged rows, touching only their columns (derived ones such as zone stay put).

@@ -101,7 +101,7 @@ def initial(db: Database) -> None:
         "access": str, "table_name": str, "address": int, "quantity": int, "count": int,
         "first_seen": float, "last_seen": float, "last_values": str, "values_seen": float,
         "source": str, "source_seen": float,
-    }, pk=("client", "server", "unit_id", "function_code", "address", "quantity"),
+    }, pk=("client", "server", "unit_id", "function_code", "access", "address"),
         nullable=("function_name", "last_values", "values_seen", "source", "source_seen"))
     db["points"].create_index(["server"])
     create(db, "communications", {

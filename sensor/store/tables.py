@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
+from protocols.modbus.codes import function_name
 from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Service
 
 from .batch import FileCheckpoint
@@ -37,7 +38,7 @@ ASSETS = TableSpec(
 )
 POINTS = TableSpec(
     "points",
-    key=("client", "server", "unit_id", "function_code", "address", "quantity"),
+    key=("client", "server", "unit_id", "function_code", "access", "address"),
     json_columns=frozenset({"last_values", "source"}),
     rules={**SEEN, "count": add, "values_seen": latest_time, "source_seen": latest_time},
     newest={"last_values": "values_seen", "source": "source_seen"},
@@ -92,7 +93,8 @@ def service_json(service: Service) -> dict[str, Any]:
 def point_row(delta: PointDelta) -> dict[str, Any]:
     return {
         "client": delta.client, "server": delta.server, "unit_id": delta.unit_id,
-        "function_code": delta.function_code, "access": delta.access, "table_name": delta.table,
+        "function_code": delta.function_code, "function_name": function_name(delta.function_code),
+        "access": delta.access, "table_name": delta.table,
         "address": delta.address, "quantity": delta.quantity, "count": delta.count,
         "first_seen": delta.first_seen, "last_seen": delta.last_seen,
         "last_values": delta.last_values,

@@ -19,8 +19,8 @@ def batch(n: int) -> StoreBatch:
     t = float(n)
     return StoreBatch(
         assets=[AssetDelta("10.0.0.1", t, t, packets=n, bytes=1, hostnames={f"h{n % 7}"})],
-        points=[PointDelta("10.0.0.1", "10.0.0.2", 1, 3, "read", "holding_register", a, 1, 1, t, t)
-                for a in range(POINTS)],
+        points=[PointDelta("10.0.0.1", "10.0.0.2", 1, 3, "read", "holding_register", 2 * a, 1, 1, t, t)
+                for a in range(POINTS)],  # a gap between points keeps them apart as ranges
         communications=[CommunicationDelta("10.0.0.1", "10.0.0.2", "tcp", 502, "modbus", t, t, packets=2,
                                            flows=1, actions={"read_holding_registers": 1},
                                            sample_frames=[("crash.pcap", n)])],
