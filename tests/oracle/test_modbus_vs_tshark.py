@@ -94,6 +94,20 @@ def tshark_views() -> Callable[[Path], oracle.TsharkView]:
     return get
 
 
+@pytest.fixture(scope="session")
+def events_of(otsensor: Callable, tshark_views: Callable, tmp_path_factory: pytest.TempPathFactory
+              ) -> Callable[[Path], list[dict]]:
+    """Our events per file (analysed with the ports tshark's view found), once per session."""
+    cache: dict[Path, list[dict]] = {}
+
+    def get(path: Path) -> list[dict]:
+        if path not in cache:
+            cache[path] = our_events(otsensor, path, tshark_views(path).ports, tmp_path_factory.mktemp("oracle"))
+        return cache[path]
+
+    return get
+
+
 def our_events(otsensor: Callable, path: Path, ports: tuple[int, ...], tmp: Path) -> list[dict]:
     events = tmp / "events.jsonl"
     args = ["analyze", path, "--strict", "--db", tmp / "o.db", "--events", events]
@@ -125,12 +139,11 @@ def moved_to_flagged(doc: Documented, view: oracle.TsharkView, ours: Counter) ->
 @pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 @pytest.mark.parametrize("name", FILES or [pytest.param("none", marks=pytest.mark.skip(
     reason=f"no Modbus captures under {MODBUS_DIR}"))])
-def test_modbus_events_match_tshark(name: str, corpus: Path, otsensor: Callable, tshark_views: Callable,
-                                    tmp_path: Path) -> None:
+def test_modbus_events_match_tshark(name: str, corpus: Path, tshark_views: Callable, events_of: Callable) -> None:
     path = corpus / "modbus" / name
     view = tshark_views(path)
     assert view.rows, f"tshark sees no Modbus in {name}: the oracle would be vacuous"
-    events = our_events(otsensor, path, view.ports, tmp_path)
+    events = events_of(path)
     ours: Counter[oracle.Row] = Counter(
         (e["frame"], e["function_code"], e["exception_code"], e["transaction_id"], e["unit_id"])
         for e in events if e.get("proto") == "modbus")
@@ -153,6 +166,20 @@ def test_modbus_events_match_tshark(name: str, corpus: Path, otsensor: Callable,
     assert not problems, (f"{name} (ports {view.ports or (502,)}): {len(problems)} frames differ "
                           f"(tshark {sum(view.rows.values())} PDUs, ours {sum(ours.values())}; row = "
                           "(frame, function_code, exception_code, transaction_id, unit_id))\n" + "\n".join(problems[:40]))
+
+
+@pytest.mark.parametrize("name", FILES or [pytest.param("none", marks=pytest.mark.skip(
+    reason=f"no Modbus captures under {MODBUS_DIR}"))])
+def test_exception_codes_only_on_responses(name: str, corpus: Path, events_of: Callable) -> None:
+    """A PDU with the exception bit set is a response (Modbus Application Protocol 1.1b3, 7): never a request.
+
+    tshark agrees on every such frame in the corpus ("Response ... Exception returned").
+    """
+    bad = [(e["frame"], e["direction"], e["src"], e["sport"], e["function_code"], e["exception_code"])
+           for e in events_of(corpus / "modbus" / name)
+           if e.get("proto") == "modbus" and e["exception_code"] is not None and e["direction"] != "response"]
+    assert not bad, f"{name}: {len(bad)} events with an exception code not marked response " \
+                    f"(frame, direction, src, sport, fc, exc): {bad[:10]}"
 
 
 def test_documented_differences_are_well_formed() -> None:
