@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "stacks"))
-from capture import StackCapture, capture  # noqa: E402
+from stack_capture import StackCapture, capture  # noqa: E402
 from modbus_script import (  # noqa: E402
     CLIENT_IP, IDENTITY, IDENTITY_OBJECT_IDS, SCRIPT, SERVER_IP, UNITS, Op,
 )

@@ -1,6 +1,6 @@
 """Capture one run of the known Modbus script between real pymodbus stacks on loopback.
 
-    python tests/e2e/stacks/capture.py --port 502 --out stack_502.pcap
+    python tests/e2e/stacks/stack_capture.py --port 502 --out stack_502.pcap
 
 tcpdump (on lo, filtered to the server's address and port) starts first and must say it is listening; then the
 identity server, then the script client; tcpdump is stopped last, after a pause that lets it drain its ring
