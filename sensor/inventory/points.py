@@ -110,7 +110,7 @@ class PointBook:
         if not self._values:
             return {}
         pair, unit, fc, address, value = (np.concatenate(col) for col in zip(*self._values))
-        tables = np.array([_table_code(int(c)) for c in fc.tolist()], dtype=np.int64) if len(fc) else fc
+        tables = _TABLE_OF_FC[fc]
         key = (pair << 28) | (unit << 20) | (tables << 17) | address
         out: dict[tuple[str, str, int, str], dict[int, int]] = {}
         for i in _last_per_key(key).tolist():
@@ -121,7 +121,7 @@ class PointBook:
 
 
 _TABLES = ("coil", "holding_register", "file_record")
-
-
-def _table_code(fc: int) -> int:
-    return _TABLES.index(ACCESS[fc].write.value)
+_TABLE_OF_FC = np.zeros(256, dtype=np.int64)  # function code -> index in _TABLES of the table it writes
+for _fc, _access in ACCESS.items():
+    if _access.write is not None:
+        _TABLE_OF_FC[_fc] = _TABLES.index(_access.write.value)

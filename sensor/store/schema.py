@@ -94,12 +94,13 @@ def initial(db: Database) -> None:
         "zone": str, "first_seen": float, "last_seen": float, "packets": int, "bytes": int, "sources": str,
     }, pk="ip", nullable=("mac", "mac_vendor", "device_type", "identity", "zone"),
         defaults={"device_type_reasons": "[]"})  # derived later, by set_device_types
-    # values_seen and source_seen say when last_values and source were observed, so the newest wins
+    # values_seen (per address, aligned with last_values) and source_seen say when those were observed,
+    # so the newest wins however the deltas were split
     # however the deltas were split into batches.
     create(db, "points", {
         "client": str, "server": str, "unit_id": int, "function_code": int, "function_name": str,
         "access": str, "table_name": str, "address": int, "quantity": int, "count": int,
-        "first_seen": float, "last_seen": float, "last_values": str, "values_seen": float,
+        "first_seen": float, "last_seen": float, "last_values": str, "values_seen": str,
         "source": str, "source_seen": float,
     }, pk=("client", "server", "unit_id", "function_code", "access", "address"),
         nullable=("function_name", "last_values", "values_seen", "source", "source_seen"))

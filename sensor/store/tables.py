@@ -39,9 +39,7 @@ ASSETS = TableSpec(
 POINTS = TableSpec(
     "points",
     key=("client", "server", "unit_id", "function_code", "access", "address"),
-    json_columns=frozenset({"last_values", "source"}),
-    rules={**SEEN, "count": add, "values_seen": latest_time, "source_seen": latest_time},
-    newest={"last_values": "values_seen", "source": "source_seen"},
+    json_columns=frozenset({"last_values", "values_seen", "source"}),  # merged as ranges: sensor.store.ranges
 )
 COMMUNICATIONS = TableSpec(
     "communications",
@@ -98,7 +96,8 @@ def point_row(delta: PointDelta) -> dict[str, Any]:
         "address": delta.address, "quantity": delta.quantity, "count": delta.count,
         "first_seen": delta.first_seen, "last_seen": delta.last_seen,
         "last_values": delta.last_values,
-        "values_seen": None if delta.last_values is None else delta.last_seen,
+        "values_seen": None if delta.last_values is None else [
+            None if v is None else delta.last_seen for v in delta.last_values],
         "source": delta.source.to_json() if delta.source else None,
         "source_seen": None if delta.source is None else delta.last_seen,
     }
