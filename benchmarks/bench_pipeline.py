@@ -45,6 +45,7 @@ class Case:
     walls: list[float] = field(default_factory=list)
     cpus: list[float] = field(default_factory=list)
     max_rss_kb: list[int] = field(default_factory=list)
+    check_summary: bool = False  # otsensor: the summary's packet count must equal capinfos'
 
     @property
     def wall(self) -> float:
@@ -91,10 +92,15 @@ def run_once(case: Case, pin: str | None, before: list[str] | None = None) -> No
         argv += case.argv
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         t0 = time.perf_counter()
-        proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        out = subprocess.PIPE if case.check_summary else subprocess.DEVNULL  # tshark's 1M lines go nowhere
+        proc = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, text=True, env=env)
         wall = time.perf_counter() - t0
         if proc.returncode != 0:
             raise RuntimeError(f"{case.name} failed ({proc.returncode}): {shlex.join(case.argv)}\n{proc.stderr[-2000:]}")
+        if case.check_summary:
+            m = re.search(r"^packets\s+([\d,]+)", proc.stdout, re.MULTILINE)
+            if not m or int(m.group(1).replace(",", "")) != case.packets:
+                raise RuntimeError(f"{case.name}: summary does not report {case.packets} packets:\n{proc.stdout}")
         user, system, rss = tf.read().split()[-3:]
     case.walls.append(round(wall, 3))
     case.cpus.append(round(float(user) + float(system), 3))
@@ -125,7 +131,7 @@ def tshark_case(path: Path, packets: int, port: int) -> Case:
 
 def otsensor_case(name: str, path: Path, packets: int, port: int, db: Path) -> Case:
     argv = [*otsensor_argv(), "analyze", str(path), "--db", str(db), "--modbus-port", str(port)]
-    return Case(name, argv, str(path), packets, path.stat().st_size)
+    return Case(name, argv, str(path), packets, path.stat().st_size, check_summary=True)
 
 
 def machine() -> dict[str, str]:
@@ -134,6 +140,9 @@ def machine() -> dict[str, str]:
     tshark = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    commit += " (with uncommitted changes)" if dirty else ""
     return {"cpu": cpu, "cpus": str(os.cpu_count()), "python": platform.python_version(), "tshark": tshark,
             "commit": commit}
 
