@@ -88,6 +88,32 @@ def _rows_from_json(path: Path, ports: Sequence[int], frames: list[int]) -> Coun
     return rows
 
 
+TABLE_FUNCTIONS = {1, 2, 3, 4, 5, 6, 15, 16}
+RefRow = tuple[int, int | None, int, int | None, int | None]  # frame, transaction_id, function_code, address, quantity
+
+
+def request_refs(path: Path, ports: Sequence[int] = ()) -> Counter[RefRow]:
+    """Address and quantity of every table-access request (FC 1-6, 15, 16) sent to a Modbus port.
+
+    Read from JSON, where each frame's mbtcp and modbus layers come as ordered lists that pair exactly.
+    Quantity is bit_cnt or word_cnt; FC 5 and 6 address a single point.
+    """
+    dst = " ".join(str(p) for p in sorted({MODBUS_PORT, *ports}))
+    packets = json.loads(tshark(path, *decode_as(ports), "-Y", f"mbtcp && tcp.dstport in {{{dst}}}", "-T", "json",
+                                "--no-duplicate-keys", "-j", "frame mbtcp modbus") or "[]")
+    rows: Counter[RefRow] = Counter()
+    for pkt in packets:
+        layers = pkt["_source"]["layers"]
+        frame = int(layers["frame"]["frame.number"])
+        for hdr, pdu in zip(_as_list(layers.get("mbtcp")), _as_list(layers.get("modbus"))):
+            fc = _int(pdu.get("modbus.func_code"))
+            if fc not in TABLE_FUNCTIONS or "modbus.exception_code" in pdu:
+                continue
+            qty = 1 if fc in (5, 6) else _int(pdu.get("modbus.bit_cnt") or pdu.get("modbus.word_cnt"))
+            rows[(frame, _int(hdr.get("mbtcp.trans_id")), fc, _int(pdu.get("modbus.reference_num")), qty)] += 1
+    return rows
+
+
 def flagged_frames(path: Path, ports: Sequence[int] = ()) -> dict[int, str]:
     """Frames tshark marks malformed or with expert info of severity note or worse, with its messages.
 
@@ -132,8 +158,9 @@ class TsharkView:
     ports: tuple[int, ...]
     rows: Counter[Row]
     flagged: dict[int, str]
+    refs: Counter[RefRow]
 
 
 def view(path: Path) -> TsharkView:
     ports = tuple(extra_modbus_ports(path))
-    return TsharkView(ports, modbus_rows(path, ports), flagged_frames(path, ports))
+    return TsharkView(ports, modbus_rows(path, ports), flagged_frames(path, ports), request_refs(path, ports))

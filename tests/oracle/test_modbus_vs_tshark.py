@@ -182,6 +182,34 @@ def test_exception_codes_only_on_responses(name: str, corpus: Path, events_of: C
                     f"(frame, direction, src, sport, fc, exc): {bad[:10]}"
 
 
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.parametrize("name", FILES or [pytest.param("none", marks=pytest.mark.skip(
+    reason=f"no Modbus captures under {MODBUS_DIR}"))])
+def test_request_address_and_quantity_match_tshark(name: str, corpus: Path, tshark_views: Callable,
+                                                   events_of: Callable) -> None:
+    """For table-access requests both tools decode (same frame, transaction and function), the address and
+    quantity agree: they are what the inventory's points are built from.
+
+    Requests are taken by destination port (the Modbus port), as tshark does, not by our direction field.
+    """
+    path = corpus / "modbus" / name
+    view = tshark_views(path)
+    ports = {502, *view.ports}
+    ours: Counter[oracle.RefRow] = Counter(
+        (e["frame"], e["transaction_id"], e["function_code"], e["address"], e["quantity"])
+        for e in events_of(path) if e.get("proto") == "modbus" and e["dport"] in ports
+        and e["function_code"] in oracle.TABLE_FUNCTIONS and e["exception_code"] is None)
+    both = {r[:3] for r in ours} & {r[:3] for r in view.refs}
+    theirs = Counter({r: n for r, n in view.refs.items() if r[:3] in both})
+    mine = Counter({r: n for r, n in ours.items() if r[:3] in both})
+    assert both or not view.refs, f"{name}: no request decoded by both tools"
+    diff = sorted({r[:3] for r in (theirs - mine) + (mine - theirs)})
+    detail = [f"frame {f} tid {t} fc {fc}: tshark {sorted(r[3:] for r in theirs if r[:3] == (f, t, fc))} "
+              f"ours {sorted(r[3:] for r in mine if r[:3] == (f, t, fc))} | tshark flags: {view.flagged.get(f, '-')}"
+              for f, t, fc in diff]
+    assert not diff, f"{name}: (address, quantity) differ in {len(diff)} requests:\n" + "\n".join(detail[:30])
+
+
 def test_documented_differences_are_well_formed() -> None:
     """Each entry names a corpus file, a frame, and a reason; at most one entry per frame."""
     keys = [(d.file, d.frame) for d in DOCUMENTED]
