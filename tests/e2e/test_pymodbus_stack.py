@@ -7,6 +7,7 @@ itself decoded, never from the sensor's own output.
 """
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -249,3 +250,38 @@ def test_two_captures_merge_first_and_last_seen(captures, otsensor, tmp_path: Pa
     expected = Counter((SERVER_IP, op.unit, op.function_code, op.address, op.quantity, op.access)
                        for op in table_ops())
     assert counts == {k: 2 * n for k, n in expected.items()}
+
+
+# --- other inputs and formats of the same traffic -----------------------------------------------------------
+
+def events_without_file(path: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k != "file"}
+            for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_pcapng_copy_and_stdin_give_the_same_events(captures, otsensor, tmp_path: Path) -> None:
+    """editcap's pcapng copy and the pcap on stdin (`-`) are the same packets: the same events."""
+    pcap = captures[502].pcap
+    ng = tmp_path / "stack.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", str(pcap), str(ng)], check=True)
+    runs = {}
+    for label, source, stdin in (("pcap", pcap, None), ("pcapng", ng, None), ("stdin", "-", pcap.read_bytes())):
+        ev = tmp_path / f"{label}.jsonl"
+        proc = otsensor("analyze", source, "--strict", "--no-progress", "--db", tmp_path / f"{label}.db",
+                        "--events", ev, stdin=stdin)
+        assert proc.returncode == 0, (label, proc.stderr[-2000:] if isinstance(proc.stderr, str) else proc.stderr)
+        runs[label] = events_without_file(ev)
+    assert runs["pcap"] and runs["pcapng"] == runs["pcap"] and runs["stdin"] == runs["pcap"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "table"])
+def test_assets_listing_formats(captures, otsensor, tmp_path: Path, fmt: str) -> None:
+    db = tmp_path / "f.db"
+    analyze(otsensor, [captures[502].pcap], db)
+    proc = otsensor("assets", "--db", db, "--format", fmt)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert any(SERVER_IP in line for line in lines) and any(CLIENT_IP in line for line in lines)
+    if fmt == "csv":
+        rows = list(csv.DictReader(lines))
+        assert {r["ip"] for r in rows} == {SERVER_IP, CLIENT_IP}
