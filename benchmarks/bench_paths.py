@@ -2,11 +2,13 @@
 
 The synthetic plant has the shape real ones have: a large, chatty enterprise, a small DMZ, operations,
 control and field zones, most edges inside zones or along the Purdue levels, and a few leaks (DMZ to
-control, enterprise straight to PLCs, controllers answering back). A second run spreads the same
-number of edges uniformly at random, the worst case for the search. Each prints seconds for the whole
-``otsensor paths`` work: merging the rows, checking the policy, building the graph, searching paths.
+control, enterprise straight to PLCs, controllers answering back). Two harder shapes follow: a control
+zone dense with sessions but with only three ways out (a depth-first search that wanders there never
+ends), and the same number of edges spread uniformly at random. Each prints seconds for the path
+search alone and for the whole ``otsensor paths`` work: merging rows, checking the policy, searching,
+writing alerts.
 
-    python benchmarks/bench_paths.py            # both shapes, default seed
+    python benchmarks/bench_paths.py            # every shape, default seed
 """
 from __future__ import annotations
 
@@ -59,13 +61,21 @@ def row(rng: random.Random, src: str, dst: str, service: tuple[str, int, str]) -
             "sample_frames": [["synthetic.pcap", 1]]}
 
 
-def plant(rng: random.Random) -> list[dict]:
+def plant(rng: random.Random, flows: list = FLOWS) -> list[dict]:
     rows = []
-    for src_zone, dst_zone, count, service in FLOWS:
+    for src_zone, dst_zone, count, service in flows:
         n_src, n_dst = ZONES[src_zone][2], ZONES[dst_zone][2]
         for _ in range(count):
             rows.append(row(rng, host(src_zone, rng.randrange(n_src)), host(dst_zone, rng.randrange(n_dst)), service))
     return rows
+
+
+def busy_zone(rng: random.Random) -> list[dict]:
+    """A control zone full of sessions with only three ways out to the PLCs: a search must not wander in it."""
+    shape = [("enterprise", "enterprise", 60_000, ("tcp", 445, "tcp")), ("enterprise", "dmz", 2_000, ("tcp", 3389, "tcp")),
+             ("dmz", "control", 200, ("tcp", 3389, "tcp")), ("control", "control", 30_000, ("tcp", 3389, "tcp")),
+             ("control", "field", 3, ("tcp", 502, "modbus")), ("field", "field", 7_797, ("tcp", 502, "modbus"))]
+    return plant(rng, shape)
 
 
 def uniform(rng: random.Random) -> list[dict]:
@@ -95,6 +105,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=62443)
     seed = parser.parse_args().seed
     measure("plant-shaped", plant(random.Random(seed)))
+    measure("busy control zone", busy_zone(random.Random(seed)))
     measure("uniform random", uniform(random.Random(seed)))
 
 

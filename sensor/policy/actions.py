@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 READ, DIAGNOSTIC, OTHER, WRITE, PROGRAM = "read", "diagnostic", "other", "write", "program"
 RANK = {READ: 0, DIAGNOSTIC: 1, OTHER: 2, WRITE: 3, PROGRAM: 4}  # how much an action can change
@@ -63,6 +64,7 @@ def decodes(protocol: str) -> bool:
     return protocol in _TABLES
 
 
+@lru_cache(maxsize=4096)
 def classify(protocol: str, function_name: str) -> str:
     """The action class of one function of one protocol; unknown protocols give ``other``."""
     table = _TABLES.get(protocol)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sensor.policy.services import Observed
 
 SAMPLE_FRAMES = 5  # frames kept per communication as evidence
+_observed = lru_cache(maxsize=4096)(Observed)  # few distinct services, asked for by every conduit check
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +40,7 @@ class Communication:
 
     @property
     def service(self) -> Observed:
-        return Observed(self.transport, self.port, self.protocol)
+        return _observed(self.transport, self.port, self.protocol)
 
 
 def from_dict(row: Mapping[str, Any]) -> Communication:

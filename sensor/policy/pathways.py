@@ -128,36 +128,59 @@ def find_paths(graph: nx.DiGraph, window_s: float = DEFAULT_WINDOW_S, max_hops: 
 
     if not sources or not targets:
         return Search((), False)
-    # Sorted, so that the order of the search (and what a limit cuts) never depends on hash seeds.
+    # Hops from the nearest source and to the nearest target, by breadth-first search from virtual ends.
     walk = nx.DiGraph()
-    walk.add_edges_from((_START, s) for s in sorted(sources))
+    walk.add_edges_from((_START, s) for s in sorted(sources))  # sorted: the order never depends on hash seeds
     walk.add_edges_from((t, _END) for t in sorted(targets))
     walk.add_edges_from((u, v) for u, v in graph.edges if walkable(u, v))
-    # A node lies on a path only within max_hops of both ends (+2 for the virtual ends).
-    down = nx.single_source_shortest_path_length(walk, _START, cutoff=max_hops + 2)
-    up = nx.single_source_shortest_path_length(walk.reverse(copy=False), _END, cutoff=max_hops + 2)
-    search = walk.subgraph({n for n, d in down.items() if n in up and d + up[n] <= max_hops + 2}).copy()
-    if _END not in search:
-        return Search((), False)
-
+    down = nx.single_source_shortest_path_length(walk, _START, cutoff=max_hops + 1)
+    up = nx.single_source_shortest_path_length(walk.reverse(copy=False), _END, cutoff=max_hops + 1)
+    layered = _layered(walk, {n: d - 1 for n, d in down.items()}, {n: d - 1 for n, d in up.items()}, targets,
+                       max_hops)
     found: list[tuple[str, ...]] = []
     for hops in range(1, max_hops + 1):  # shortest first, so a limit keeps the riskiest
-        found += islice(_paths_of_length(search, hops), limit + 1 - len(found))
+        if (_START, hops) in layered:
+            found += islice(_simple(layered, hops), limit + 1 - len(found))
         if len(found) > limit:
             break
     truncated = len(found) > limit
-    found = found[:limit]
-    paths = sorted((_path(graph, nodes, window_s) for nodes in found), key=Pathway.risk_key)
+    paths = sorted((_path(graph, nodes, window_s) for nodes in found[:limit]), key=Pathway.risk_key)
     note = (f"path limit {limit} reached: only the first {limit} paths, shortest first, are listed"
             if truncated else None)
     return Search(tuple(paths), truncated, note)
 
 
-def _paths_of_length(search: nx.DiGraph, hops: int) -> Iterator[tuple[str, ...]]:
-    """Paths of exactly ``hops`` hops, without the virtual start and end."""
-    for p in nx.all_simple_paths(search, _START, _END, cutoff=hops + 2):
-        if len(p) == hops + 3:
-            yield tuple(p[1:-1])
+def _layered(walk: nx.DiGraph, ds: dict, dt: dict, targets: set[str], max_hops: int) -> nx.DiGraph:
+    """The walkable graph unrolled by hops left: node (v, r) is v with r hops still to go.
+
+    An edge u -> v becomes (u, r) -> (v, r - 1) only where v can still reach a target in r - 1 hops
+    and u was reachable from a source in max_hops - r, so every branch of the search below ends at a
+    controller: the depth-first search never wanders through a busy zone that leads nowhere.
+    Targets sit at r = 0 only; ``(_START, k)`` enters at the sources with k hops to go.
+    """
+    edges = []
+    for u, v in walk.edges:
+        if u == _START:
+            continue  # entries are added below, once the layers of each source are known
+        if v == _END:
+            edges.append(((u, 0), _END))
+        elif u in ds and v in dt:
+            low, high = dt[v] + 1, max_hops - ds[u]
+            if v in targets:
+                high = min(high, 1)  # a target is entered with one hop to go, never passed through
+            edges.extend(((u, r), (v, r - 1)) for r in range(low, high + 1))
+    layered = nx.DiGraph(edges)
+    layered.add_edges_from(((_START, r), (s, r)) for s in walk.successors(_START) for r in range(1, max_hops + 1)
+                           if (s, r) in layered)
+    return layered
+
+
+def _simple(layered: nx.DiGraph, hops: int) -> Iterator[tuple[str, ...]]:
+    """Paths of exactly ``hops`` hops: the unrolled walks that never visit an address twice."""
+    for walk in nx.all_simple_paths(layered, (_START, hops), _END):
+        nodes = tuple(v for v, _ in walk[1:-1])
+        if len(set(nodes)) == len(nodes):
+            yield nodes
 
 
 def _path(graph: nx.DiGraph, nodes: tuple[str, ...], window_s: float) -> Pathway:

@@ -26,8 +26,7 @@ a file with zones alone checks only Purdue level skips.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -65,7 +64,7 @@ class Conduit:
     line: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Policy:
     """A whole, validated policy file."""
 
@@ -73,19 +72,19 @@ class Policy:
     conduits: tuple[Conduit, ...] = ()
     default: str | None = None  # "deny", "allow", or None for a zones-only file
     source: str = "policy"
+    # The conduits of each (from, to) zone pair: only those can cover a communication between them.
+    by_pair: dict[tuple[str, str], tuple[Conduit, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        pairs: dict[tuple[str, str], tuple[Conduit, ...]] = {}
+        for k in self.conduits:
+            pairs[(k.from_zone, k.to_zone)] = pairs.get((k.from_zone, k.to_zone), ()) + (k,)
+        object.__setattr__(self, "by_pair", pairs)
 
     @property
     def enforcing(self) -> bool:
         """Whether traffic no conduit allows is a breach (else only level skips are reported)."""
         return self.default == "deny"
-
-    @cached_property
-    def by_pair(self) -> dict[tuple[str, str], tuple[Conduit, ...]]:
-        """The conduits of each (from, to) zone pair: only those can cover a communication between them."""
-        pairs: dict[tuple[str, str], tuple[Conduit, ...]] = {}
-        for k in self.conduits:
-            pairs[(k.from_zone, k.to_zone)] = pairs.get((k.from_zone, k.to_zone), ()) + (k,)
-        return pairs
 
 
 def load_policy(path: str | Path) -> Policy:

@@ -67,6 +67,11 @@ def test_paths_stop_at_the_first_controller_and_descend_inside_it():
     assert nodes(search(rows)) == [(OFFICE_PC, PLC)]
 
 
+def test_a_path_never_visits_an_address_twice():
+    rows = [row(JUMP_HOST, HMI, 3389, "tcp"), row(HMI, EWS, 3389, "tcp"), row(EWS, HMI, 3389, "tcp"), row(HMI, PLC)]
+    assert nodes(search(rows)) == [(JUMP_HOST, HMI, PLC)]
+
+
 def test_max_hops_bounds_the_search():
     assert nodes(search(PIVOT, max_hops=2)) == [(JUMP_HOST, EWS, PLC)]
 
