@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from sensor.policy import actions
@@ -112,36 +112,34 @@ def judge(comm: Communication, policy: Policy, zone_map: ZoneMap) -> Breach | No
     if not policy.conduits:
         return replace(found, why=("the policy declares no conduits",), expected=expected)
     # Nearest: the same zone pair first, then the fewest differences, then the first in the file.
-    why, nearest = min(((mismatches(k, comm, zi, zr), k) for k in policy.conduits),
+    why, nearest = min(((list(differences(k, comm, zi, zr)), k) for k in policy.conduits),
                        key=lambda s: ((s[1].from_zone, s[1].to_zone) != (zi.name, zr.name), len(s[0]), s[1].line))
     return replace(found, conduit=nearest, why=tuple(why), expected=expected)
 
 
 def covers(k: Conduit, comm: Communication, zi: Zone, zr: Zone) -> bool:
     """Whether a conduit allows a communication's zones, addresses and service (not yet its actions)."""
-    seen = comm.service
-    return (zi.name == k.from_zone and zr.name == k.to_zone and any(s.matches(seen) for s in k.services)
-            and (not k.sources or _within(comm.initiator, k.sources))
-            and (not k.destinations or _within(comm.responder, k.destinations)))
+    return next(differences(k, comm, zi, zr), None) is None
 
 
-def mismatches(k: Conduit, comm: Communication, zi: Zone, zr: Zone) -> list[str]:
-    """Why a conduit does not cover a communication, criterion by criterion, for the evidence."""
-    why = []
+def differences(k: Conduit, comm: Communication, zi: Zone, zr: Zone) -> Iterator[str]:
+    """Why a conduit does not cover a communication, criterion by criterion, in words for the evidence.
+
+    A generator, so ``covers`` stops at the first difference and words only that one.
+    """
     if zi.name != k.from_zone:
-        why.append(f"initiator {comm.initiator} is in zone {zi.name}, the conduit starts in {k.from_zone}")
+        yield f"initiator {comm.initiator} is in zone {zi.name}, the conduit starts in {k.from_zone}"
     if zr.name != k.to_zone:
-        why.append(f"responder {comm.responder} is in zone {zr.name}, the conduit leads to {k.to_zone}")
-    if not any(spec.matches(comm.service) for spec in k.services):
-        seen = comm.service
+        yield f"responder {comm.responder} is in zone {zr.name}, the conduit leads to {k.to_zone}"
+    seen = comm.service
+    if not any(spec.matches(seen) for spec in k.services):
         named = f" identified as {seen.protocol}" if seen.identified else ""
-        why.append(f"{seen.transport}/{seen.port}{named} is not among its services "
-                   f"({', '.join(s.text for s in k.services)})")
+        yield (f"{seen.transport}/{seen.port}{named} is not among its services "
+               f"({', '.join(s.text for s in k.services)})")
     if k.sources and not _within(comm.initiator, k.sources):
-        why.append(f"initiator {comm.initiator} is not among its sources")
+        yield f"initiator {comm.initiator} is not among its sources"
     if k.destinations and not _within(comm.responder, k.destinations):
-        why.append(f"responder {comm.responder} is not among its destinations")
-    return why
+        yield f"responder {comm.responder} is not among its destinations"
 
 
 def _within(address: str, networks: Iterable) -> bool:

@@ -14,6 +14,8 @@ from sensor.policy.observed import Communication, merge
 from sensor.policy.pathways import (
     DEFAULT_MAX_HOPS,
     DEFAULT_WINDOW_S,
+    IT_LEVEL,
+    OT_LEVEL,
     Pathway,
     Search,
     build_graph,
@@ -84,7 +86,7 @@ def render_paths_table(doc: Mapping[str, Any]) -> str:
     for a in doc["violations"]:
         lines.append(f"  [{a['severity']:>2}] {a['rule']:<25} {a['src']} -> {a['dst']} ({a['proto']})")
         lines.append(f"       {a['summary']}")
-    lines.append(f"Paths: {len(doc['paths'])} (from level >= 3.5 to level <= 1)")
+    lines.append(f"Paths: {len(doc['paths'])} (from level >= {IT_LEVEL:g} to level <= {OT_LEVEL:g})")
     for i, p in enumerate(doc["paths"], 1):
         flags = ("PIVOT " if p["pivot"] else "") + {True: "allowed", False: "breach", None: ""}[p.get("allowed")]
         lines.append(f"  {i:>3}. {p['from_zone']} -> {p['to_zone']}, {len(p['hops'])} hop(s) {flags}".rstrip())
@@ -108,16 +110,12 @@ def _analyse(comms: list[Communication], assets: list[Mapping], policy: Policy, 
 
 def _stored_zones(assets: list[Mapping]) -> tuple[ZoneMap, Policy]:
     """Zones as the store recorded them per asset; the policy over them reports level skips only."""
-    zones: dict[str, Zone] = {}
-    by_ip: dict[str, Zone] = {}
+    names = {str(a["ip"]): str(a["zone"]) for a in assets
+             if a.get("ip") and a.get("zone") not in (None, "", UNKNOWN.name)}
+    levels: dict[str, float] = {}
     for a in assets:
-        name = a.get("zone")
-        if not a.get("ip") or not name or name == UNKNOWN.name:
-            continue
-        level = a.get("zone_level")
-        zone = zones.get(name)
-        if zone is None or (zone.level is None and level is not None):
-            zone = zones[name] = Zone(str(name), float(level) if level is not None else None)
-        by_ip[str(a["ip"])] = zone
-    by_ip = {ip: zones[z.name] for ip, z in by_ip.items()}
-    return ZoneMap.from_assignments(by_ip), Policy(zones=tuple(zones.values()), source="stored zones")
+        if str(a.get("ip")) in names and a.get("zone_level") is not None:
+            levels.setdefault(names[str(a["ip"])], float(a["zone_level"]))
+    zones = {name: Zone(name, levels.get(name)) for name in sorted(set(names.values()))}
+    zone_map = ZoneMap.from_assignments({ip: zones[name] for ip, name in names.items()})
+    return zone_map, Policy(zones=tuple(zones.values()), source="stored zones")

@@ -10,9 +10,10 @@ into the DMZ would be a path of its own.
 A path is a *pivot chain* when each hop was first seen after the hop before, within a window: the
 order in which someone walking the chain must open the sessions. Pivot chains become alerts.
 
-The search is networkx's ``all_simple_paths`` on a graph first cut to the nodes that lie within
-``max_hops`` of both ends (two breadth-first sweeps), deepened one hop at a time so that the
-``PATH_LIMIT`` paths reported are the shortest ones when a busy plant has more.
+The search is networkx: two breadth-first sweeps give every node its hops from the nearest start and
+to the nearest end, the graph is unrolled by hops left (node, r) so that every branch can still end
+at a controller, and ``all_simple_paths`` enumerates it one path length at a time, shortest first, so
+that the ``PATH_LIMIT`` paths reported are the shortest when a busy plant has more.
 """
 from __future__ import annotations
 
@@ -199,12 +200,12 @@ def choose_hops(options: list[list[Hop]], window_s: float) -> tuple[tuple[Hop, .
     def follows(prev: Hop, nxt: Hop) -> bool:
         return prev.first_seen < nxt.first_seen <= prev.first_seen + window_s
 
-    reachable = [list(options[0])]
-    for opts in options[1:]:
-        reachable.append([h for h in opts if any(follows(p, h) for p in reachable[-1])])
     def last_pick(hops: list[Hop]) -> Hop:
         return max(hops, key=lambda h: (h.danger, -h.first_seen))
 
+    reachable = [list(options[0])]
+    for opts in options[1:]:
+        reachable.append([h for h in opts if any(follows(p, h) for p in reachable[-1])])
     if len(options) > 1 and reachable[-1]:
         chain = [last_pick(reachable[-1])]
         for step in reversed(reachable[:-1]):

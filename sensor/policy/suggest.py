@@ -55,7 +55,6 @@ def subnet_of(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | N
 class _Usage:
     """What one proposed conduit covers."""
 
-    protocol: str
     sources: set[str] = field(default_factory=set)
     destinations: set[str] = field(default_factory=set)
     communications: int = 0
@@ -103,7 +102,7 @@ def suggest(comms: list[Communication], assets: Iterable[Mapping]) -> str:
         if zi.name == zr.name:
             continue  # traffic inside a zone is allowed unless the zone says otherwise
         name = suggest_name(c.service)
-        usage.setdefault((zi.name, zr.name, name), _Usage(c.protocol)).add(c)
+        usage.setdefault((zi.name, zr.name, name), _Usage()).add(c)
 
     span = f", {_when(min(c.first_seen for c in comms))} to {_when(max(c.last_seen for c in comms))}" if comms else ""
     lines = [
@@ -127,8 +126,8 @@ def suggest(comms: list[Communication], assets: Iterable[Mapping]) -> str:
 
 
 def _conduit_lines(src: str, dst: str, name: str, u: _Usage) -> list[str]:
-    reads_only = bool(u.functions) and actions.decodes(parse_service(name).protocol or "") \
-        and not actions.not_reads(u.protocol, u.functions)
+    protocol = parse_service(name).protocol or ""
+    reads_only = bool(u.functions) and actions.decodes(protocol) and not actions.not_reads(protocol, u.functions)
     lines = [(f"  # {u.communications} communication{'s' if u.communications != 1 else ''}: {len(u.sources)} "
               f"initiator(s) -> {len(u.destinations)} responder(s), {u.packets} packets in {u.flows} flows, "
               f"{_when(u.first_seen)} to {_when(u.last_seen)}")]
