@@ -104,6 +104,9 @@ def parse_policy(text: str, source: str = "policy") -> Policy:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise PolicyError(mark.line + 1 if mark else 1, f"not valid YAML: {err.problem}", source) from err
+    except yaml.reader.ReaderError as err:  # a character YAML does not allow; it knows only the offset
+        line = text[:err.position].count("\n") + 1
+        raise PolicyError(line, f"not valid YAML: character {err.character!r} is not allowed", source) from err
     if root is None:
         raise PolicyError(1, "the policy is empty: it needs at least 'zones'", source)
     try:

@@ -4,6 +4,9 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from policy_fixtures import PLANT_POLICY, plant
 
 from sensor.policy.policy_file import PolicyError, load_policy, parse_policy
@@ -147,3 +150,28 @@ def test_load_policy_names_the_file(tmp_path):
 def test_missing_file():
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy("/nonexistent/policy.yaml")
+
+
+@given(st.text(max_size=300))
+def test_any_text_is_a_policy_or_a_policy_error(text):
+    try:
+        parse_policy(text)
+    except PolicyError as err:
+        assert err.line >= 1
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 70000) | st.floats(allow_nan=False) | st.sampled_from(
+        ["a", "b", "unknown", "deny", "allow", "read", "modbus", "tcp/502", "10.0.0.0/8", "10.1.2.3", "fd00::/8"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(
+        ["zones", "conduits", "default", "name", "level", "networks", "intra", "from", "to", "services", "sources",
+         "destinations", "access"]), inner, max_size=5),
+    max_leaves=25)
+
+
+@given(_VALUES)
+def test_any_yaml_shape_is_a_policy_or_a_policy_error(value):
+    try:
+        parse_policy(yaml.safe_dump(value))
+    except PolicyError as err:
+        assert err.line >= 1
