@@ -14,7 +14,7 @@ missing zone into silence.
       - name: hmi-polling                   # optional, shown in alerts
         from: control                       # the zone that initiates
         to: field                           # the zone that answers
-        services: [modbus, tcp/44818]       # tcp/PORT, udp/PORT or a protocol name
+        services: [modbus, tcp/44818]       # tcp/PORT, udp/PORT, ip/PROTOCOL (ip/47: GRE) or a protocol name
         sources: [10.20.0.10]               # optional: only these initiators
         destinations: [10.10.0.0/24]        # optional: only these responders
         access: read                        # optional: only reading actions pass

@@ -37,10 +37,12 @@ KNOWN: dict[str, tuple[frozenset[tuple[str, int]], frozenset[str]]] = {
         ("ntp", [("udp", 123)], []),
         ("snmp", [("udp", 161), ("udp", 162)], []),
         ("syslog", [("udp", 514), ("tcp", 6514)], []),
-        ("icmp", [("icmp", 0)], []),
+        ("icmp", [("icmp", 0), ("icmp6", 0)], ["icmp6"]),
     )
 }
 TRANSPORTS = ("tcp", "udp")
+# IP protocol numbers the sensor names as transports; any other N appears as transport "ipN" (``ip/N``).
+IP_TRANSPORTS = {1: "icmp", 6: "tcp", 17: "udp", 58: "icmp6"}
 _ALL_LABELS = frozenset(label for _, labels in KNOWN.values() for label in labels)
 _BY_PORT = {pair: name for name, (ports, _) in KNOWN.items() for pair in ports}
 
@@ -59,15 +61,15 @@ class Observed:
 
     @property
     def label(self) -> str:
-        """How reports name it: the protocol when identified, else ``tcp/445``."""
-        if self.identified or self.transport == "icmp":
+        """How reports name it: the protocol when identified, else ``tcp/445`` (or ``ip47`` without ports)."""
+        if self.identified or self.transport not in TRANSPORTS:
             return self.protocol
         return f"{self.transport}/{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceSpec:
-    """One entry of a conduit's ``services``: a port (``tcp/502``) or a protocol name (``modbus``)."""
+    """One entry of a conduit's ``services``: a port (``tcp/502``), an IP protocol (``ip/47``) or a name."""
 
     text: str
     transport: str | None = None
@@ -85,6 +87,8 @@ class ServiceSpec:
             ports, labels = KNOWN[self.name]
             return seen.protocol in labels or (
                 (seen.transport, seen.port) in ports and not _other_protocol(seen, labels))
+        if self.transport == "ip":  # ip/N: every packet of IP protocol N, ports or not
+            return seen.transport == IP_TRANSPORTS.get(self.port, f"ip{self.port}")
         if (seen.transport, seen.port) != (self.transport, self.port):
             return False
         expected = _BY_PORT.get((seen.transport, seen.port))
@@ -97,29 +101,36 @@ def _other_protocol(seen: Observed, labels: frozenset[str]) -> bool:
 
 
 def parse_service(text: str) -> ServiceSpec:
-    """``tcp/502``, ``udp/47808`` or a protocol name; ValueError says what is wrong."""
+    """``tcp/502``, ``udp/47808``, ``ip/47`` or a protocol name; ValueError says what is wrong."""
     text = text.strip().lower()
     if "/" in text:
-        transport, _, port = text.partition("/")
-        if transport not in TRANSPORTS:
-            raise ValueError(f"service {text!r}: transport must be tcp or udp")
-        if not port.isdigit() or not 1 <= int(port) <= 65535:
-            raise ValueError(f"service {text!r}: port must be a number from 1 to 65535")
-        return ServiceSpec(text=text, transport=transport, port=int(port))
+        transport, _, number = text.partition("/")
+        if transport not in (*TRANSPORTS, "ip"):
+            raise ValueError(f"service {text!r}: write tcp/PORT, udp/PORT or ip/PROTOCOL-NUMBER")
+        low, high, what = (0, 255, "IP protocol") if transport == "ip" else (1, 65535, "port")
+        if not number.isdigit() or not low <= int(number) <= high:
+            raise ValueError(f"service {text!r}: {what} must be a number from {low} to {high}")
+        return ServiceSpec(text=text, transport=transport, port=int(number))
     if text not in KNOWN:
-        raise ValueError(f"unknown service {text!r}: use tcp/PORT, udp/PORT or one of {', '.join(sorted(KNOWN))}")
+        raise ValueError(f"unknown service {text!r}: use tcp/PORT, udp/PORT, ip/PROTOCOL-NUMBER or one of "
+                         f"{', '.join(sorted(KNOWN))}")
     return ServiceSpec(text=text, name=text)
 
 
-def suggest_name(seen: Observed) -> str:
-    """The policy word for an observed service: the port's protocol name, the identified protocol, or ``tcp/PORT``.
+def suggest_name(seen: Observed) -> str | None:
+    """The policy word for an observed service, or None when the policy language cannot name it.
 
-    TLS on 3389 reads ``rdp`` and on 443 ``https``; TLS elsewhere stays a port, because a name would
-    allow it on every port.
+    The port's protocol name, the identified protocol, ``tcp/PORT``, or ``ip/47`` for IP protocols
+    without ports. TLS on 3389 reads ``rdp`` and on 443 ``https``; TLS elsewhere stays a port, because
+    a name would allow it on every port. Packets whose transport header could not be read (``ip``)
+    have no name.
     """
     own = _BY_PORT.get((seen.transport, seen.port))
     if own and ServiceSpec(text=own, name=own).matches(seen):
         return own
     if seen.protocol in KNOWN:
         return seen.protocol
-    return f"{seen.transport}/{seen.port}"
+    if seen.transport in TRANSPORTS:
+        return f"{seen.transport}/{seen.port}"
+    number = seen.transport.removeprefix("ip")
+    return f"ip/{number}" if number.isdigit() else None

@@ -96,13 +96,17 @@ def suggest(comms: list[Communication], assets: Iterable[Mapping]) -> str:
     zone_map = ZoneMap(zones)
 
     usage: dict[tuple[str, str, str], _Usage] = {}
+    unnamed: list[Communication] = []  # cross-zone traffic no service can name: it stays a breach
     for c in comms:
         zi = zone_map.zone_of(c.initiator)
         zr = zone_map.peer_zone(c.responder, zi)
         if zi.name == zr.name:
             continue  # traffic inside a zone is allowed unless the zone says otherwise
         name = suggest_name(c.service)
-        usage.setdefault((zi.name, zr.name, name), _Usage()).add(c)
+        if name is None:
+            unnamed.append(c)
+        else:
+            usage.setdefault((zi.name, zr.name, name), _Usage()).add(c)
 
     span = f", {_when(min(c.first_seen for c in comms))} to {_when(max(c.last_seen for c in comms))}" if comms else ""
     lines = [
@@ -121,6 +125,10 @@ def suggest(comms: list[Communication], assets: Iterable[Mapping]) -> str:
     lines.append("conduits:" if usage else "conduits: []")
     for (src, dst, name), u in sorted(usage.items()):
         lines += _conduit_lines(src, dst, name, u)
+    if unnamed:
+        examples = ", ".join(f"{c.initiator} -> {c.responder}" for c in unnamed[:3])
+        lines += [f"  # Not proposed: {len(unnamed)} cross-zone communication(s) whose transport header could not",
+                  f"  # be read, so no service names them (for example {examples}): look at them first."]
     lines += ["# Anything no conduit above allows is a breach.", "default: deny", ""]
     return "\n".join(lines)
 

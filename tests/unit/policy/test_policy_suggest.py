@@ -70,6 +70,13 @@ def test_new_traffic_breaches_the_suggestion():
     assert [a["rule"] for a in alerts] == ["policy.access_violation"]
 
 
+def test_unreadable_transports_are_named_in_a_comment_not_a_conduit():
+    rows = [row(HMI, PLC, 0, "ip", transport="ip"), row(HMI, PLC, 0, "ip47", transport="ip47")]
+    text = suggest_policy(rows, ASSETS)
+    assert "# Not proposed: 1 cross-zone communication(s)" in text and f"{HMI} -> {PLC}" in text
+    assert [c["services"] for c in yaml.safe_load(text)["conduits"]] == [["ip/47"]]
+
+
 def test_nothing_observed_suggests_nothing_enforceable():
     with pytest.raises(PolicyError, match="'zones' is empty"):
         parse_policy(suggest_policy([], []))
