@@ -195,7 +195,8 @@ class Pipeline:
     def _flush(self, checkpoint: FileCheckpoint | None) -> None:
         assets, comms, points, polls = self.inventory.take()
         batch = StoreBatch(assets=assets, points=points, communications=comms, polls=polls,
-                           weirds=self._weird_counts, files=[checkpoint] if checkpoint else [])
+                           weirds=self._weird_counts, files=[checkpoint] if checkpoint else [],
+                           macs=self.inventory.macs.corrections())
         self.store.commit(batch)
         self._weird_counts = {}
 

@@ -51,7 +51,9 @@ class FragmentReassembler:
                 dgram.header = header
             if not more:
                 dgram.total = offset + len(piece)
-            if offset in dgram.pieces or offset + len(piece) > MAX_DATAGRAM_BYTES:
+            overlaps = any(start_at < offset + len(piece) and offset < start_at + len(held)
+                           for start_at, held in dgram.pieces.items())
+            if overlaps or offset + len(piece) > MAX_DATAGRAM_BYTES:
                 weirds.append(Weird("ipv4_fragment_overlap", "ipv4", fb.file, frame, ts))
             dgram.pieces[offset] = piece
             whole = self._complete(dgram)

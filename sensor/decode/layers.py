@@ -73,9 +73,10 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, lis
         short += [(i, "sll2_frame_too_short") for i in np.nonzero(sll2 & ~ok)[0]]
 
     raw = np.isin(lt, RAW_LINKTYPES)
-    if raw.any():
+    if raw.any():  # LINKTYPE_IPV4/IPV6 say the version; plain raw IP leaves it to the first nibble
         version = u8(data, base) >> 4
-        et = np.where(version == 4, ETH_IPV4, np.where(version == 6, ETH_IPV6, 0))
+        guessed = np.where(version == 4, ETH_IPV4, np.where(version == 6, ETH_IPV6, 0))
+        et = np.where(lt == LINKTYPE_IPV4, ETH_IPV4, np.where(lt == LINKTYPE_IPV6, ETH_IPV6, guessed))
         ethertype = np.where(raw & (fb.caplen >= 1), et, ethertype)
 
     for linktype, family in ((LINKTYPE_NULL, None), (LINKTYPE_LOOP, "big")):

@@ -6,7 +6,7 @@ For every (flow, direction) run of segments in a batch:
 - any other run goes segment by segment through ``TcpStream`` reassembly and ``ModbusStream``
   framing, which handle retransmissions, several ADUs per segment and ADUs split across segments.
 Both kinds of row end up in one ``ModbusBatch`` in capture order, then requests and responses are
-paired. Requests travel from the initiator to the responder (the server side).
+paired. Requests travel from the client to the server side of the flow (``Flow.server_side``).
 """
 from __future__ import annotations
 
@@ -73,13 +73,13 @@ class _Streams:
 
     __slots__ = ("framers",)
 
-    def __init__(self) -> None:
-        self.framers = (ModbusStream(is_request=True), ModbusStream(is_request=False))
+    def __init__(self, server_side: int) -> None:
+        self.framers = tuple(ModbusStream(is_request=direction != server_side) for direction in (0, 1))
 
 
 def _framers(flow: Flow) -> tuple[ModbusStream, ModbusStream]:
     if flow.session is None:
-        flow.session = _Streams()
+        flow.session = _Streams(flow.server_side)
     return flow.session.framers  # type: ignore[union-attr]
 
 
@@ -102,7 +102,8 @@ class ModbusAnalyzer:
             return None
         p = fb.packets
         rows = runs.rows
-        is_request = fb.direction[rows] == 0
+        server_side = np.array([f.server_side for f in fb.flows], dtype=np.int64)
+        is_request = fb.direction[rows] != server_side[fb.row_flow[rows]]
         cols = parse_headers(p.data, p.payload_off[rows], p.payload_len[rows], is_request)
         run_of_row = np.repeat(np.arange(len(runs.start)), runs.stop - runs.start)
         fast_run = runs.clean & (np.bincount(run_of_row, weights=~cols.accepted, minlength=len(runs.start)) == 0)
@@ -111,7 +112,7 @@ class ModbusAnalyzer:
         fast = fast_run[run_of_row]
         self._advance_streams(fb, rows, runs.start, runs.stop, fast_run)
 
-        parts = [self._fast_part(fb, rows[fast], cols, fast)]
+        parts = [self._fast_part(fb, rows[fast], is_request[fast], cols, fast)]
         messages: list[tuple[int, float, int, ModbusMessage]] = []
         for i in np.nonzero(~fast_run)[0].tolist():
             self._slow_run(fb, rows[runs.start[i]:runs.stop[i]], messages, weirds)
@@ -158,10 +159,11 @@ class ModbusAnalyzer:
             stream.next_seq = (int(p.seq[last]) + int(p.payload_len[last])) % SEQ_MOD
 
     @staticmethod
-    def _fast_part(fb: FlowBatch, rows: np.ndarray, cols, fast: np.ndarray) -> dict[str, np.ndarray]:
+    def _fast_part(fb: FlowBatch, rows: np.ndarray, is_request: np.ndarray, cols, fast: np.ndarray
+                   ) -> dict[str, np.ndarray]:
         return {
             "frame": fb.packets.frame[rows], "ts": fb.packets.ts[rows], "flow": fb.row_flow[rows],
-            "is_request": fb.direction[rows] == 0,
+            "is_request": is_request,
             "transaction_id": cols.transaction_id[fast], "unit_id": cols.unit_id[fast],
             "function_code": cols.function_code[fast], "exception_code": cols.exception_code[fast],
             "address": cols.address[fast], "quantity": cols.quantity[fast], "value": cols.value[fast],

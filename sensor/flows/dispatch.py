@@ -1,8 +1,8 @@
 """Decide which dissector reads a flow, and hand it the flow's payload in stream order.
 
-A flow is given to a protocol when its responder port is one the protocol is registered on (or
-the user added with ``--modbus-port``), otherwise when the first payload passes the protocol's
-probe. TCP payload reaches dissectors through ``TcpStream`` reassembly, except for *clean* runs:
+A flow is given to a protocol when one of its ports is one the protocol is registered on (or the
+user added with ``--modbus-port``), otherwise when the first payload passes the protocol's probe.
+The side on the service port is the protocol's server, whoever opened the connection. TCP payload reaches dissectors through ``TcpStream`` reassembly, except for *clean* runs:
 segments of one direction that continue exactly where the stream stood, with nothing buffered.
 Those can be parsed in place, in bulk.
 """
@@ -34,8 +34,11 @@ class Dispatcher:
     def assign(self, fb: FlowBatch) -> None:
         for flow in fb.new_flows:
             for spec in self.specs:
-                if flow.transport == spec.transport and flow.resp_port in self.ports[spec.name]:
+                ports = self.ports[spec.name]
+                if flow.transport == spec.transport and (flow.resp_port in ports or flow.init_port in ports):
                     flow.protocol = spec.name
+                    # the service port marks the server, even when that side opened the connection
+                    flow.server_side = 1 if flow.resp_port in ports else 0
                     break
         undecided = [g for g, f in enumerate(fb.flows) if f.protocol is None and f.probes < MAX_PROBES]
         if not undecided:

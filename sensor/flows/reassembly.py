@@ -21,7 +21,11 @@ def seq_diff(a: int, b: int) -> int:
 
 
 class TcpStream:
-    """Reassembly state; ``deliver`` returns ``(data | gap_length, frame)`` items in stream order."""
+    """Reassembly state; ``deliver`` returns ``(data | gap_length, tag)`` items in stream order.
+
+    The tag says when the bytes became readable: the segment that carried them, or the one that
+    filled the hole in front of them.
+    """
 
     __slots__ = ("next_seq", "pending", "pending_bytes", "duplicate_bytes", "gap_bytes")
 
@@ -45,8 +49,9 @@ class TcpStream:
         if abs(ahead) > MAX_SEQ_JUMP:
             # Not a plausible window: lost sync (capture drops, a reused port, mangled traffic).
             out += self.flush()
-            out.append((abs(ahead), frame))
-            self.gap_bytes += abs(ahead)
+            missing = abs(seq_diff(seq, self.next_seq))
+            out.append((missing, frame))
+            self.gap_bytes += missing
             self.next_seq, ahead = seq, 0
         if ahead < 0:
             if ahead + len(payload) <= 0:
@@ -58,29 +63,30 @@ class TcpStream:
         if ahead > 0:
             self._hold(seq, payload, frame)
             if len(self.pending) > MAX_PENDING_SEGMENTS or self.pending_bytes > MAX_PENDING_BYTES:
-                self._skip_to_earliest(out)
+                self._skip_to_earliest(out, frame)
             return out
         out.append((payload, frame))
         self.next_seq = (seq + len(payload)) % SEQ_MOD
-        self._drain(out)
+        self._drain(out, frame)
         return out
 
-    def flush(self) -> list[tuple[bytes | int, int]]:
-        """End of stream: whatever waits behind a hole is delivered after a gap."""
-        out: list[tuple[bytes | int, int]] = []
+    def flush(self) -> list[tuple[bytes | int, Any]]:
+        """End of stream: whatever waits behind a hole is delivered after a gap, each with its own tag."""
+        out: list[tuple[bytes | int, Any]] = []
         while self.pending:
-            self._skip_to_earliest(out)
+            self._skip_to_earliest(out, None)
         return out
 
-    def _skip_to_earliest(self, out: list[tuple[bytes | int, int]]) -> None:
+    def _skip_to_earliest(self, out: list[tuple[bytes | int, Any]], now: Any) -> None:
+        """Give up on the hole before the earliest waiting segment."""
         assert self.next_seq is not None
         earliest = min(self.pending, key=lambda s: seq_diff(s, self.next_seq))  # type: ignore[arg-type]
         missing = seq_diff(earliest, self.next_seq)
         if missing > 0:
             self.gap_bytes += missing
-            out.append((missing, self.pending[earliest][1]))
+            out.append((missing, self.pending[earliest][1] if now is None else now))
         self.next_seq = earliest
-        self._drain(out)
+        self._drain(out, now)
 
     def _hold(self, seq: int, data: bytes, frame: int) -> None:
         """Keep an early segment; of two starting at the same byte, the longer wins."""
@@ -89,7 +95,9 @@ class TcpStream:
             self.pending_bytes += len(data) - (len(held[0]) if held else 0)
             self.pending[seq] = (data, frame)
 
-    def _drain(self, out: list[tuple[bytes | int, int]]) -> None:
+    def _drain(self, out: list[tuple[bytes | int, Any]], now: Any) -> None:
+        """Deliver waiting segments that now continue the stream. They become readable at ``now`` (the
+        segment that filled the hole), so they carry its tag; with ``now`` None, their own."""
         while self.pending:
             hit = self.pending.pop(self.next_seq, None)  # type: ignore[arg-type]
             if hit is None:
@@ -107,5 +115,5 @@ class TcpStream:
                 continue
             data, frame = hit
             self.pending_bytes -= len(data)
-            out.append((data, frame))
+            out.append((data, frame if now is None else now))
             self.next_seq = (self.next_seq + len(data)) % SEQ_MOD  # type: ignore[operator]

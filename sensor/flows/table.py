@@ -27,12 +27,17 @@ _K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19
 
 
 class Flow:
-    """One conversation. Side 0 is the initiator, side 1 the responder."""
+    """One conversation. Side 0 is the initiator, side 1 the responder.
+
+    The protocol's server is usually the responder, but not always: a controller may open the TCP
+    connection to a peer and then answer Modbus requests on port 502 over it. ``server_side`` says
+    which side the application protocol treats as the server.
+    """
 
     __slots__ = (
         "id", "transport", "initiator", "responder", "init_port", "resp_port", "init_is_a", "first_ts",
         "last_ts", "first_frame", "file", "packets", "bytes", "flags", "streams", "protocol", "session",
-        "probes", "macs",
+        "probes", "macs", "mac_frames", "server_side",
     )
 
     def __init__(self, flow_id: int, transport: str, initiator: str, init_port: int, responder: str,
@@ -51,7 +56,25 @@ class Flow:
         self.protocol: str | None = None
         self.session: object | None = None
         self.probes = 0
-        self.macs = [0, 0]
+        self.macs = [0, 0]  # first source MAC each side sent from
+        self.mac_frames = [0, 0]  # ... and the frame that showed it
+        self.server_side = 1  # which side the dissected protocol calls the server (see Dispatcher.assign)
+
+    @property
+    def server(self) -> str:
+        return self.responder if self.server_side else self.initiator
+
+    @property
+    def client(self) -> str:
+        return self.initiator if self.server_side else self.responder
+
+    @property
+    def server_port(self) -> int:
+        return self.resp_port if self.server_side else self.init_port
+
+    @property
+    def client_port(self) -> int:
+        return self.init_port if self.server_side else self.resp_port
 
     @property
     def state(self) -> str:
@@ -181,6 +204,7 @@ class FlowTable:
         flags = np.bitwise_or.reduceat(ip.tcp_flags[order], starts).tolist()
         last_ts = np.maximum.reduceat(ip.ts[order], starts).tolist()
         macs = ip.mac_src[order][starts].tolist()
+        mac_frames = ip.frame[order][starts].tolist()
         where_l = where.tolist()
         for g, flow in enumerate(flows):
             for d in (0, 1):
@@ -191,7 +215,8 @@ class FlowTable:
                 flow.packets[d] += pkts[s]
                 flow.bytes[d] += octets[s]
                 flow.flags[d] |= flags[k]
-                flow.macs[d] = flow.macs[d] or macs[k]
+                if not flow.macs[d] and macs[k]:
+                    flow.macs[d], flow.mac_frames[d] = macs[k], mac_frames[k]
                 if last_ts[k] > flow.last_ts:
                     flow.last_ts = last_ts[k]
         return pkt_counts.reshape(-1, 2), octet_counts.reshape(-1, 2)

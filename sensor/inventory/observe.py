@@ -5,26 +5,24 @@ store at each flush (``take``). Group-bys are numpy; Python runs once per group,
 """
 from __future__ import annotations
 
-from collections import defaultdict
-
 import numpy as np
 
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import ACCESS, function_name
-from sensor.decode.packets import ArpRows, mac_text
-from sensor.dissect.modbus import ModbusBatch
+from sensor.decode.packets import ArpRows
+from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch
 from sensor.inventory.model import (
     AssetDelta, CommunicationDelta, Identity, PointDelta, PollStats, Service, Source,
 )
-from sensor.inventory.oui import mac_vendor
+from sensor.inventory.macs import MacBook
 from sensor.inventory.points import READ, WRITE, PointBook
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
 DIAGNOSTIC_CODES = frozenset({7, 8, 11, 12, 17, 43})  # status, diagnostics, counters, identification
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
 WRITE_RANGE_CODES = (5, 6, 15, 16, 22)  # ... and written (23's write half comes from its message)
-MAX_MAC_CANDIDATES = 65_536  # (ip, mac) pairs remembered to tell hosts from routers
+MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
 
 
 class Inventory:
@@ -34,15 +32,15 @@ class Inventory:
         self._reset()
         self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
         self._last_request_ts: dict[int, float] = {}
-        self._ips_of_mac: dict[int, set[str]] = defaultdict(set)
-        self._mac_of_ip: dict[str, tuple[int, Source]] = {}
+        self.macs = MacBook()
         self.points = PointBook()
+        self._pending_services: dict[int, Flow] = {}  # undecided flows whose responder answered
+        self._rows_seen = 0  # Modbus rows so far: the capture order of written values across batches
 
     def _reset(self) -> None:
         self.assets: dict[str, AssetDelta] = {}
         self.communications: dict[tuple, CommunicationDelta] = {}
         self.polls: dict[tuple[str, str], PollStats] = {}
-        self._arp_macs: dict[str, tuple[int, Source]] = {}
 
     def _asset(self, ip: str, ts: float) -> AssetDelta:
         asset = self.assets.get(ip)
@@ -63,25 +61,27 @@ class Inventory:
                 asset.last_seen = max(asset.last_seen, flow.last_ts)
                 asset.packets += packets
                 asset.bytes += size
-                self._remember_mac(ip, flow.macs[side], flow)
-            if flow.transport in ("tcp", "udp") and flow.packets[1] > 0:
-                service = Service(flow.protocol or flow.transport, flow.transport, flow.resp_port)
-                responder = self.assets[flow.responder]
-                if service not in responder.services:
-                    responder.services.add(service)
-                    responder.sources.setdefault(f"service:{service.protocol}/{service.port}",
-                                                 Source(flow.transport, flow.file, flow.first_frame, "answered"))
+                if flow.macs[side]:
+                    self.macs.saw_packet(ip, flow.macs[side], Source("ethernet", flow.file, flow.mac_frames[side],
+                                                                     "source MAC of its packets"))
+            if flow.transport in ("tcp", "udp") and flow.packets[1] > 0 and flow.protocol is None:
+                # named by its dissector once a valid message confirms it; decided at the flush
+                self._pending_services[flow.id] = flow
             self._communicate(flow, packets, size, flow.id in new_ids)
+
+    @staticmethod
+    def _add_service(asset: AssetDelta, service: Service, source: Source) -> None:
+        if service not in asset.services:
+            asset.services.add(service)
+            asset.sources.setdefault(f"service:{service.protocol}/{service.port}", source)
 
     def _communicate(self, flow: Flow, packets: int, size: int, is_new: bool) -> None:
         key = (flow.initiator, flow.responder, flow.transport, flow.resp_port)
         comm = self.communications.get(key)
         if comm is None:
             comm = self.communications[key] = CommunicationDelta(
-                flow.initiator, flow.responder, flow.transport, flow.resp_port, flow.protocol or flow.transport,
+                flow.initiator, flow.responder, flow.transport, flow.resp_port, flow.transport,
                 flow.first_ts, flow.last_ts)
-        if flow.protocol:
-            comm.protocol = flow.protocol
         comm.first_seen = min(comm.first_seen, flow.first_ts)
         comm.last_seen = max(comm.last_seen, flow.last_ts)
         comm.packets += packets
@@ -91,14 +91,8 @@ class Inventory:
             if len(comm.sample_frames) < SAMPLE_FRAMES:
                 comm.sample_frames.append((flow.file, flow.first_frame))
 
-    def _remember_mac(self, ip: str, mac: int, flow: Flow) -> None:
-        """A MAC seen as the source of an IP's packets; routers show one MAC for many IPs."""
-        if not mac or ip in self._mac_of_ip or len(self._mac_of_ip) >= MAX_MAC_CANDIDATES:
-            if mac and ip in self._mac_of_ip and self._mac_of_ip[ip][0] == mac:
-                self._ips_of_mac[mac].add(ip)
-            return
-        self._ips_of_mac[mac].add(ip)
-        self._mac_of_ip[ip] = (mac, Source("ethernet", flow.file, flow.first_frame, "source MAC of its packets"))
+    def _communication(self, flow: Flow) -> CommunicationDelta:
+        return self.communications[(flow.initiator, flow.responder, flow.transport, flow.resp_port)]
 
     def observe_arp(self, arp: ArpRows, file: str) -> None:
         for frame, ts, mac, ip in zip(arp.frame.tolist(), arp.ts.tolist(), arp.sender_mac.tolist(),
@@ -109,7 +103,7 @@ class Inventory:
             asset = self._asset(text, ts)
             asset.first_seen = min(asset.first_seen, ts)
             asset.last_seen = max(asset.last_seen, ts)
-            self._arp_macs.setdefault(text, (mac, Source("arp", file, frame, "ARP sender")))
+            self.macs.saw_arp(text, mac, Source("arp", file, frame, "ARP sender"))
 
     # modbus -----------------------------------------------------------------------------------
     def observe_modbus(self, mb: ModbusBatch) -> None:
@@ -118,10 +112,12 @@ class Inventory:
         for g in np.unique(mb.flow).tolist():
             flow = flows[g]
             rows = mb.flow == g
-            server = self._asset(flow.responder, flow.first_ts)
-            client = self._asset(flow.initiator, flow.first_ts)
+            server = self._asset(flow.server, flow.first_ts)
+            client = self._asset(flow.client, flow.first_ts)
             first_row = int(np.argmax(rows))
             source = Source("modbus", mb.file, int(mb.frame[first_row]))
+            self._add_service(server, Service(PROTOCOL, "tcp", flow.server_port), source)
+            self._communication(flow).protocol = PROTOCOL  # confirmed by a valid message, not by the port
             server.roles.add("modbus_server")
             server.sources.setdefault("role:modbus_server", source)
             client.roles.add("modbus_client")
@@ -135,6 +131,7 @@ class Inventory:
         self._points(mb, requests, ts)
         self._polls(mb, requests, ts)
         self._identities(mb)
+        self._rows_seen += len(mb)
 
     def _actions(self, mb: ModbusBatch, requests: np.ndarray) -> None:
         flows = mb.flows
@@ -142,7 +139,7 @@ class Inventory:
         uniq, counts = np.unique(key, return_counts=True)
         for k, c in zip(uniq.tolist(), counts.tolist()):
             flow = flows[k // 256]
-            comm = self.communications[(flow.initiator, flow.responder, flow.transport, flow.resp_port)]
+            comm = self._communication(flow)
             name = function_name(k % 256)
             comm.actions[name] = comm.actions.get(name, 0) + c
 
@@ -151,7 +148,7 @@ class Inventory:
         rows = np.nonzero(requests & (mb.address != NONE) & (mb.quantity > 0))[0]
         if len(rows) == 0:
             return
-        pair_ids = self.points.pair_ids([(f.initiator, f.responder) for f in mb.flows])
+        pair_ids = self.points.pair_ids([(f.client, f.server) for f in mb.flows])
         fc = mb.function_code[rows]
         for access, codes in ((READ, READ_RANGE_CODES), (WRITE, WRITE_RANGE_CODES)):
             pick = rows[np.isin(fc, codes)]
@@ -162,12 +159,12 @@ class Inventory:
         single = rows[np.isin(fc, (5, 6))]
         if len(single):
             self.points.add_values(pair_ids[mb.flow[single]], mb.unit_id[single], mb.function_code[single],
-                                   mb.address[single], mb.value[single])
+                                   mb.address[single], mb.value[single], self._rows_seen + single)
         self._multi_writes(mb, rows[np.isin(fc, (15, 16, 23))], pair_ids, ts)
 
     def _multi_writes(self, mb: ModbusBatch, rows: np.ndarray, pair_ids: np.ndarray, ts: np.ndarray) -> None:
         """Writes of many values (and 23's write half) need the full parse of each request."""
-        cols: list[list[int]] = [[], [], [], [], []]
+        cols: list[list[int]] = [[], [], [], [], [], []]
         ranges: list[list] = [[], [], [], [], [], [], []]
         for i in rows.tolist():
             message = mb.message(i)
@@ -179,7 +176,7 @@ class Inventory:
                 continue
             flow_id = int(pair_ids[mb.flow[i]])
             for offset, value in enumerate(message.values):
-                for col, v in zip(cols, (flow_id, message.unit_id, fc, address + offset, value)):
+                for col, v in zip(cols, (flow_id, message.unit_id, fc, address + offset, value, self._rows_seen + i)):
                     col.append(v)
             if fc == 23 and message.write_quantity:
                 for col, v in zip(ranges, (flow_id, message.unit_id, fc, address, message.write_quantity,
@@ -212,10 +209,10 @@ class Inventory:
             previous = self._last_request_ts.get(flow.id)
             gaps = np.diff(times if previous is None else np.r_[previous, times])
             self._last_request_ts[flow.id] = float(times[-1])
-            key = (flow.initiator, flow.responder)
+            key = (flow.client, flow.server)
             poll = self.polls.get(key)
             if poll is None:
-                poll = self.polls[key] = PollStats(flow.initiator, flow.responder, 0, 0, 0, 0, float(times[0]),
+                poll = self.polls[key] = PollStats(flow.client, flow.server, 0, 0, 0, 0, float(times[0]),
                                                    float(times[-1]), 0.0, 0.0, 0)
             poll.requests += e - s
             poll.reads += int(reads[s:e].sum())
@@ -226,7 +223,7 @@ class Inventory:
             poll.interval_sum += float(gaps.sum())
             poll.interval_sumsq += float((gaps * gaps).sum())
             poll.intervals += len(gaps)
-        if len(self._last_request_ts) > MAX_MAC_CANDIDATES:
+        if len(self._last_request_ts) > MAX_POLLED_FLOWS:
             self._last_request_ts.clear()
 
     def _identities(self, mb: ModbusBatch) -> None:
@@ -236,33 +233,30 @@ class Inventory:
                 continue
             flow = mb.flows[int(mb.flow[row])]
             source = Source("modbus", mb.file, int(mb.frame[row]), "43/14 read device identification")
-            objects = self._identity_objects.setdefault(flow.responder, {})
+            objects = self._identity_objects.setdefault(flow.server, {})
             for obj in message.objects:
                 objects.setdefault(obj.object_id, (obj.value, source))
-            asset = self._asset(flow.responder, float(mb.ts[row]))
+            asset = self._asset(flow.server, float(mb.ts[row]))
             asset.identity = _identity(objects)
             asset.sources.setdefault("identity", source)
 
     # flush ------------------------------------------------------------------------------------
     def take(self) -> tuple[list[AssetDelta], list[CommunicationDelta], list[PointDelta], list[PollStats]]:
-        """Hand over the deltas learned since the last flush, with MAC facts resolved."""
-        for ip, (mac, source) in list(self._mac_of_ip.items()) + list(self._arp_macs.items()):
-            if ip not in self.assets:
-                continue
-            if source.proto != "arp" and len(self._ips_of_mac.get(mac, ())) > 1:
-                continue  # one MAC for several IPs: a router or gateway, not this host's own
-            asset = self.assets[ip]
-            text = mac_text(mac)
-            if text is None or (asset.mac is not None and source.proto != "arp"):
-                continue
-            asset.mac = text
-            asset.mac_vendor = mac_vendor(text)
-            asset.sources["mac"] = source
+        """Hand over the deltas learned since the last flush, with MAC facts and services resolved."""
+        for flow in self._pending_services.values():
+            if flow.protocol is None:  # still no dissector: a plain transport service
+                responder = self._asset(flow.responder, flow.first_ts)
+                self._add_service(responder, Service(flow.transport, flow.transport, flow.resp_port),
+                                  Source(flow.transport, flow.file, flow.first_frame, "answered"))
+        self._pending_services = {}
+        for ip, asset in self.assets.items():
+            given = self.macs.give(ip)
+            if given is not None:
+                asset.mac, asset.mac_vendor, asset.sources["mac"] = given
         out = (list(self.assets.values()), list(self.communications.values()), self.points.take(),
                list(self.polls.values()))
         self._reset()
         return out
-
 
 def _identity(objects: dict[int, tuple[str, Source]]) -> Identity:
     def value(oid: int) -> str | None:

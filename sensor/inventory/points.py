@@ -81,9 +81,9 @@ class PointBook:
         self._requests.append((key, start, start + quantity, ts, frame))
 
     def add_values(self, pair: np.ndarray, unit: np.ndarray, fc: np.ndarray, address: np.ndarray,
-                   value: np.ndarray) -> None:
-        """One row per written address, in capture order: later rows win."""
-        self._values.append((pair, unit, fc, address, value))
+                   value: np.ndarray, order: np.ndarray) -> None:
+        """One row per written address; ``order`` is the capture order of its message: later wins."""
+        self._values.append((pair, unit, fc, address, value, order))
 
     def take(self) -> list[PointDelta]:
         if not self._requests:
@@ -109,7 +109,9 @@ class PointBook:
         """The last value written to each (client, server, unit, table, address) since the last flush."""
         if not self._values:
             return {}
-        pair, unit, fc, address, value = (np.concatenate(col) for col in zip(*self._values))
+        pair, unit, fc, address, value, order = (np.concatenate(col) for col in zip(*self._values))
+        by_order = np.argsort(order, kind="stable")
+        pair, unit, fc, address, value = (col[by_order] for col in (pair, unit, fc, address, value))
         tables = _TABLE_OF_FC[fc]
         key = (pair << 28) | (unit << 20) | (tables << 17) | address
         out: dict[tuple[str, str, int, str], dict[int, int]] = {}

@@ -43,10 +43,10 @@ class EventWriter:
                 continue
             record = {
                 "ts": ts[i], "frame": frames[i], "file": mb.file, "proto": "modbus",
-                "src": flow.initiator if request else flow.responder,
-                "sport": flow.init_port if request else flow.resp_port,
-                "dst": flow.responder if request else flow.initiator,
-                "dport": flow.resp_port if request else flow.init_port,
+                "src": flow.client if request else flow.server,
+                "sport": flow.client_port if request else flow.server_port,
+                "dst": flow.server if request else flow.client,
+                "dport": flow.server_port if request else flow.client_port,
                 "direction": "request" if request else "response",
             }
             record.update(message.event_fields())

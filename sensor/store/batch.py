@@ -44,5 +44,6 @@ class StoreBatch:
     files: list[FileCheckpoint] = field(default_factory=list)
     # Derived columns, applied after the deltas above so a new asset can be typed in the same batch.
     device_types: list[tuple[str, str | None, list[str]]] = field(default_factory=list)  # (ip, type, reasons)
-    zones: list[tuple[str, str | None]] = field(default_factory=list)  # (ip, zone)
+    zones: list[tuple[str, str | None, float | None]] = field(default_factory=list)  # (ip, zone, Purdue level)
+    macs: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # (ip, mac, vendor) corrections
     runs: list[Run] = field(default_factory=list)

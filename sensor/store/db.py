@@ -34,7 +34,7 @@ from .tables import (
 
 ASSET_FIELDS = (  # the contract's fields first, then what a person digging further wants
     "ip", "mac", "mac_vendor", "hostnames", "device_type", "roles", "identity", "services", "zone",
-    "first_seen", "last_seen", "device_type_reasons", "unit_ids", "packets", "bytes", "sources",
+    "first_seen", "last_seen", "device_type_reasons", "unit_ids", "zone_level", "packets", "bytes", "sources",
 )
 
 
@@ -101,7 +101,12 @@ class Store:
                 [(kind, dumps(sorted(reasons)), ip) for ip, kind, reasons in batch.device_types],
             )
             self.db.conn.executemany(
-                "UPDATE assets SET zone = ? WHERE ip = ?", [(zone, ip) for ip, zone in batch.zones]
+                "UPDATE assets SET zone = ?, zone_level = ? WHERE ip = ?",
+                [(zone, level, ip) for ip, zone, level in batch.zones]
+            )
+            self.db.conn.executemany(  # a MAC later shown to be a router's is taken back (None)
+                "UPDATE assets SET mac = ?, mac_vendor = ? WHERE ip = ?",
+                [(mac, vendor, ip) for ip, mac, vendor in batch.macs],
             )
             if batch.runs:
                 self.db["runs"].insert_all(RUNS.encode(run._asdict()) for run in batch.runs)
@@ -109,7 +114,7 @@ class Store:
     def set_device_types(self, rows: list[tuple[str, str | None, list[str]]]) -> None:
         self.commit(StoreBatch(device_types=rows))
 
-    def set_zones(self, rows: list[tuple[str, str | None]]) -> None:
+    def set_zones(self, rows: list[tuple[str, str | None, float | None]]) -> None:
         self.commit(StoreBatch(zones=rows))
 
     def _merge(self, spec: TableSpec, rows: Iterable[dict[str, Any]]) -> None:

@@ -91,8 +91,8 @@ def initial(db: Database) -> None:
     create(db, "assets", {
         "ip": str, "mac": str, "mac_vendor": str, "hostnames": str, "device_type": str,
         "device_type_reasons": str, "roles": str, "identity": str, "services": str, "unit_ids": str,
-        "zone": str, "first_seen": float, "last_seen": float, "packets": int, "bytes": int, "sources": str,
-    }, pk="ip", nullable=("mac", "mac_vendor", "device_type", "identity", "zone"),
+        "zone": str, "zone_level": float, "first_seen": float, "last_seen": float, "packets": int, "bytes": int, "sources": str,
+    }, pk="ip", nullable=("mac", "mac_vendor", "device_type", "identity", "zone", "zone_level"),
         defaults={"device_type_reasons": "[]"})  # derived later, by set_device_types
     # values_seen (per address, aligned with last_values) and source_seen say when those were observed,
     # so the newest wins however the deltas were split

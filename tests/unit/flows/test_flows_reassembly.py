@@ -81,7 +81,8 @@ def test_out_of_order_waits_then_drains_in_order():
     assert s.deliver(110, b"second", 2) == []
     assert s.deliver(116, b"third", 3) == []
     assert s.pending_bytes == 11
-    assert s.deliver(100, b"first-----", 1) == [(b"first-----", 1), (b"second", 2), (b"third", 3)]
+    # the waiting bytes become readable when the hole fills: they carry that segment's tag
+    assert s.deliver(100, b"first-----", 1) == [(b"first-----", 1), (b"second", 1), (b"third", 1)]
     assert s.pending == {} and s.pending_bytes == 0
     assert s.next_seq == 121
 
@@ -104,7 +105,8 @@ def test_of_two_early_segments_at_one_byte_the_longer_wins():
     s.deliver(4, b"xyzw", "long")
     s.deliver(4, b"x", "shorter")
     assert s.pending_bytes == 4
-    assert s.deliver(0, b"abcd", "first") == [(b"abcd", "first"), (b"xyzw", "long")]
+    assert s.deliver(0, b"abcd", "first") == [(b"abcd", "first"), (b"xyzw", "first")]
+    assert s.pending_bytes == 0
 
 
 def test_too_many_early_segments_give_up_on_the_hole_with_its_size():
@@ -115,7 +117,7 @@ def test_too_many_early_segments_give_up_on_the_hole_with_its_size():
         out += s.deliver(1000 + hole + 10 * i, bytes([i]) * 10, i)
     assert out == []  # still waiting: exactly at the limit
     last = s.deliver(1000 + hole + 10 * MAX_PENDING_SEGMENTS, b"L" * 10, "last")
-    assert last[0] == (hole, 0)  # the gap is reported with the frame of the segment after it
+    assert last[0] == (hole, "last")  # given up on when "last" arrived: reported with that tag
     assert data_of(last) == b"".join(bytes([i]) * 10 for i in range(MAX_PENDING_SEGMENTS)) + b"L" * 10
     assert s.gap_bytes == hole
     assert s.pending == {}
@@ -130,7 +132,7 @@ def test_too_many_early_bytes_give_up_on_the_hole():
     assert s.deliver(5, b"a" * chunk, 1) == []
     assert s.deliver(5 + chunk, b"b" * chunk, 2) == []
     out = s.deliver(5 + 2 * chunk, b"c", 3)
-    assert gaps_of(out) == [(5, 1)]
+    assert gaps_of(out) == [(5, 3)]  # given up on when segment 3 overflowed the buffer
     assert data_of(out) == b"a" * chunk + b"b" * chunk + b"c"
 
 
@@ -155,7 +157,7 @@ def test_sequence_numbers_wrap_at_2_32():
     # out of order across the wrap
     s2 = stream_at(start)
     assert s2.deliver(1, b"EF", 2) == []
-    assert s2.deliver(start, b"ABCD", 1) == [(b"ABCD", 1), (b"EF", 2)]
+    assert s2.deliver(start, b"ABCD", 1) == [(b"ABCD", 1), (b"EF", 1)]
     assert s2.next_seq == 3
     # a retransmission from before the wrap is recognised as old
     assert s2.deliver(start, b"ABCD", 3) == []

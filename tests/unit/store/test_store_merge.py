@@ -59,14 +59,14 @@ def test_asset_sources_keep_the_first_evidence_and_add_new_attributes(store):
 
 def test_derived_columns_are_set_and_survive_later_merges(store):
     commit(store, assets=[asset("10.0.0.1")], device_types=[("10.0.0.1", "plc", ["serves modbus"])],
-           zones=[("10.0.0.1", "control")])
+           zones=[("10.0.0.1", "control", 2.0)])
     commit(store, assets=[asset("10.0.0.1", packets=1)])
     store.set_device_types([("10.0.0.9", "hmi", [])])  # unknown address: nothing to update
     row = only(store.assets())
     assert (row["device_type"], row["device_type_reasons"]) == ("plc", ["serves modbus"])
-    assert row["zone"] == "control"
-    store.set_zones([("10.0.0.1", "dmz")])
-    assert only(store.assets())["zone"] == "dmz"
+    assert (row["zone"], row["zone_level"]) == ("control", 2.0)
+    store.set_zones([("10.0.0.1", "dmz", 3.5)])
+    assert (only(store.assets())["zone"], only(store.assets())["zone_level"]) == ("dmz", 3.5)
 
 
 def test_points_count_adds_and_the_newest_values_win(store):
