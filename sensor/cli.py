@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="stop on any internal error instead of counting it (for tests)")
     analyze.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
     analyze.add_argument("--no-fast-path", action="store_true", help=argparse.SUPPRESS)
+    analyze.add_argument("--batch-frames", type=int, default=65_536, help=argparse.SUPPRESS)
 
     for name, helptext in (("assets", "list the asset inventory"), ("alerts", "list the alerts")):
         sub = commands.add_parser(name, help=helptext)
@@ -78,7 +79,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         store = stack.enter_context(Store.open(args.db))
         show_progress = sys.stderr.isatty() and not args.no_progress
         options = Options(db=args.db, events=events, strict=args.strict, modbus_ports=frozenset(args.modbus_port),
-                          fast_path=not args.no_fast_path,
+                          fast_path=not args.no_fast_path, batch_frames=args.batch_frames,
                           progress=progress_printer() if show_progress else None)
         summary = Pipeline(store, options).run(args.inputs)
         alerts = check_policy(store, policy, args.window) if policy is not None else []

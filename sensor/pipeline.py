@@ -42,6 +42,7 @@ class Options:
     strict: bool = False
     modbus_ports: frozenset[int] = frozenset()
     fast_path: bool = True
+    batch_frames: int = 65_536  # frames per batch: the unit of vectorised work and of checkpoints
     progress: Callable[[str, int, int, float], None] | None = None
 
 
@@ -123,7 +124,7 @@ class Pipeline:
         self.summary.files += 1
         batches = 0
         last_frame = resume_after
-        for fb in source.batches():
+        for fb in source.batches(max_frames=self.options.batch_frames):
             if resume_after and fb.frame[-1] <= resume_after:
                 continue
             if resume_after and fb.frame[0] <= resume_after:
