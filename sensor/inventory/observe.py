@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from protocols.modbus.batch import NONE
-from protocols.modbus.codes import ACCESS, function_name
+from protocols.modbus.codes import function_name
 from sensor.decode.packets import ArpRows
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch

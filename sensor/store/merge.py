@@ -22,13 +22,6 @@ def replace(stored: Any, incoming: Any) -> Any:
     return stored if incoming is None else incoming
 
 
-def latest_time(stored: float | None, incoming: float | None) -> float | None:
-    """max() where None means never."""
-    if stored is None or incoming is None:
-        return incoming if stored is None else stored
-    return max(stored, incoming)
-
-
 def keep_first(stored: dict, incoming: dict) -> dict:
     """Per key, the evidence we had first stays: a later sighting does not make a fact more true."""
     return {**incoming, **stored}

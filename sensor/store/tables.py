@@ -8,7 +8,7 @@ from protocols.modbus.codes import function_name
 from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Service
 
 from .batch import FileCheckpoint
-from .merge import Merge, TableSpec, add, add_counts, keep_first, latest_time, union
+from .merge import Merge, TableSpec, add, add_counts, keep_first, union
 
 SAMPLE_FRAMES = 10  # per communication: enough to open the capture at the right place
 ALERT_FRAMES = 20
