@@ -69,11 +69,7 @@ def _load_policy(path: str | None) -> Policy | None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    try:
-        policy = _load_policy(args.policy)
-    except PolicyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE_INPUT
+    policy = _load_policy(args.policy)
     with ExitStack() as stack:
         events = stack.enter_context(open(args.events, "w", encoding="utf-8")) if args.events else None
         store = stack.enter_context(Store.open(args.db))
@@ -125,11 +121,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
-    try:
-        policy = _load_policy(args.policy)
-    except PolicyError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE_INPUT
+    policy = _load_policy(args.policy)
     with Store.open(args.db) as store:
         doc = paths_document(store.communications(), store.assets(), policy, args.window, args.max_hops)
     print(json.dumps(doc, indent=2, sort_keys=True) if args.format == "json" else render_paths_table(doc))
@@ -151,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"analyze": cmd_analyze, "assets": cmd_assets, "alerts": cmd_alerts, "paths": cmd_paths,
                 "policy": cmd_policy}
-    return handlers[args.command](args)
+    try:
+        return handlers[args.command](args)
+    except PolicyError as error:  # raised before anything is read or written
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE_INPUT
 
 
 if __name__ == "__main__":

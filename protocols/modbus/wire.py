@@ -287,14 +287,9 @@ def _no_data_request(
 _READ_LIMITS = {1: 2000, 2: 2000, 3: 125, 4: 125}  # §6.1–§6.4: max quantity per request
 
 
-def _read_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
-    """Read coils / discrete inputs / holding / input registers request, §6.1–§6.4::
-
-        +----+-----------------+----------+
-        | fc | starting address| quantity |
-        |    |       u16       |   u16    |
-        +----+-----------------+----------+
-    """
+def _address_quantity(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool,
+                      limit: int) -> ModbusMessage:
+    """The common [address u16][quantity u16] body, quantity checked against 1..``limit``."""
     n = end - p
     if n < 4:
         address = _U16.unpack_from(buf, p)[0] if n >= 2 else None
@@ -303,13 +298,24 @@ def _read_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_re
         )
     address, quantity = _U16X2.unpack_from(buf, p)
     weird = None
-    if not 1 <= quantity <= _READ_LIMITS[fc]:
+    if not 1 <= quantity <= limit:
         weird = WEIRD_BAD_QUANTITY
     elif n > 4:
         weird = WEIRD_TRAILING_BYTES
     return ModbusMessage(
         tid, uid, fc, function_name(fc), is_request, address=address, quantity=quantity, weird=weird
     )
+
+
+def _read_request(buf: Any, p: int, end: int, tid: int, uid: int, fc: int, is_request: bool) -> ModbusMessage:
+    """Read coils / discrete inputs / holding / input registers request, §6.1–§6.4::
+
+        +----+-----------------+----------+
+        | fc | starting address| quantity |
+        |    |       u16       |   u16    |
+        +----+-----------------+----------+
+    """
+    return _address_quantity(buf, p, end, tid, uid, fc, is_request, _READ_LIMITS[fc])
 
 
 def _read_bits_response(
@@ -487,21 +493,7 @@ def _write_multiple_response(
         | fc | starting address | quantity |
         +----+------------------+----------+
     """
-    n = end - p
-    if n < 4:
-        address = _U16.unpack_from(buf, p)[0] if n >= 2 else None
-        return ModbusMessage(
-            tid, uid, fc, function_name(fc), is_request, address=address, weird=WEIRD_PDU_TOO_SHORT
-        )
-    address, quantity = _U16X2.unpack_from(buf, p)
-    weird = None
-    if not 1 <= quantity <= (0x7B0 if fc == 15 else 0x7B):
-        weird = WEIRD_BAD_QUANTITY
-    elif n > 4:
-        weird = WEIRD_TRAILING_BYTES
-    return ModbusMessage(
-        tid, uid, fc, function_name(fc), is_request, address=address, quantity=quantity, weird=weird
-    )
+    return _address_quantity(buf, p, end, tid, uid, fc, is_request, 0x7B0 if fc == 15 else 0x7B)
 
 
 # --- 7, 8, 11, 12, 17: serial-line diagnostics ----------------------------------------------

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from protocols.base import Malformed
-from protocols.modbus.batch import NONE, parse_headers
+from protocols.modbus.batch import NONE, ModbusColumns, parse_headers
 from protocols.modbus.session import Pairing, RequestTable
 from protocols.modbus.stream import ModbusStream
 from protocols.modbus.wire import ModbusMessage, parse_adu
@@ -159,8 +159,8 @@ class ModbusAnalyzer:
             stream.next_seq = (int(p.seq[last]) + int(p.payload_len[last])) % SEQ_MOD
 
     @staticmethod
-    def _fast_part(fb: FlowBatch, rows: np.ndarray, is_request: np.ndarray, cols, fast: np.ndarray
-                   ) -> dict[str, np.ndarray]:
+    def _fast_part(fb: FlowBatch, rows: np.ndarray, is_request: np.ndarray, cols: ModbusColumns,
+                   fast: np.ndarray) -> dict[str, np.ndarray]:
         return {
             "frame": fb.packets.frame[rows], "ts": fb.packets.ts[rows], "flow": fb.row_flow[rows],
             "is_request": is_request,

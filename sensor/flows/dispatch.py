@@ -8,6 +8,7 @@ Those can be parsed in place, in bulk.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +16,7 @@ import numpy as np
 from protocols.base import ProtocolSpec
 from sensor.decode.packets import TCP_SYN
 from sensor.flows.reassembly import SEQ_MOD
-from sensor.flows.table import FlowBatch
+from sensor.flows.table import Flow, FlowBatch
 
 MAX_PROBES = 3  # payload-bearing packets a flow may show before we stop probing it
 
@@ -75,8 +76,11 @@ class StreamRuns:
     clean: np.ndarray
 
 
-def stream_runs(fb: FlowBatch, protocol: str, has_buffered: "callable") -> StreamRuns:
-    """Group the protocol's TCP payload rows per (flow, direction) and find the clean runs."""
+def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int], bool]) -> StreamRuns:
+    """Group the protocol's TCP payload rows per (flow, direction) and find the clean runs.
+
+    ``has_buffered(flow, direction)`` tells whether the dissector holds a partial message there.
+    """
     mine = np.array([f.protocol == protocol and f.transport == "tcp" for f in fb.flows], dtype=bool)
     p = fb.packets
     if not mine.any():
