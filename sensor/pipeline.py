@@ -19,11 +19,11 @@ import numpy as np
 
 from protocols import BUILTIN
 from sensor.capture import CaptureError, FrameBatch
-from sensor.capture.source import open_inputs
+from sensor.capture.source import CaptureInput, open_inputs
 from sensor.decode.fragments import FragmentReassembler
 from sensor.decode.layers import decode
-from sensor.decode.packets import Weird
-from sensor.dissect.modbus import ModbusAnalyzer
+from sensor.decode.packets import Packets, Weird
+from sensor.dissect.modbus import ModbusAnalyzer, ModbusBatch
 from sensor.flows.dispatch import Dispatcher
 from sensor.flows.table import TRANSPORT_NAMES, FlowTable
 from sensor.inventory.observe import Inventory
@@ -110,7 +110,7 @@ class Pipeline:
         self._finish(names, started, time.perf_counter() - clock)
         return self.summary
 
-    def _analyze_input(self, source) -> None:
+    def _analyze_input(self, source: CaptureInput) -> None:
         name = source.name
         fp = fingerprint(name)
         size = os.path.getsize(name) if fp else 0
@@ -158,7 +158,7 @@ class Pipeline:
                 weirds.append(Weird("internal_error", "sensor", fb.file, frame, 0.0, repr(error)))
             self._count_weirds(weirds)
 
-    def _stages(self, packets, weirds: list[Weird]) -> None:
+    def _stages(self, packets: Packets, weirds: list[Weird]) -> None:
         s = self.summary
         if packets.arp is not None and len(packets.arp.frame):
             self.inventory.observe_arp(packets.arp, packets.file)
@@ -169,23 +169,21 @@ class Pipeline:
         protos, counts = np.unique(fb.packets.proto, return_counts=True)
         for proto, count in zip(protos.tolist(), counts.tolist()):
             s.protocols[TRANSPORT_NAMES.get(proto, f"ip_proto_{proto}" if proto >= 0 else "ip")] += count
-        modbus = self.modbus.analyze(fb, weirds)
-        if modbus is not None:
-            s.protocols["modbus"] += len(modbus)
-            self.inventory.observe_modbus(modbus)
-        if self.events is not None:
-            self.events.write(modbus, weirds)
+        self._messages(self.modbus.analyze(fb, weirds), weirds)
 
     def _end_of_input(self, name: str) -> None:
         """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""
         weirds: list[Weird] = []
-        modbus = self.modbus.flush(self.flows.flows(), name, weirds)
+        self._messages(self.modbus.flush(self.flows.flows(), name, weirds), weirds)
+        self._count_weirds(weirds)
+
+    def _messages(self, modbus: ModbusBatch | None, weirds: list[Weird]) -> None:
+        """Dissected messages feed the inventory and, when asked for, the events file."""
         if modbus is not None:
             self.summary.protocols["modbus"] += len(modbus)
             self.inventory.observe_modbus(modbus)
         if self.events is not None:
             self.events.write(modbus, weirds)
-        self._count_weirds(weirds)
 
     def _count_weirds(self, weirds: list[Weird]) -> None:
         for w in weirds:
