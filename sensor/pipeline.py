@@ -165,7 +165,7 @@ class Pipeline:
             s.protocols["arp"] += len(packets.arp.frame)
         fb = self.flows.update(packets, weirds)
         self.dispatcher.assign(fb)
-        self.inventory.observe_flows(fb, fb.counts, fb.octets)
+        self.inventory.observe_flows(fb)
         protos, counts = np.unique(fb.packets.proto, return_counts=True)
         for proto, count in zip(protos.tolist(), counts.tolist()):
             s.protocols[TRANSPORT_NAMES.get(proto, f"ip_proto_{proto}" if proto >= 0 else "ip")] += count

@@ -49,8 +49,9 @@ class Inventory:
         return asset
 
     # flows ------------------------------------------------------------------------------------
-    def observe_flows(self, fb: FlowBatch, counts: np.ndarray, octets: np.ndarray) -> None:
-        """``counts``/``octets`` are this batch's packets and bytes per (flow, direction)."""
+    def observe_flows(self, fb: FlowBatch) -> None:
+        """Addresses, counters, MAC evidence and communications of the flows a batch touched."""
+        counts, octets = fb.counts, fb.octets
         new_ids = {f.id for f in fb.new_flows}
         for g, flow in enumerate(fb.flows):
             packets = int(counts[g, 0] + counts[g, 1])
