@@ -7,8 +7,7 @@ import sys
 from contextlib import ExitStack
 
 from sensor.pipeline import Options, Pipeline, format_summary, progress_printer
-from sensor.policy.commands import paths_document, render_paths_table, run_policy_check, suggest_policy
-from sensor.policy.pathways import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
+from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
 from sensor.render import render
 from sensor.store import Store, StoreBatch
@@ -107,6 +106,8 @@ def cmd_assets(args: argparse.Namespace) -> int:
 
 def check_policy(store: Store, policy: Policy, window_s: float) -> list[dict]:
     """Zone every asset and check every stored communication; alerts merge into the store by id."""
+    from sensor.policy.commands import run_policy_check  # networkx is imported only when a policy is used
+
     zones, alerts = run_policy_check(policy, store.communications(), store.assets(), window_s=window_s)
     levels = {zone.name: zone.level for zone in policy.zones}
     store.commit(StoreBatch(zones=[(ip, zone, levels.get(zone)) for ip, zone in zones.items()], alerts=alerts))
@@ -121,6 +122,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_paths(args: argparse.Namespace) -> int:
+    from sensor.policy.commands import paths_document, render_paths_table
+
     policy = _load_policy(args.policy)
     with Store.open(args.db) as store:
         doc = paths_document(store.communications(), store.assets(), policy, args.window, args.max_hops)
@@ -129,6 +132,8 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
+    from sensor.policy.commands import suggest_policy
+
     with Store.open(args.db) as store:
         text = suggest_policy(store.communications(), store.assets())
     if args.output:

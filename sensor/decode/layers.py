@@ -13,13 +13,26 @@ from __future__ import annotations
 import numpy as np
 
 from sensor.capture import (
-    LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_IPV6, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP,
-    LINKTYPE_NULL, LINKTYPE_RAW, FrameBatch,
+    LINKTYPE_ETHERNET,
+    LINKTYPE_IPV4,
+    LINKTYPE_IPV6,
+    LINKTYPE_LINUX_SLL,
+    LINKTYPE_LINUX_SLL2,
+    LINKTYPE_LOOP,
+    LINKTYPE_NULL,
+    LINKTYPE_RAW,
+    FrameBatch,
 )
 from sensor.decode.arrays import u8, u16, u16le, u32, u48, u64
 from sensor.decode.fragments import FragmentReassembler
 from sensor.decode.packets import (
-    IPV4_MAPPED_LO_PREFIX, PROTO_NONE, PROTO_TCP, PROTO_UDP, ArpRows, Packets, Weird,
+    IPV4_MAPPED_LO_PREFIX,
+    PROTO_NONE,
+    PROTO_TCP,
+    PROTO_UDP,
+    ArpRows,
+    Packets,
+    Weird,
 )
 
 ETH_IPV4, ETH_IPV6, ETH_ARP = 0x0800, 0x86DD, 0x0806

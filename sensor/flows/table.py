@@ -14,8 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from sensor.decode.packets import (
-    PROTO_ICMP, PROTO_ICMPV6, PROTO_NONE, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, Packets,
-    Weird, address_text,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_NONE,
+    PROTO_TCP,
+    PROTO_UDP,
+    TCP_ACK,
+    TCP_FIN,
+    TCP_RST,
+    TCP_SYN,
+    Packets,
+    Weird,
+    address_text,
 )
 from sensor.flows.reassembly import TcpStream
 

@@ -12,10 +12,16 @@ from protocols.modbus.codes import function_name
 from sensor.decode.packets import ArpRows
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch
-from sensor.inventory.model import (
-    AssetDelta, CommunicationDelta, Identity, PointDelta, PollStats, Service, Source,
-)
 from sensor.inventory.macs import MacBook
+from sensor.inventory.model import (
+    AssetDelta,
+    CommunicationDelta,
+    Identity,
+    PointDelta,
+    PollStats,
+    Service,
+    Source,
+)
 from sensor.inventory.points import READ, WRITE, PointBook
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence

@@ -23,7 +23,7 @@ from itertools import islice, pairwise
 
 import networkx as nx
 
-from sensor.policy import actions
+from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S, actions
 from sensor.policy.check import CATEGORY, act, alert_id, reach, who
 from sensor.policy.observed import Communication
 from sensor.policy.zones import Zone, ZoneMap, is_group
@@ -31,8 +31,6 @@ from sensor.policy.zones import Zone, ZoneMap, is_group
 PIVOT_CHAIN = "path.pivot_chain"
 IT_LEVEL = 3.5  # enterprise and DMZ: where paths start
 OT_LEVEL = 1.0  # controllers and field devices: where paths end
-DEFAULT_WINDOW_S = 24 * 3600.0
-DEFAULT_MAX_HOPS = 6
 PATH_LIMIT = 1000  # paths reported at most; the document says so when more exist
 _START, _END = ("start",), ("end",)  # virtual ends of the search: tuples never collide with addresses
 

@@ -11,8 +11,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from .batch import StoreBatch
-from .ranges import GROUP, group_of, merge_ranges
 from .merge import TableSpec, dumps
+from .ranges import GROUP, group_of, merge_ranges
 from .schema import immediate, migrate
 from .tables import (
     ALERTS,
