@@ -167,10 +167,34 @@ class Inventory:
         if len(single):
             self.points.add_values(pair_ids[mb.flow[single]], mb.unit_id[single], mb.function_code[single],
                                    mb.address[single], mb.value[single], self._rows_seen + single)
-        self._multi_writes(mb, rows[np.isin(fc, (15, 16, 23))], pair_ids, ts)
+        multi = rows[np.isin(fc, (15, 16, 23))]
+        in_buffer = mb.adu_off[multi] != NONE  # whole, validated ADUs of the fast path: FC15/16 only
+        self._bulk_writes(mb, multi[in_buffer], pair_ids)
+        self._multi_writes(mb, multi[~in_buffer], pair_ids, ts)
+
+    def _bulk_writes(self, mb: ModbusBatch, rows: np.ndarray, pair_ids: np.ndarray) -> None:
+        """Values of validated FC15/16 requests, read straight from the packet buffer.
+
+        Layout after the MBAP header: fc, address u16, quantity u16, byte count u8, then the values
+        (registers big-endian; coils packed LSB first), so value ``j`` sits at ADU offset 13 + 2j or bit j.
+        """
+        if len(rows) == 0:
+            return
+        quantity = mb.quantity[rows]
+        owner = np.repeat(np.arange(len(rows)), quantity)
+        j = np.arange(len(owner)) - np.repeat(np.cumsum(quantity) - quantity, quantity)
+        start = mb.adu_off[rows][owner] + 13
+        last = len(mb.data) - 1
+        data = mb.data
+        register = (data[np.minimum(start + 2 * j, last)].astype(np.int64) << 8) | data[np.minimum(start + 2 * j + 1, last)]
+        coil = (data[np.minimum(start + j // 8, last)].astype(np.int64) >> (j % 8)) & 1
+        fc = mb.function_code[rows][owner]
+        row = rows[owner]
+        self.points.add_values(pair_ids[mb.flow[row]], mb.unit_id[row], fc, mb.address[row] + j,
+                               np.where(fc == 16, register, coil), self._rows_seen + row)
 
     def _multi_writes(self, mb: ModbusBatch, rows: np.ndarray, pair_ids: np.ndarray, ts: np.ndarray) -> None:
-        """Writes of many values (and 23's write half) need the full parse of each request."""
+        """Writes of many values parsed on the slow path (and 23's write half): from each full message."""
         cols: list[list[int]] = [[], [], [], [], [], []]
         ranges: list[list] = [[], [], [], [], [], [], []]
         for i in rows.tolist():
