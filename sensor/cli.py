@@ -6,7 +6,8 @@ import json
 import sys
 from contextlib import ExitStack
 
-from sensor.pipeline import Options, Pipeline, format_summary, progress_printer
+from sensor.pipeline import Options, Pipeline, format_summary
+from sensor.progress import ProgressBar
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
 from sensor.render import render
@@ -72,17 +73,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         events = stack.enter_context(open(args.events, "w", encoding="utf-8")) if args.events else None
         store = stack.enter_context(Store.open(args.db))
-        show_progress = sys.stderr.isatty() and not args.no_progress
-        options = Options(db=args.db, events=events, strict=args.strict, modbus_ports=frozenset(args.modbus_port),
+        bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
+        options = Options(events=events, strict=args.strict, modbus_ports=frozenset(args.modbus_port),
                           fast_path=not args.no_fast_path, batch_frames=args.batch_frames,
-                          progress=progress_printer() if show_progress else None)
+                          progress=bar)
         summary = Pipeline(store, options).run(args.inputs)
         alerts = check_policy(store, policy, args.window) if policy is not None else []
     if args.alerts:
         with open(args.alerts, "w", encoding="utf-8") as out:
             out.writelines(json.dumps(alert, sort_keys=True) + "\n" for alert in alerts)
-    if show_progress:
-        sys.stderr.write("\n")
+    if bar is not None:
+        bar.close()
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in summary.errors:

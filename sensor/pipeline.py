@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from sensor.flows.dispatch import Dispatcher
 from sensor.flows.table import TRANSPORT_NAMES, FlowTable
 from sensor.inventory.observe import Inventory
 from sensor.inventory.roles import infer_device_type
+from sensor.progress import PCAP_RECORD_HEADER, Progress
 from sensor.sinks.events import EventWriter
 from sensor.store import FileCheckpoint, Run, Store, StoreBatch
 
@@ -37,13 +37,12 @@ FINGERPRINT_BYTES = 1 << 20
 
 @dataclass(slots=True)
 class Options:
-    db: str = "otsensor.db"
     events: IO[str] | None = None
     strict: bool = False
     modbus_ports: frozenset[int] = frozenset()
     fast_path: bool = True
     batch_frames: int = 65_536  # frames per batch: the unit of vectorised work and of checkpoints
-    progress: Callable[[str, int, int, float], None] | None = None
+    progress: Callable[[Progress], None] | None = None
 
 
 @dataclass(slots=True)
@@ -113,7 +112,7 @@ class Pipeline:
     def _analyze_input(self, source: CaptureInput) -> None:
         name = source.name
         fp = fingerprint(name)
-        size = os.path.getsize(name) if fp else 0
+        size = os.path.getsize(name) if os.path.isfile(name) else 0  # 0: a stream (stdin, zip member)
         resume_after = 0
         if fp is not None:
             progress = self.store.file_progress(fp)
@@ -124,7 +123,9 @@ class Pipeline:
         self.summary.files += 1
         batches = 0
         last_frame = resume_after
+        consumed = 0
         for fb in source.batches(max_frames=self.options.batch_frames):
+            consumed += int(fb.caplen.sum()) + PCAP_RECORD_HEADER * len(fb)
             if resume_after and fb.frame[-1] <= resume_after:
                 continue
             if resume_after and fb.frame[0] <= resume_after:
@@ -133,7 +134,8 @@ class Pipeline:
             last_frame = int(fb.frame[-1])
             batches += 1
             if self.options.progress is not None:
-                self.options.progress(name, self.summary.packets, self.summary.bytes, time.perf_counter() - self._clock)
+                self.options.progress(Progress(name, consumed, size, self.summary.packets,
+                                               time.perf_counter() - self._clock))
             if batches % FLUSH_EVERY == 0:
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False) if fp else None)
         self._end_of_input(name)
@@ -243,11 +245,3 @@ def format_summary(s: Summary) -> str:
     if s.internal_errors:
         lines.append(f"internal errors {s.internal_errors} (see the weirds table, code internal_error)")
     return "\n".join(lines)
-
-
-def progress_printer(stream: IO[str] = sys.stderr) -> Callable[[str, int, int, float], None]:
-    def show(name: str, packets: int, size: int, seconds: float) -> None:
-        rate = packets / seconds if seconds > 0 else 0
-        stream.write(f"\r{name}: {packets:,} packets, {size / 1e6:,.1f} MB, {rate:,.0f} pkt/s   ")
-        stream.flush()
-    return show

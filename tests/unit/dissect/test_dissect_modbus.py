@@ -59,7 +59,7 @@ def run_file(tmp_path: Path, path: Path, fast: bool, ports: frozenset[int] = fro
     db = tmp_path / f"{'fast' if fast else 'slow'}.db"
     events = io.StringIO()
     with Store.open(str(db)) as store:
-        summary = Pipeline(store, Options(db=str(db), events=events, strict=True, fast_path=fast,
+        summary = Pipeline(store, Options(events=events, strict=True, fast_path=fast,
                                           modbus_ports=ports)).run([str(path)])
         return events.getvalue(), store.assets(), store.points(), store.communications(), summary
 
