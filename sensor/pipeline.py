@@ -20,7 +20,7 @@ from protocols import BUILTIN
 from sensor.capture import CaptureError, FrameBatch
 from sensor.capture.source import CaptureInput, open_inputs
 from sensor.decode.fragments import FragmentReassembler
-from sensor.decode.layers import decode
+from sensor.decode.layers import SUPPORTED_LINKTYPES, decode
 from sensor.decode.packets import Packets, Weird
 from sensor.dissect.modbus import ModbusAnalyzer, ModbusBatch
 from sensor.flows.dispatch import Dispatcher
@@ -124,8 +124,10 @@ class Pipeline:
         batches = 0
         last_frame = resume_after
         consumed = 0
+        unsupported: Counter[int] = Counter()
         for fb in source.batches(max_frames=self.options.batch_frames):
             consumed += int(fb.caplen.sum()) + PCAP_RECORD_HEADER * len(fb)
+            unsupported.update(fb.linktype[~np.isin(fb.linktype, list(SUPPORTED_LINKTYPES))].tolist())
             if resume_after and fb.frame[-1] <= resume_after:
                 continue
             if resume_after and fb.frame[0] <= resume_after:
@@ -138,6 +140,8 @@ class Pipeline:
                                                time.perf_counter() - self._clock))
             if batches % FLUSH_EVERY == 0:
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False) if fp else None)
+        for linktype, count in sorted(unsupported.items()):
+            self.summary.warnings.append(f"{name}: link type {linktype} is not decoded; {count} frames only counted")
         self._end_of_input(name)
         self._flush(FileCheckpoint(fp, name, size, last_frame, True) if fp else None)
 

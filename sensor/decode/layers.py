@@ -38,6 +38,8 @@ from sensor.decode.packets import (
 ETH_IPV4, ETH_IPV6, ETH_ARP = 0x0800, 0x86DD, 0x0806
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 RAW_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, 12, 14)  # 12/14: DLT_RAW on some BSDs
+SUPPORTED_LINKTYPES = frozenset({LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL,
+                                 LINKTYPE_LOOP, *RAW_LINKTYPES})
 BSD_AF_INET6 = (24, 28, 30)  # AF_INET6 differs between NetBSD/OpenBSD, FreeBSD and macOS
 IPV6_EXTENSION_HEADERS = (0, 43, 60)  # hop-by-hop, routing, destination options
 IPV6_FRAGMENT = 44
