@@ -23,12 +23,12 @@ def coalesce(keys: np.ndarray, start: np.ndarray, end: np.ndarray, ts: np.ndarra
              ) -> tuple[np.ndarray, ...]:
     """Merge overlapping or touching [start, end) intervals per key, all at once.
 
-    Returns per merged interval: key, start, end, request count, first ts, last ts, and the index
-    (into the inputs) of its latest request.
+    Returns per merged interval: key, start, end, request count, first ts, last ts, and the index (into
+    the inputs) of its latest request.
     """
     lo = keys * _SPAN + start
     hi = keys * _SPAN + end
-    order = np.lexsort((lo, keys))
+    order = np.argsort(lo, kind="stable")  # by key, then start: the key dominates lo
     lo, hi, ts_sorted = lo[order], hi[order], ts[order]
     reach = np.maximum.accumulate(hi)
     new = np.ones(len(lo), dtype=bool)
@@ -41,9 +41,8 @@ def coalesce(keys: np.ndarray, start: np.ndarray, end: np.ndarray, ts: np.ndarra
     first = np.minimum.reduceat(ts_sorted, starts)
     last = np.maximum.reduceat(ts_sorted, starts)
     group = np.cumsum(new) - 1
-    latest = np.zeros(len(starts), dtype=np.int64)
-    by_time = np.lexsort((ts_sorted, group))  # within each group, the latest comes last and wins
-    latest[group[by_time]] = order[by_time]
+    at_last = np.where(ts_sorted == last[group], order, -1)
+    latest = np.maximum.reduceat(at_last, starts)  # the latest in time; on a tie, the one captured last
     return merged_key, merged_start, merged_end, counts, first, last, latest
 
 
