@@ -31,6 +31,7 @@ from sensor.progress import PCAP_RECORD_HEADER, Progress
 from sensor.sinks.events import EventWriter
 from sensor.store import FileCheckpoint, Run, Store, StoreBatch
 
+IP_PROTOCOL_NAMES = {**TRANSPORT_NAMES, -1: "ip", 2: "igmp", 47: "gre", 50: "esp", 89: "ospf", 132: "sctp"}
 FLUSH_EVERY = 8  # batches between commits: bounds what a crash can lose and what memory holds
 FINGERPRINT_BYTES = 1 << 20
 
@@ -166,15 +167,18 @@ class Pipeline:
 
     def _stages(self, packets: Packets, weirds: list[Weird]) -> None:
         s = self.summary
-        if packets.arp is not None and len(packets.arp.frame):
+        arp = len(packets.arp.frame) if packets.arp is not None else 0
+        if arp:
             self.inventory.observe_arp(packets.arp, packets.file)
-            s.protocols["arp"] += len(packets.arp.frame)
+            s.protocols["arp"] += arp
+        if packets.non_ip > arp:
+            s.protocols["other_non_ip"] += packets.non_ip - arp  # LLDP, STP, PROFINET DCP, ... (not decoded yet)
         fb = self.flows.update(packets, weirds)
         self.dispatcher.assign(fb)
         self.inventory.observe_flows(fb)
         protos, counts = np.unique(fb.packets.proto, return_counts=True)
         for proto, count in zip(protos.tolist(), counts.tolist()):
-            s.protocols[TRANSPORT_NAMES.get(proto, f"ip_proto_{proto}" if proto >= 0 else "ip")] += count
+            s.protocols[IP_PROTOCOL_NAMES.get(proto, f"ip_proto_{proto}")] += count
         self._messages(self.modbus.analyze(fb, weirds), weirds)
 
     def _end_of_input(self, name: str) -> None:

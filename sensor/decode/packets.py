@@ -80,13 +80,6 @@ class Packets:
         cols = {name: getattr(self, name)[mask] for name in ROW_COLUMNS}
         return Packets(data=self.data, file=self.file, **cols)
 
-    @staticmethod
-    def concat(parts: list["Packets"]) -> "Packets":
-        """Join row sets that share one buffer (used after IP reassembly)."""
-        first = parts[0]
-        cols = {name: np.concatenate([getattr(p, name) for p in parts]) for name in ROW_COLUMNS}
-        return Packets(data=first.data, file=first.file, **cols)
-
 
 ROW_COLUMNS = (
     "frame", "ts", "wirelen", "mac_src", "ip_version", "proto", "src_hi", "src_lo", "dst_hi", "dst_lo",
