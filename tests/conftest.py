@@ -1,21 +1,12 @@
 """Shared test fixtures: where the capture corpus lives, and how to run the command line."""
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def captures_dir() -> Path:
-    """The shared corpus: $OTSENSOR_CAPTURES, else ../shared/captures beside the repository."""
-    env = os.environ.get("OTSENSOR_CAPTURES")
-    return Path(env) if env else (REPO_ROOT.parent / "shared" / "captures").resolve()
+from helpers import REPO_ROOT, captures_dir, run_otsensor
 
 
 @pytest.fixture(scope="session")
@@ -32,19 +23,6 @@ def corpus() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # Registered here because pyproject's addopts has --strict-markers.
     config.addinivalue_line("markers", "slow: big inputs (unzipped 50 MB captures); deselect with -m 'not slow'")
-
-
-def otsensor_argv() -> list[str]:
-    """The CLI of this checkout as a module, so tests run the working tree even when not pip-installed."""
-    return [sys.executable, "-m", "sensor.cli"]
-
-
-def run_otsensor(*args: str, cwd: Path | None = None, timeout: float = 900,
-                 stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    """Run `otsensor ARGS` as a subprocess (as users do), capturing stdout and stderr as text."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([*otsensor_argv(), *map(str, args)], cwd=cwd or REPO_ROOT, env=env, input=stdin,
-                          capture_output=True, timeout=timeout, text=stdin is None)
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import os
 import pty
 from pathlib import Path
 
-from conftest import REPO_ROOT, otsensor_argv, run_otsensor
+from helpers import REPO_ROOT, otsensor_argv, run_otsensor
 
 SAMPLE = REPO_ROOT / "captures" / "iti_modbus_test_data_part2.pcap"
 

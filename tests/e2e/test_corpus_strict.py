@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import captures_dir
+from helpers import captures_dir
 
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap")
 BATCH = 25

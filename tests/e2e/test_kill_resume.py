@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, otsensor_argv, run_otsensor
+from helpers import REPO_ROOT, otsensor_argv, run_otsensor
 
 SMALL_BATCHES = ["--batch-frames", "64"]
 

@@ -20,10 +20,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "stacks"))
-from stack_capture import StackCapture, capture  # noqa: E402
 from modbus_script import (  # noqa: E402
-    CLIENT_IP, IDENTITY, IDENTITY_OBJECT_IDS, SCRIPT, SERVER_IP, UNITS, Op,
+    CLIENT_IP,
+    IDENTITY,
+    IDENTITY_OBJECT_IDS,
+    SCRIPT,
+    SERVER_IP,
+    UNITS,
+    Op,
 )
+from stack_capture import StackCapture, capture  # noqa: E402
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("tcpdump") is None,
                                 reason="needs root and tcpdump to capture on lo (and to bind port 502)")

@@ -19,10 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-from conftest import captures_dir
-
 import oracle_tshark as oracle
+import pytest
+from helpers import captures_dir
 
 MODBUS_DIR = captures_dir() / "modbus"
 FILES = sorted(p.name for p in MODBUS_DIR.glob("*") if p.suffix in (".pcap", ".pcapng", ".cap")) \

@@ -5,9 +5,8 @@ import shutil
 import struct
 from pathlib import Path
 
-import pytest
-
 import oracle_tshark as oracle
+import pytest
 
 pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
 

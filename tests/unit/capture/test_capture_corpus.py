@@ -139,7 +139,7 @@ def sample(corpus: Path) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "sampled" in metafunc.fixturenames:
-        from conftest import captures_dir
+        from helpers import captures_dir
 
         root = captures_dir()
         names = sample(root) if root.is_dir() else ["(corpus absent)"]

@@ -21,8 +21,8 @@ from sensor.store import Store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from conftest import REPO_ROOT, captures_dir
 from frames import Conversation, analyze, batches, write_pcap
+from helpers import REPO_ROOT, captures_dir
 
 CORPUS = sorted((captures_dir() / "modbus").glob("*.pcap")) if (captures_dir() / "modbus").is_dir() else []
 PYMODBUS = REPO_ROOT / "captures" / "scenarios" / "pymodbus_raw.pcap"  # recorded by record_pymodbus.py, port 5020

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import pytest
-from conftest import captures_dir
+from helpers import captures_dir
 
 from protocols.base import Malformed, NeedMore
 from protocols.modbus.stream import ModbusStream

@@ -1,0 +1,32 @@
+"""Plain helpers the tests import (``from helpers import ...``): where the corpus is, how to run the CLI.
+
+A module of its own, not conftest.py, because several folders have a conftest.py and ``from conftest import``
+would pick whichever pytest imported first.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def captures_dir() -> Path:
+    """The shared corpus: $OTSENSOR_CAPTURES, else ../shared/captures beside the repository."""
+    env = os.environ.get("OTSENSOR_CAPTURES")
+    return Path(env) if env else (REPO_ROOT.parent / "shared" / "captures").resolve()
+
+
+def otsensor_argv() -> list[str]:
+    """The CLI of this checkout as a module, so tests run the working tree even when not pip-installed."""
+    return [sys.executable, "-m", "sensor.cli"]
+
+
+def run_otsensor(*args: str, cwd: Path | None = None, timeout: float = 900,
+                 stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run `otsensor ARGS` as a subprocess (as users do), capturing stdout and stderr as text."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    return subprocess.run([*otsensor_argv(), *map(str, args)], cwd=cwd or REPO_ROOT, env=env, input=stdin,
+                          capture_output=True, timeout=timeout, text=stdin is None)
