@@ -54,8 +54,7 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     packets: int = 0
     bytes: int = 0
-    first_ts: float | None = None
-    last_ts: float | None = None
+    duration: float = 0.0  # seconds of traffic, summed over the inputs (each from its first to last frame)
     flows: int = 0
     protocols: Counter = field(default_factory=Counter)
     weirds: Counter = field(default_factory=Counter)
@@ -126,9 +125,12 @@ class Pipeline:
         last_frame = resume_after
         consumed = 0
         unsupported: Counter[int] = Counter()
+        first_ts, last_ts = float("inf"), float("-inf")
         for fb in source.batches(max_frames=self.options.batch_frames):
             consumed += int(fb.caplen.sum()) + PCAP_RECORD_HEADER * len(fb)
             unsupported.update(fb.linktype[~np.isin(fb.linktype, list(SUPPORTED_LINKTYPES))].tolist())
+            if len(fb):
+                first_ts, last_ts = min(first_ts, float(fb.ts.min())), max(last_ts, float(fb.ts.max()))
             if resume_after and fb.frame[-1] <= resume_after:
                 continue
             if resume_after and fb.frame[0] <= resume_after:
@@ -141,6 +143,7 @@ class Pipeline:
                                                time.perf_counter() - self._clock))
             if batches % FLUSH_EVERY == 0:
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False) if fp else None)
+        self.summary.duration += max(last_ts - first_ts, 0.0)
         for linktype, count in sorted(unsupported.items()):
             self.summary.warnings.append(f"{name}: link type {linktype} is not decoded; {count} frames only counted")
         self._end_of_input(name)
@@ -150,9 +153,6 @@ class Pipeline:
         s = self.summary
         s.packets += len(fb)
         s.bytes += int(fb.wirelen.sum())
-        if len(fb):
-            s.first_ts = float(fb.ts.min()) if s.first_ts is None else min(s.first_ts, float(fb.ts.min()))
-            s.last_ts = float(fb.ts.max()) if s.last_ts is None else max(s.last_ts, float(fb.ts.max()))
         for packets in decode(fb, self.fragments):
             weirds = packets.weirds
             try:
@@ -233,7 +233,6 @@ def _after(fb: FrameBatch, frame: int) -> FrameBatch:
 
 
 def format_summary(s: Summary) -> str:
-    duration = (s.last_ts - s.first_ts) if s.first_ts is not None and s.last_ts is not None else 0.0
     rate = s.packets / s.seconds if s.seconds > 0 else 0.0
     protocols = ", ".join(f"{name} {count}" for name, count in sorted(s.protocols.items(), key=lambda kv: -kv[1]))
     weird_total = sum(s.weirds.values())
@@ -243,7 +242,7 @@ def format_summary(s: Summary) -> str:
         + (f", {len(s.errors)} unreadable" if s.errors else ""),
         f"packets     {s.packets:,}",
         f"bytes       {s.bytes:,}",
-        f"duration    {duration:.3f} s of traffic",
+        f"duration    {s.duration:,.3f} s of traffic",
         f"flows       {s.flows:,}",
         f"protocols   {protocols or '-'}",
         f"assets      {s.assets:,} in the inventory",
