@@ -21,6 +21,8 @@ Everything here is pure: no I/O, no logging, no state.
 """
 from __future__ import annotations
 
+import operator
+
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,8 +139,7 @@ class ModbusMessage:
             "quantity": self.quantity,
             "values": list(values) if values is not None else None,
         }
-        for name in _OPTIONAL_EVENT_FIELDS:
-            value = getattr(self, name)
+        for name, value in zip(_OPTIONAL_EVENT_FIELDS, _optional_values(self)):
             if value is not None:
                 out[name] = _to_json(name, value)
         return out
@@ -153,6 +154,7 @@ _OPTIONAL_EVENT_FIELDS = tuple(
     name for name in ModbusMessage.__dataclass_fields__
     if name not in _CONTRACT_FIELDS and name != "is_request"
 )
+_optional_values = operator.attrgetter(*_OPTIONAL_EVENT_FIELDS)  # one call for all of them: events are hot
 
 
 def _to_json(name: str, value: Any) -> Any:

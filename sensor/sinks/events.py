@@ -11,6 +11,9 @@ from sensor.decode.packets import Weird
 from sensor.dissect.modbus import ModbusBatch
 
 
+_dumps = json.JSONEncoder(separators=(",", ":")).encode  # one encoder for every line
+
+
 class EventWriter:
     """Writes events as they are produced; the file is line-buffered JSON, one object per line."""
 
@@ -25,7 +28,7 @@ class EventWriter:
         for i, w in enumerate(weirds):
             record = {"ts": w.ts, "frame": w.frame, "file": w.file, "proto": "weird", "name": w.code,
                       "layer": w.layer, "detail": w.detail}
-            lines.append((w.frame, 1 << 30 | i, json.dumps(record, separators=(",", ":"))))
+            lines.append((w.frame, 1 << 30 | i, _dumps(record)))
         lines.sort(key=lambda item: (item[0], item[1]))
         self.out.writelines(line + "\n" for _, _, line in lines)
         self.count += len(lines)
@@ -52,7 +55,7 @@ class EventWriter:
             record.update(message.event_fields())
             if not request and pairing is not None:
                 _add_request_context(record, mb, i)
-            out.append((frames[i], i, json.dumps(record, separators=(",", ":"))))
+            out.append((frames[i], i, _dumps(record)))
         return out
 
 
