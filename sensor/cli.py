@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("inputs", nargs="+", metavar="FILE|DIR|-")
     analyze.add_argument("--db", default="otsensor.db", help="SQLite database to merge into (default: %(default)s)")
     analyze.add_argument("--events", metavar="PATH", help="write one JSON line per protocol message")
+    analyze.add_argument("--flows", metavar="PATH", help="write one JSON line per flow (conversation) when it ends")
     analyze.add_argument("--modbus-port", type=_port, action="append", default=[], metavar="PORT",
                          help="also decode this TCP port as Modbus/TCP (repeatable)")
     analyze.add_argument("--alerts", metavar="PATH", help="write the alerts of this run as JSON lines")
@@ -72,9 +73,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     policy = _load_policy(args.policy)
     with ExitStack() as stack:
         events = stack.enter_context(open(args.events, "w", encoding="utf-8")) if args.events else None
+        flows = stack.enter_context(open(args.flows, "w", encoding="utf-8")) if args.flows else None
         store = stack.enter_context(Store.open(args.db))
         bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
-        options = Options(events=events, strict=args.strict, modbus_ports=frozenset(args.modbus_port),
+        options = Options(events=events, flows=flows, strict=args.strict, modbus_ports=frozenset(args.modbus_port),
                           fast_path=not args.no_fast_path, batch_frames=args.batch_frames,
                           progress=bar)
         summary = Pipeline(store, options).run(args.inputs)

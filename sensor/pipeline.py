@@ -29,6 +29,7 @@ from sensor.inventory.observe import Inventory
 from sensor.inventory.roles import infer_device_type
 from sensor.progress import PCAP_RECORD_HEADER, Progress
 from sensor.sinks.events import EventWriter
+from sensor.sinks.flows import FlowWriter
 from sensor.store import FileCheckpoint, Run, Store, StoreBatch
 
 IP_PROTOCOL_NAMES = {**TRANSPORT_NAMES, -1: "ip", 2: "igmp", 47: "gre", 50: "esp", 89: "ospf", 132: "sctp"}
@@ -39,6 +40,7 @@ FINGERPRINT_BYTES = 1 << 20
 @dataclass(slots=True)
 class Options:
     events: IO[str] | None = None
+    flows: IO[str] | None = None  # one JSON line per flow when it ends
     strict: bool = False
     modbus_ports: frozenset[int] = frozenset()
     fast_path: bool = True
@@ -86,7 +88,8 @@ class Pipeline:
         self.store = store
         self.options = options
         self.dispatcher = Dispatcher(BUILTIN, {"modbus": options.modbus_ports})
-        self.flows = FlowTable(self.dispatcher.service_ports)
+        self.flows = FlowTable(self.dispatcher.service_ports,
+                               on_end=FlowWriter(options.flows) if options.flows is not None else None)
         self.fragments = FragmentReassembler()
         self.modbus = ModbusAnalyzer(fast_path=options.fast_path)
         self.inventory = Inventory()
@@ -213,6 +216,7 @@ class Pipeline:
         s = self.summary
         s.seconds = seconds
         s.flows = self.flows.total
+        self.flows.close()
         s.fast_rows, s.slow_rows = self.modbus.fast_rows, self.modbus.slow_rows
         assets = self.store.assets()
         polls_by_client: dict[str, list[dict]] = {}

@@ -9,6 +9,7 @@ on, else a port below 1024, else the lower port; failing all that, the first sen
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,8 +120,10 @@ class FlowBatch:
 class FlowTable:
     """All live flows of a run, bounded by ``MAX_FLOWS``."""
 
-    def __init__(self, service_ports: frozenset[int]) -> None:
+    def __init__(self, service_ports: frozenset[int], on_end: Callable[[Flow], None] | None = None) -> None:
+        """``on_end`` hears of every flow that leaves the table (evicted, or at ``close``)."""
         self.service_ports = service_ports
+        self.on_end = on_end
         self._flows: dict[tuple[int, ...], Flow] = {}
         self._next_id = 0
         self.total = 0
@@ -154,17 +157,19 @@ class FlowTable:
         if any(np.any(col != col[rep]) for col in columns):  # a hash collision: group exactly instead
             _, first, group = np.unique(np.stack(columns, axis=1), axis=0, return_index=True, return_inverse=True)
             group = group.reshape(-1)
-        flows: list[Flow] = []
+        flows: list[Flow] = [None] * len(first)  # type: ignore[list-item]
         new: list[Flow] = []
         cols = [c[first].tolist() for c in columns]
-        for g, row in enumerate(first.tolist()):
+        first_rows = first.tolist()
+        for g in np.argsort(first, kind="stable").tolist():  # in capture order, so ids follow first frames
+            row = first_rows[g]
             key = (cols[0][g], cols[1][g], cols[2][g], cols[3][g], cols[4][g])
             flow = self._flows.get(key)
             if flow is None:
                 flow = self._create(ip, row, not bool(src_gt[row]))
                 self._flows[key] = flow
                 new.append(flow)
-            flows.append(flow)
+            flows[g] = flow
         init_is_a = np.array([f.init_is_a for f in flows], dtype=bool)
         direction = (init_is_a[group] == src_gt).astype(np.int64)  # src is side A when not src_gt
         counts, octets = self._count(ip, flows, group, direction)
@@ -231,9 +236,18 @@ class FlowTable:
                     flow.last_ts = last_ts[k]
         return pkt_counts.reshape(-1, 2), octet_counts.reshape(-1, 2)
 
+    def close(self) -> None:
+        """End of the run: every flow still in the table ends, in the order flows began."""
+        for flow in sorted(self._flows.values(), key=lambda f: f.id):
+            if self.on_end is not None:
+                self.on_end(flow)
+        self._flows.clear()
+
     def _evict(self, weirds: list[Weird], ip: Packets) -> None:
         by_age = sorted(self._flows.items(), key=lambda item: item[1].last_ts)
-        for key, _ in by_age[: int(MAX_FLOWS * EVICT_FRACTION)]:
+        for key, flow in by_age[: int(MAX_FLOWS * EVICT_FRACTION)]:
             del self._flows[key]
+            if self.on_end is not None:
+                self.on_end(flow)
         weirds.append(Weird("flow_table_full", "flow", ip.file, int(ip.frame[-1]), float(ip.ts[-1]),
                             f"evicted the {int(MAX_FLOWS * EVICT_FRACTION)} least recently active flows"))
