@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from protocols.modbus.batch import NONE
-from protocols.modbus.codes import function_name
+from protocols.modbus.codes import ACCESS, function_name
 from sensor.decode.packets import ArpRows
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch
@@ -25,7 +25,9 @@ from sensor.inventory.model import (
 from sensor.inventory.points import READ, WRITE, PointBook
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
-DIAGNOSTIC_CODES = frozenset({7, 8, 11, 12, 17, 43})  # status, diagnostics, counters, identification
+DIAGNOSTIC_CODES = (7, 8, 11, 12, 17, 43)  # status, diagnostics, counters, identification
+READ_CODES = tuple(fc for fc, rule in ACCESS.items() if rule.read and not rule.write and fc not in DIAGNOSTIC_CODES)
+WRITE_CODES = tuple(fc for fc, rule in ACCESS.items() if rule.write)
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
 WRITE_RANGE_CODES = (5, 6, 15, 16, 22)  # ... and written (23's write half comes from its message)
 MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
@@ -116,12 +118,12 @@ class Inventory:
     def observe_modbus(self, mb: ModbusBatch) -> None:
         ts = mb.ts
         flows = mb.flows
-        for g in np.unique(mb.flow).tolist():
+        connections, first_rows = np.unique(mb.flow, return_index=True)
+        by_frame = np.argsort(first_rows, kind="stable")  # the earliest message is the evidence
+        for g, first_row in zip(connections[by_frame].tolist(), first_rows[by_frame].tolist()):
             flow = flows[g]
-            rows = mb.flow == g
             server = self._asset(flow.server, flow.first_ts)
             client = self._asset(flow.client, flow.first_ts)
-            first_row = int(np.argmax(rows))
             source = Source("modbus", mb.file, int(mb.frame[first_row]))
             self._add_service(server, Service(PROTOCOL, "tcp", flow.server_port), source)
             self._communication(flow).protocol = PROTOCOL  # confirmed by a valid message, not by the port
@@ -129,10 +131,13 @@ class Inventory:
             server.sources.setdefault("role:modbus_server", source)
             client.roles.add("modbus_client")
             client.sources.setdefault("role:modbus_client", source)
-            units = set(np.unique(mb.unit_id[rows]).tolist())
-            if not units <= server.unit_ids:
-                server.unit_ids |= units
-                server.sources.setdefault("unit_ids", source)
+        pairs, pair_rows = np.unique(mb.flow * 256 + mb.unit_id, return_index=True)
+        by_frame = np.argsort(pair_rows, kind="stable")  # the earliest message is the evidence
+        for pair, row in zip(pairs[by_frame].tolist(), pair_rows[by_frame].tolist()):
+            server = self.assets[flows[pair // 256].server]
+            if pair % 256 not in server.unit_ids:
+                server.unit_ids.add(pair % 256)
+                server.sources.setdefault("unit_ids", Source("modbus", mb.file, int(mb.frame[row])))
         requests = mb.is_request
         self._actions(mb, requests)
         self._points(mb, requests, ts)
@@ -226,9 +231,9 @@ class Inventory:
         if len(idx) == 0:
             return
         fcs = mb.function_code[idx]
-        reads = np.isin(fcs, (1, 2, 3, 4, 20, 24))
-        writes = np.isin(fcs, (5, 6, 15, 16, 21, 22, 23))
-        diags = np.isin(fcs, list(DIAGNOSTIC_CODES))
+        reads = np.isin(fcs, READ_CODES)
+        writes = np.isin(fcs, WRITE_CODES)
+        diags = np.isin(fcs, DIAGNOSTIC_CODES)
         order = np.argsort(mb.flow[idx], kind="stable")
         idx, reads, writes, diags = idx[order], reads[order], writes[order], diags[order]
         g_of = mb.flow[idx]
