@@ -7,9 +7,9 @@ import sys
 from contextlib import ExitStack
 
 from sensor.pipeline import Options, Pipeline, format_summary
-from sensor.progress import ProgressBar
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
+from sensor.progress import ProgressBar
 from sensor.render import render
 from sensor.store import Store, StoreBatch
 

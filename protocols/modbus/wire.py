@@ -22,7 +22,6 @@ Everything here is pure: no I/O, no logging, no state.
 from __future__ import annotations
 
 import operator
-
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass

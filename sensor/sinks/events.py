@@ -10,7 +10,6 @@ from protocols.modbus.batch import NONE
 from sensor.decode.packets import Weird
 from sensor.dissect.modbus import ModbusBatch
 
-
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # one encoder for every line
 
 
