@@ -37,9 +37,8 @@ class Dispatcher:
             for spec in self.specs:
                 ports = self.ports[spec.name]
                 if flow.transport == spec.transport and (flow.resp_port in ports or flow.init_port in ports):
-                    flow.protocol = spec.name
                     # the service port marks the server, even when that side opened the connection
-                    flow.server_side = 1 if flow.resp_port in ports else 0
+                    flow.dissect_as(spec.name, 1 if flow.resp_port in ports else 0)
                     break
         undecided = [g for g, f in enumerate(fb.flows) if f.protocol is None and f.probes < MAX_PROBES]
         if not undecided:
@@ -58,7 +57,7 @@ class Dispatcher:
             payload = data[start:start + size].tobytes()
             for spec in self.specs:
                 if flow.transport == spec.transport and spec.probe(payload):
-                    flow.protocol = spec.name
+                    flow.dissect_as(spec.name, 1)
                     break
 
 

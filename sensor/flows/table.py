@@ -63,13 +63,19 @@ class Flow:
         self.packets = [0, 0]
         self.bytes = [0, 0]
         self.flags = [0, 0]
-        self.streams: list[TcpStream] | None = [TcpStream(), TcpStream()] if transport == "tcp" else None
+        self.streams: list[TcpStream] | None = None  # reassembly state, made once a dissector claims the flow
         self.protocol: str | None = None
         self.session: object | None = None
         self.probes = 0
         self.macs = [0, 0]  # first source MAC each side sent from
         self.mac_frames = [0, 0]  # ... and the frame that showed it
         self.server_side = 1  # which side the dissected protocol calls the server (see Dispatcher.assign)
+
+    def dissect_as(self, protocol: str, server_side: int) -> None:
+        """Hand the flow to a dissector: only then is TCP reassembly state worth its memory."""
+        self.protocol, self.server_side = protocol, server_side
+        if self.transport == "tcp":
+            self.streams = [TcpStream(), TcpStream()]
 
     @property
     def server(self) -> str:

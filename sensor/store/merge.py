@@ -42,9 +42,12 @@ def union(key: Callable[[Any], Hashable] = lambda item: item, cap: int | None = 
     return merge
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(value: Any) -> str:
-    """Canonical JSON, so the same facts are the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Canonical JSON, so the same facts are the same bytes (one encoder: json.dumps builds one per call)."""
+    return _CANONICAL.encode(value)
 
 
 @dataclass(frozen=True, slots=True)
