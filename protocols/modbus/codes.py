@@ -5,7 +5,7 @@ spec's range name) and never raise, because the values come straight off the wir
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
@@ -52,6 +52,18 @@ def is_user_defined(code: int) -> bool:
 
 def _unknown(code: int) -> str:
     return f"unknown_0x{code:02x}" if code >= 0 else f"unknown_{code}"
+
+
+def _namer(codes: type[IntEnum], what: str) -> Callable[[int], str]:
+    """A total name function for an enum of wire values: unknown values degrade to ``unknown_0x..``."""
+    names = {int(c): c.name.lower() for c in codes}
+
+    def name(value: int) -> str:
+        known = names.get(value)
+        return known if known is not None else _unknown(value)
+
+    name.__doc__ = f"snake_case name of {what}."
+    return name
 
 
 _FUNCTION_NAMES: dict[int, str] = {int(fc): fc.name.lower() for fc in FunctionCode}
@@ -116,13 +128,7 @@ class DiagnosticSubFunction(IntEnum):
     CLEAR_OVERRUN_COUNTER_AND_FLAG = 0x14
 
 
-_DIAGNOSTIC_NAMES: dict[int, str] = {int(c): c.name.lower() for c in DiagnosticSubFunction}
-
-
-def diagnostic_name(sub_function: int) -> str:
-    """snake_case name of a Diagnostics (8) sub-function."""
-    name = _DIAGNOSTIC_NAMES.get(sub_function)
-    return name if name is not None else _unknown(sub_function)
+diagnostic_name = _namer(DiagnosticSubFunction, "a Diagnostics (8) sub-function")
 
 
 class MeiType(IntEnum):
@@ -132,13 +138,7 @@ class MeiType(IntEnum):
     READ_DEVICE_IDENTIFICATION = 0x0E
 
 
-_MEI_NAMES: dict[int, str] = {int(c): c.name.lower() for c in MeiType}
-
-
-def mei_type_name(mei_type: int) -> str:
-    """snake_case name of a MEI type."""
-    name = _MEI_NAMES.get(mei_type)
-    return name if name is not None else _unknown(mei_type)
+mei_type_name = _namer(MeiType, "a MEI type")
 
 
 class ReadDeviceIdCode(IntEnum):
@@ -150,13 +150,7 @@ class ReadDeviceIdCode(IntEnum):
     SPECIFIC = 0x04  # one specific object (individual access)
 
 
-_READ_DEVICE_ID_NAMES: dict[int, str] = {int(c): c.name.lower() for c in ReadDeviceIdCode}
-
-
-def read_device_id_name(code: int) -> str:
-    """snake_case name of a Read Device ID code."""
-    name = _READ_DEVICE_ID_NAMES.get(code)
-    return name if name is not None else _unknown(code)
+read_device_id_name = _namer(ReadDeviceIdCode, "a Read Device ID code")
 
 
 class ConformityLevel(IntEnum):
@@ -170,13 +164,7 @@ class ConformityLevel(IntEnum):
     EXTENDED_STREAM_AND_INDIVIDUAL = 0x83
 
 
-_CONFORMITY_NAMES: dict[int, str] = {int(c): c.name.lower() for c in ConformityLevel}
-
-
-def conformity_level_name(level: int) -> str:
-    """snake_case name of a 43/14 conformity level."""
-    name = _CONFORMITY_NAMES.get(level)
-    return name if name is not None else _unknown(level)
+conformity_level_name = _namer(ConformityLevel, "a 43/14 conformity level")
 
 
 class DeviceObject(IntEnum):
