@@ -5,6 +5,7 @@ would pick whichever pytest imported first.
 """
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -30,3 +31,19 @@ def run_otsensor(*args: str, cwd: Path | None = None, timeout: float = 900,
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run([*otsensor_argv(), *map(str, args)], cwd=cwd or REPO_ROOT, env=env, input=stdin,
                           capture_output=True, timeout=timeout, text=stdin is None)
+
+
+class NonSeekable(io.RawIOBase):
+    """A pipe stand-in (how stdin behaves): short reads of at most ``step`` bytes, no seeking."""
+
+    def __init__(self, raw: bytes, step: int = 1 << 30) -> None:
+        self._raw, self._pos, self._step = raw, 0, step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = min(len(b), self._step, len(self._raw) - self._pos)
+        b[:n] = self._raw[self._pos:self._pos + n]
+        self._pos += n
+        return n

@@ -12,6 +12,7 @@ import os
 import struct
 
 import numpy as np
+from helpers import NonSeekable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,22 +22,6 @@ from sensor.capture.source import open_stream
 # OTSENSOR_FUZZ_EXAMPLES raises the count for a long hand-run session; 300 keeps CI near 10 s.
 EXAMPLES = int(os.environ.get("OTSENSOR_FUZZ_EXAMPLES", "300"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-class Pipe(io.RawIOBase):
-    """Non-seekable, short reads: how stdin behaves."""
-
-    def __init__(self, raw: bytes, step: int) -> None:
-        self._raw, self._pos, self._step = raw, 0, step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        n = min(len(b), self._step, len(self._raw) - self._pos)
-        b[:n] = self._raw[self._pos:self._pos + n]
-        self._pos += n
-        return n
 
 
 def outcome(stream: io.RawIOBase | io.BufferedReader, max_bytes: int, max_frames: int):
@@ -64,7 +49,7 @@ def outcome(stream: io.RawIOBase | io.BufferedReader, max_bytes: int, max_frames
 
 
 def check(raw: bytes, max_bytes: int, max_frames: int, step: int) -> None:
-    small = outcome(Pipe(raw, step), max_bytes, max_frames)
+    small = outcome(NonSeekable(raw, step), max_bytes, max_frames)
     whole = outcome(io.BufferedReader(io.BytesIO(raw)), 1 << 24, 65536)
     assert small == whole
 

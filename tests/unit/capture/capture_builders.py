@@ -10,6 +10,7 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
+from helpers import NonSeekable
 
 from sensor.capture import CaptureError
 from sensor.capture.source import CaptureInput, open_stream
@@ -226,21 +227,3 @@ def read_error(raw: bytes, name: str = "t.pcap") -> CaptureError:
     except CaptureError as exc:
         return exc
     raise AssertionError("no CaptureError")
-
-
-class NonSeekable(io.RawIOBase):
-    """A pipe stand-in: short reads of at most ``step`` bytes, no seeking."""
-
-    def __init__(self, raw: bytes, step: int = 1 << 30) -> None:
-        self._raw = raw
-        self._pos = 0
-        self._step = step
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b) -> int:
-        n = min(len(b), self._step, len(self._raw) - self._pos)
-        b[:n] = self._raw[self._pos:self._pos + n]
-        self._pos += n
-        return n
