@@ -11,6 +11,8 @@ import hashlib
 import os
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Callable
 
@@ -24,7 +26,7 @@ from sensor.decode.layers import SUPPORTED_LINKTYPES, decode
 from sensor.decode.packets import Packets, Weird
 from sensor.dissect.modbus import ModbusAnalyzer, ModbusBatch
 from sensor.flows.dispatch import Dispatcher
-from sensor.flows.table import TRANSPORT_NAMES, FlowTable
+from sensor.flows.table import TRANSPORT_NAMES, Flow, FlowTable
 from sensor.inventory.observe import Inventory
 from sensor.inventory.roles import infer_device_type
 from sensor.progress import PCAP_RECORD_HEADER, Progress
@@ -97,6 +99,12 @@ class Pipeline:
         self.summary = Summary()
         self._weird_counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._clock = time.perf_counter()
+        self._state_of: list[str] = []  # fingerprints of the inputs whose flow state the pipeline holds
+        self._complete: dict[str, CaptureInput] = {}  # inputs of this command the database already has whole
+        self._muted = False
+        self._hidden_summary = Summary()  # swapped in while muted (see _mute)
+        self._hidden_events: EventWriter | None = None
+        self._hidden_on_end: Callable[[Flow], None] | None = None
 
     def run(self, paths: list[str]) -> Summary:
         started = time.time()
@@ -113,44 +121,86 @@ class Pipeline:
         return self.summary
 
     def _analyze_input(self, source: CaptureInput) -> None:
+        """Analyse one input, or skip it when the database has all of it.
+
+        A file the database has part of is *replayed*: read again from its first frame with every stage
+        running but nothing stored or written up to its checkpoint, so flows, reassembly and pairing
+        stand exactly where one uninterrupted run had them, and from there on it is that run. Flow state
+        carries from one input to the next, so the inputs analysed before it in its first run (recorded
+        with its checkpoint) are replayed first when this command names them too.
+        """
         name = source.name
         fp = fingerprint(name)
-        size = os.path.getsize(name) if os.path.isfile(name) else 0  # 0: a stream (stdin, zip member)
-        resume_after = 0
-        if fp is not None:
-            progress = self.store.file_progress(fp)
-            if progress is not None and progress[1]:
-                self.summary.skipped.append(name)
-                return
-            resume_after = progress[0] if progress else 0
+        progress = self.store.file_progress(fp) if fp is not None else None
+        if progress is not None and progress.complete:
+            self.summary.skipped.append(name)
+            self._complete[fp] = source
+            return
+        resume_after = progress.frames_done if progress is not None else 0
+        if resume_after and progress.after != tuple(self._state_of):
+            self._replay_state(name, progress.after)
         self.summary.files += 1
+        self._read(source, fp, resume_after)
+        self._state_of.append(fp or "-")
+
+    def _replay_state(self, name: str, inputs: tuple[str, ...]) -> None:
+        """Rebuild the state the first run carried into ``name`` by replaying the inputs before it."""
+        if self._state_of or not all(fp in self._complete for fp in inputs):
+            self.summary.warnings.append(
+                f"{name}: resumed without the state of the inputs analysed before it in its first run;"
+                " connections open across them are picked up mid-stream")
+            return
+        for fp in inputs:
+            self._read(self._complete[fp], fp, resume_after=0, replay_only=True)
+            self._state_of.append(fp)
+
+    def _read(self, source: CaptureInput, fp: str | None, resume_after: int, replay_only: bool = False) -> None:
+        """Run the stages over one input. Frames up to ``resume_after`` (all of them with ``replay_only``)
+        only rebuild state: their facts were stored by an earlier run."""
+        name = source.name
+        size = os.path.getsize(name) if os.path.isfile(name) else 0  # 0: a stream (stdin, zip member)
+        after = tuple(self._state_of)
+        muted = resume_after if not replay_only else float("inf")
+        if muted:
+            self._mute(True)
         batches = 0
-        last_frame = resume_after
+        last_frame = 0
         consumed = 0
         unsupported: Counter[int] = Counter()
         first_ts, last_ts = float("inf"), float("-inf")
-        for fb in source.batches(max_frames=self.options.batch_frames):
-            consumed += int(fb.caplen.sum()) + PCAP_RECORD_HEADER * len(fb)
-            unsupported.update(fb.linktype[~np.isin(fb.linktype, list(SUPPORTED_LINKTYPES))].tolist())
-            if len(fb):
-                first_ts, last_ts = min(first_ts, float(fb.ts.min())), max(last_ts, float(fb.ts.max()))
-            if resume_after and fb.frame[-1] <= resume_after:
-                continue
-            if resume_after and fb.frame[0] <= resume_after:
-                fb = _after(fb, resume_after)
-            self._process(fb)
-            last_frame = int(fb.frame[-1])
+        for whole in source.batches(max_frames=self.options.batch_frames):
+            consumed += int(whole.caplen.sum()) + PCAP_RECORD_HEADER * len(whole)
+            unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
+            if len(whole):
+                first_ts, last_ts = min(first_ts, float(whole.ts.min())), max(last_ts, float(whole.ts.max()))
+            for fb in _split(whole, muted):
+                self._process(fb)
+                last_frame = int(fb.frame[-1])
+                if self._muted and last_frame >= muted:  # the checkpoint: from here on this is the first run
+                    self._flush(None)
+                    self._mute(False)
             batches += 1
             if self.options.progress is not None:
                 self.options.progress(Progress(name, consumed, size, self.summary.packets,
                                                time.perf_counter() - self._clock))
             if batches % FLUSH_EVERY == 0:
-                self._flush(FileCheckpoint(fp, name, size, last_frame, False) if fp else None)
-        self.summary.duration += max(last_ts - first_ts, 0.0)
-        for linktype, count in sorted(unsupported.items()):
-            self.summary.warnings.append(f"{name}: link type {linktype} is not decoded; {count} frames only counted")
+                self._flush(FileCheckpoint(fp, name, size, last_frame, False, after) if fp else None)
+        if not replay_only:
+            self.summary.duration += max(last_ts - first_ts, 0.0)
+            for linktype, count in sorted(unsupported.items()):
+                self.summary.warnings.append(f"{name}: link type {linktype} is not decoded; {count} frames only counted")
         self._end_of_input(name)
-        self._flush(FileCheckpoint(fp, name, size, last_frame, True) if fp else None)
+        self._flush(FileCheckpoint(fp, name, size, last_frame, True, after) if fp else None)
+        self._mute(False)
+
+    def _mute(self, on: bool) -> None:
+        """While muted the stages run for their state only: no counts, files or commits."""
+        if on == self._muted:
+            return
+        self._muted = on
+        self.summary, self._hidden_summary = self._hidden_summary, self.summary
+        self.events, self._hidden_events = self._hidden_events, self.events
+        self.flows.on_end, self._hidden_on_end = self._hidden_on_end, self.flows.on_end
 
     def _process(self, fb: FrameBatch) -> None:
         s = self.summary
@@ -158,15 +208,21 @@ class Pipeline:
         s.bytes += int(fb.wirelen.sum())
         for packets in decode(fb, self.fragments):
             weirds = packets.weirds
-            try:
+            with self._guard(weirds, fb.file, int(packets.frame[0]) if len(packets) else 0):
                 self._stages(packets, weirds)
-            except Exception as error:  # traffic must never kill the sensor; strict runs (tests) re-raise
-                if self.options.strict:
-                    raise
-                s.internal_errors += 1
-                frame = int(packets.frame[0]) if len(packets) else 0
-                weirds.append(Weird("internal_error", "sensor", fb.file, frame, 0.0, repr(error)))
             self._count_weirds(weirds)
+
+    @contextmanager
+    def _guard(self, weirds: list[Weird], file: str, frame: int) -> Iterator[None]:
+        """Traffic must never kill the sensor: an unexpected error is counted as a weird and the run goes
+        on. Strict runs (the tests) re-raise it."""
+        try:
+            yield
+        except Exception as error:
+            if self.options.strict:
+                raise
+            self.summary.internal_errors += 1
+            weirds.append(Weird("internal_error", "sensor", file, frame, 0.0, repr(error)))
 
     def _stages(self, packets: Packets, weirds: list[Weird]) -> None:
         s = self.summary
@@ -183,11 +239,14 @@ class Pipeline:
         for proto, count in zip(protos.tolist(), counts.tolist()):
             s.protocols[IP_PROTOCOL_NAMES.get(proto, f"ip_proto_{proto}")] += count
         self._messages(self.modbus.analyze(fb, weirds), weirds)
+        for code, detail in self.inventory.limits_hit():
+            weirds.append(Weird(code, "inventory", packets.file, int(packets.frame[-1]), float(packets.ts[-1]), detail))
 
     def _end_of_input(self, name: str) -> None:
         """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""
         weirds: list[Weird] = []
-        self._messages(self.modbus.flush(self.flows.flows(), name, weirds), weirds)
+        with self._guard(weirds, name, 0):
+            self._messages(self.modbus.flush(self.flows.flows(), name, weirds), weirds)
         self._count_weirds(weirds)
 
     def _messages(self, modbus: ModbusBatch | None, weirds: list[Weird]) -> None:
@@ -209,8 +268,9 @@ class Pipeline:
         batch = StoreBatch(assets=assets, points=points, communications=comms, polls=polls,
                            weirds=self._weird_counts, files=[checkpoint] if checkpoint else [],
                            macs=self.inventory.macs.corrections())
-        self.store.commit(batch)
         self._weird_counts = {}
+        if not self._muted:  # muted: an earlier run stored these facts already
+            self.store.commit(batch)
 
     def _finish(self, names: list[str], started: float, seconds: float) -> None:
         s = self.summary
@@ -229,9 +289,14 @@ class Pipeline:
         s.assets = len(assets)
 
 
-def _after(fb: FrameBatch, frame: int) -> FrameBatch:
-    """The frames of a batch past a resume point."""
-    keep = fb.frame > frame
+def _split(fb: FrameBatch, frame: float) -> list[FrameBatch]:
+    """The batch, cut after ``frame`` when that falls inside it (a rerun with other batch sizes)."""
+    if not len(fb) or not fb.frame[0] <= frame < fb.frame[-1]:
+        return [fb]
+    return [_rows(fb, fb.frame <= frame), _rows(fb, fb.frame > frame)]
+
+
+def _rows(fb: FrameBatch, keep: np.ndarray) -> FrameBatch:
     return FrameBatch(fb.data, fb.offset[keep], fb.caplen[keep], fb.wirelen[keep], fb.ts[keep], fb.linktype[keep],
                       fb.frame[keep], fb.file)
 

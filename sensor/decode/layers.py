@@ -30,6 +30,7 @@ from sensor.decode.packets import (
     PROTO_NONE,
     PROTO_TCP,
     PROTO_UDP,
+    TCP_SYN,
     ArpRows,
     Packets,
     Weird,
@@ -44,6 +45,8 @@ BSD_AF_INET6 = (24, 28, 30)  # AF_INET6 differs between NetBSD/OpenBSD, FreeBSD 
 IPV6_EXTENSION_HEADERS = (0, 43, 60)  # hop-by-hop, routing, destination options
 IPV6_FRAGMENT = 44
 MAX_IPV6_EXTENSIONS = 4
+MAX_TCP_OPTIONS = 40  # at most 40 option bytes, so at most 40 options
+MAX_WINDOW_SCALE = 14  # RFC 7323 §2.3: a larger shift is used as 14
 
 
 def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, str]]]:
@@ -204,6 +207,9 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
     dport = np.where(ports, u16(data, l4 + 2), 0)
     tcp_flags = np.where(tcp, u8(data, l4 + 13), 0)
     seq = np.where(tcp, u32(data, l4 + 4), 0)
+    ack = np.where(tcp, u32(data, l4 + 8), 0)
+    window = np.where(tcp, u16(data, l4 + 14), 0)
+    wscale = _window_scale(data, l4, thl, tcp & ((tcp_flags & TCP_SYN) != 0))
     payload_off = np.where(tcp, l4 + thl, np.where(udp, l4 + 8, 0))
     payload_len = np.where(tcp, ip_end - l4 - thl, np.where(udp, np.minimum(ulen - 8, l4_room - 8), 0))
 
@@ -211,7 +217,8 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
     packets = Packets(
         data=data, file=fb.file, frame=fb.frame, ts=fb.ts, wirelen=fb.wirelen, mac_src=mac,
         ip_version=ip_version, proto=proto, src_hi=src_hi, src_lo=src_lo, dst_hi=dst_hi, dst_lo=dst_lo,
-        sport=sport, dport=dport, tcp_flags=tcp_flags, seq=seq, payload_off=payload_off,
+        sport=sport, dport=dport, tcp_flags=tcp_flags, seq=seq, ack=ack, window=window,
+        wscale=wscale, payload_off=payload_off,
         payload_len=payload_len, arp=arp,
         non_ip=int(np.count_nonzero(ip_version == 0)),
     )
@@ -223,6 +230,32 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
         if rebuilt is not None:
             parts += decode(rebuilt, fragments)
     return parts
+
+
+def _window_scale(data: np.ndarray, l4: np.ndarray, thl: np.ndarray, syn: np.ndarray) -> np.ndarray:
+    """The window scale option (kind 3, length 3) of SYN segments, -1 elsewhere (RFC 7323 §2).
+
+    Options are walked for all SYN rows at once: kind 0 ends the list, kind 1 is one byte of padding,
+    every other kind carries its length in the next byte.
+    """
+    out = np.full(len(l4), -1, dtype=np.int64)
+    rows = np.nonzero(syn & (thl > 20))[0]
+    if len(rows) == 0:
+        return out
+    at = l4[rows] + 20
+    end = l4[rows] + thl[rows]
+    found = np.full(len(rows), -1, dtype=np.int64)
+    for _ in range(MAX_TCP_OPTIONS):
+        live = at < end
+        if not live.any():
+            break
+        kind = u8(data, at)
+        size = np.where(kind == 1, 1, np.maximum(u8(data, at + 1), 2))
+        is_scale = live & (kind == 3) & (size == 3) & (at + 3 <= end)
+        found = np.where(is_scale & (found < 0), np.minimum(u8(data, at + 2), MAX_WINDOW_SCALE), found)
+        at = np.where(live & (kind != 0), at + size, end)
+    out[rows] = found
+    return out
 
 
 def _arp(fb: FrameBatch, ethertype: np.ndarray, l3: np.ndarray, avail: np.ndarray) -> ArpRows | None:

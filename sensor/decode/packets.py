@@ -66,6 +66,9 @@ class Packets:
     dport: np.ndarray
     tcp_flags: np.ndarray
     seq: np.ndarray
+    ack: np.ndarray  # acknowledgment number, meaningful where tcp_flags has ACK
+    window: np.ndarray  # advertised window, unscaled
+    wscale: np.ndarray  # window scale shift from a SYN's option (RFC 7323 §2.2), -1 when absent or not a SYN
     payload_off: np.ndarray
     payload_len: np.ndarray
     arp: ArpRows | None = None
@@ -83,7 +86,7 @@ class Packets:
 
 ROW_COLUMNS = (
     "frame", "ts", "wirelen", "mac_src", "ip_version", "proto", "src_hi", "src_lo", "dst_hi", "dst_lo",
-    "sport", "dport", "tcp_flags", "seq", "payload_off", "payload_len",
+    "sport", "dport", "tcp_flags", "seq", "ack", "window", "wscale", "payload_off", "payload_len",
 )
 
 

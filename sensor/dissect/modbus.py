@@ -20,11 +20,12 @@ from protocols.modbus.session import Pairing, RequestTable
 from protocols.modbus.stream import ModbusStream
 from protocols.modbus.wire import ModbusMessage, parse_adu
 from sensor.decode.packets import Weird
-from sensor.flows.dispatch import stream_runs
-from sensor.flows.reassembly import SEQ_MOD
+from sensor.flows.dispatch import StreamRuns, stream_runs
+from sensor.flows.reassembly import Disputed, Note
 from sensor.flows.table import Flow, FlowBatch
 
 PROTOCOL = "modbus"
+RETAINED_SEGMENTS = 16  # last segments of a run parsed in place that its stream keeps for comparisons
 
 
 @dataclass(slots=True)
@@ -52,6 +53,7 @@ class ModbusBatch:
     value: np.ndarray
     adu_off: np.ndarray  # NONE for rows parsed on the slow path
     adu_len: np.ndarray
+    disputed: np.ndarray  # built from bytes that a differing TCP copy contradicted (see flows.reassembly)
     messages: dict[int, ModbusMessage] = field(default_factory=dict)
     pairing: Pairing | None = None
 
@@ -71,16 +73,17 @@ class ModbusBatch:
 class _Streams:
     """Per-flow framing state for both directions."""
 
-    __slots__ = ("framers",)
+    __slots__ = ("framers", "disputed")
 
     def __init__(self, server_side: int) -> None:
         self.framers = tuple(ModbusStream(is_request=direction != server_side) for direction in (0, 1))
+        self.disputed = [False, False]  # a partial ADU waiting in the framer holds disputed bytes
 
 
-def _framers(flow: Flow) -> tuple[ModbusStream, ModbusStream]:
+def _session(flow: Flow) -> _Streams:
     if flow.session is None:
         flow.session = _Streams(flow.server_side)
-    return flow.session.framers  # type: ignore[union-attr]
+    return flow.session  # type: ignore[return-value]
 
 
 def _has_buffered(flow: Flow, direction: int) -> bool:
@@ -113,9 +116,9 @@ class ModbusAnalyzer:
         self._advance_streams(fb, rows, runs.start, runs.stop, fast_run)
 
         parts = [self._fast_part(fb, rows[fast], is_request[fast], cols, fast)]
-        messages: list[tuple[int, float, int, ModbusMessage]] = []
+        messages = _Messages()
         for i in np.nonzero(~fast_run)[0].tolist():
-            self._slow_run(fb, rows[runs.start[i]:runs.stop[i]], messages, weirds)
+            self._slow_run(fb, runs, i, messages, weirds)
         if messages:
             parts.append(_slow_part(messages))
         self.fast_rows += int(fast.sum())
@@ -125,10 +128,10 @@ class ModbusAnalyzer:
         """End of input: segments still waiting behind a hole are delivered after a gap."""
         mine = [f for f in flows if f.protocol == PROTOCOL and f.streams is not None
                 and any(s.pending for s in f.streams)]
-        messages: list[tuple[int, float, int, ModbusMessage]] = []
+        messages = _Messages()
         for g, flow in enumerate(mine):
             for direction, stream in enumerate(flow.streams):
-                _frame_items(stream.flush(), _framers(flow)[direction], g, file, messages, weirds)
+                messages.frame_items(stream.flush(), _session(flow), direction, g, file, weirds)
         if not messages:
             return None
         return self._finish(mine, file, np.zeros(0, dtype=np.uint8), [_slow_part(messages)], weirds)
@@ -150,13 +153,18 @@ class ModbusAnalyzer:
     @staticmethod
     def _advance_streams(fb: FlowBatch, rows: np.ndarray, start: np.ndarray, stop: np.ndarray,
                          fast_run: np.ndarray) -> None:
-        """A run parsed in place still moves its stream forward, so later segments line up."""
+        """A run parsed in place still moves its stream forward, so later segments line up, and leaves
+        its last segments with the stream so a later copy of them can be compared."""
         p = fb.packets
+        data = p.data
         for i in np.nonzero(fast_run)[0].tolist():
-            last = int(rows[stop[i] - 1])
+            tail = rows[max(int(start[i]), int(stop[i]) - RETAINED_SEGMENTS):int(stop[i])].tolist()
+            last = tail[-1]
             flow = fb.flows[int(fb.row_flow[last])]
-            stream = flow.streams[int(fb.direction[last])]
-            stream.next_seq = (int(p.seq[last]) + int(p.payload_len[last])) % SEQ_MOD
+            offsets, sizes = p.payload_off[tail].tolist(), p.payload_len[tail].tolist()
+            flow.streams[int(fb.direction[last])].advanced([
+                (int(p.seq[row]), data[o:o + n].tobytes(), (int(p.frame[row]), float(p.ts[row])))
+                for row, o, n in zip(tail, offsets, sizes)])
 
     @staticmethod
     def _fast_part(fb: FlowBatch, rows: np.ndarray, is_request: np.ndarray, cols: ModbusColumns,
@@ -167,50 +175,78 @@ class ModbusAnalyzer:
             "transaction_id": cols.transaction_id[fast], "unit_id": cols.unit_id[fast],
             "function_code": cols.function_code[fast], "exception_code": cols.exception_code[fast],
             "address": cols.address[fast], "quantity": cols.quantity[fast], "value": cols.value[fast],
-            "adu_off": cols.adu_off[fast], "adu_len": cols.adu_len[fast],
+            "adu_off": cols.adu_off[fast], "adu_len": cols.adu_len[fast], "disputed": np.zeros(len(rows), dtype=bool),
         }
 
     @staticmethod
-    def _slow_run(fb: FlowBatch, rows: np.ndarray, out: list[tuple[int, float, int, ModbusMessage]],
-                  weirds: list[Weird]) -> None:
+    def _slow_run(fb: FlowBatch, runs: StreamRuns, i: int, out: _Messages, weirds: list[Weird]) -> None:
         p = fb.packets
-        first = int(rows[0])
+        first = int(runs.rows[runs.start[i]])
         g = int(fb.row_flow[first])
         flow = fb.flows[g]
         direction = int(fb.direction[first])
         stream = flow.streams[direction]
-        framer = _framers(flow)[direction]
-        for row in rows.tolist():
+        session = _session(flow)
+        for k in range(int(runs.start[i]), int(runs.stop[i])):
+            row = int(runs.rows[k])
             start, size = int(p.payload_off[row]), int(p.payload_len[row])
             tag = (int(p.frame[row]), float(p.ts[row]))
-            items = stream.deliver(int(p.seq[row]), p.data[start:start + size].tobytes(), tag)
-            _frame_items(items, framer, g, p.file, out, weirds)
+            items = stream.deliver(int(p.seq[row]), p.data[start:start + size].tobytes(), tag, runs.window(k))
+            out.frame_items(items, session, direction, g, p.file, weirds)
 
 
-def _frame_items(items: list, framer: ModbusStream, g: int, file: str,
-                 out: list[tuple[int, float, int, ModbusMessage]], weirds: list[Weird]) -> None:
-    """Feed reassembled bytes (or gaps) to the framer; collect messages and weirds."""
-    for data, (frame, ts) in items:
-        if isinstance(data, int):
-            framer.gap()
-            weirds.append(Weird("tcp_gap", "tcp", file, frame, ts, f"{data} bytes missing before this segment"))
-            continue
-        for (done_frame, done_ts), outcome in framer.feed(data, (frame, ts)):
-            if isinstance(outcome, Malformed):
-                weirds.append(Weird(outcome.code, PROTOCOL, file, done_frame, done_ts, outcome.detail))
+class _Messages:
+    """Messages of the slow path in the order they completed, with those built from disputed bytes marked."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, float, int, ModbusMessage]] = []  # (frame, ts, flow index, message)
+        self.disputed: set[int] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def frame_items(self, items: list, session: _Streams, direction: int, g: int, file: str,
+                    weirds: list[Weird]) -> None:
+        """Feed reassembled bytes, gaps and notes of one direction to its framer; collect messages and weirds."""
+        framer = session.framers[direction]
+        for data, (frame, ts) in items:
+            if isinstance(data, Note):
+                weirds.append(Weird(data.code, "tcp", file, frame, ts, data.detail))
+                if data.other is not None:  # a conflicting copy: what was built from either copy is disputed
+                    self._dispute(g, {frame, data.other[0]})
+                    session.disputed[direction] |= framer.pending > 0
                 continue
-            if outcome.weird:
-                weirds.append(Weird(outcome.weird, PROTOCOL, file, done_frame, done_ts))
-            out.append((done_frame, done_ts, g, outcome))
+            if isinstance(data, int):
+                framer.gap()
+                session.disputed[direction] = False
+                weirds.append(Weird("tcp_gap", "tcp", file, frame, ts, f"{data} bytes missing before this segment"))
+                continue
+            disputed = isinstance(data, Disputed) or session.disputed[direction]
+            for (done_frame, done_ts), outcome in framer.feed(data, (frame, ts)):
+                if isinstance(outcome, Malformed):
+                    weirds.append(Weird(outcome.code, PROTOCOL, file, done_frame, done_ts, outcome.detail))
+                    continue
+                if outcome.weird:
+                    weirds.append(Weird(outcome.weird, PROTOCOL, file, done_frame, done_ts))
+                if disputed:
+                    self.disputed.add(len(self.rows))
+                self.rows.append((done_frame, done_ts, g, outcome))
+            session.disputed[direction] = isinstance(data, Disputed) and framer.pending > 0
+
+    def _dispute(self, g: int, frames: set[int]) -> None:
+        for k, (frame, _, flow, _) in enumerate(self.rows):
+            if flow == g and frame in frames:
+                self.disputed.add(k)
 
 
-def _slow_part(messages: list[tuple[int, float, int, ModbusMessage]]) -> dict:
+def _slow_part(found: _Messages) -> dict:
     def column(values: list) -> np.ndarray:
         return np.array(values, dtype=np.int64)
 
     def opt(v: int | None) -> int:
         return NONE if v is None else v
 
+    messages = found.rows
     ms = [m for _, _, _, m in messages]
     single = [m.values[0] if m.function_code in (5, 6) and m.values and m.exception_code is None else None
               for m in ms]
@@ -223,6 +259,7 @@ def _slow_part(messages: list[tuple[int, float, int, ModbusMessage]]) -> dict:
         "address": column([opt(m.address) for m in ms]), "quantity": column([opt(m.quantity) for m in ms]),
         "value": column([opt(v) for v in single]),
         "adu_off": np.full(len(ms), NONE, dtype=np.int64), "adu_len": np.zeros(len(ms), dtype=np.int64),
+        "disputed": np.isin(np.arange(len(ms)), list(found.disputed)),
         "_messages": ms,
     }
 
@@ -230,7 +267,7 @@ def _slow_part(messages: list[tuple[int, float, int, ModbusMessage]]) -> dict:
 def _concat(flows: list[Flow], file: str, data: np.ndarray, parts: list[dict]) -> ModbusBatch:
     """Join fast and slow rows in capture order (stable, so ADUs of one segment keep theirs)."""
     names = ("frame", "ts", "flow", "is_request", "transaction_id", "unit_id", "function_code", "exception_code",
-             "address", "quantity", "value", "adu_off", "adu_len")
+             "address", "quantity", "value", "adu_off", "adu_len", "disputed")
     merged = {name: np.concatenate([part[name] for part in parts]) for name in names}
     slow = [m for part in parts for m in part.get("_messages", [])]
     first_slow = len(merged["frame"]) - len(slow)

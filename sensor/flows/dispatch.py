@@ -15,8 +15,9 @@ import numpy as np
 
 from protocols.base import ProtocolSpec
 from sensor.decode.packets import TCP_SYN
-from sensor.flows.reassembly import SEQ_MOD
+from sensor.flows.reassembly import SEQ_MOD, Window
 from sensor.flows.table import Flow, FlowBatch
+from sensor.flows.windows import UNKNOWN, in_window, receiver_windows
 
 MAX_PROBES = 3  # payload-bearing packets a flow may show before we stop probing it
 
@@ -73,6 +74,18 @@ class StreamRuns:
     start: np.ndarray
     stop: np.ndarray
     clean: np.ndarray
+    ack: np.ndarray  # per row: what its receiver had acknowledged, or UNKNOWN
+    edge: np.ndarray  # per row: the right edge of the receiver's window, or UNKNOWN
+
+    def window(self, i: int) -> Window | None:
+        """The receiver's state when row ``rows[i]`` arrived."""
+        ack = int(self.ack[i])
+        return None if ack == UNKNOWN else Window(ack, int(self.edge[i]))
+
+
+def _no_runs() -> StreamRuns:
+    empty = np.zeros(0, dtype=np.int64)
+    return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool), empty, empty)
 
 
 def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int], bool]) -> StreamRuns:
@@ -83,19 +96,18 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
     mine = np.array([f.protocol == protocol and f.transport == "tcp" for f in fb.flows], dtype=bool)
     p = fb.packets
     if not mine.any():
-        empty = np.zeros(0, dtype=np.int64)
-        return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool))
+        return _no_runs()
     in_flow = mine[fb.row_flow]
     for row in np.nonzero(in_flow & ((p.tcp_flags & TCP_SYN) != 0))[0].tolist():
         flow = fb.flows[int(fb.row_flow[row])]
-        flow.streams[int(fb.direction[row])].syn(int(p.seq[row]))
+        flow.streams[int(fb.direction[row])].syn(int(p.seq[row]), int(p.wscale[row]))
     rows = np.nonzero(in_flow & (p.payload_len > 0))[0]
+    ack, edge = receiver_windows(fb, in_flow, rows)
     if len(rows) == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool))
+        return _no_runs()
     slot = fb.row_flow[rows] * 2 + fb.direction[rows]
     order = np.argsort(slot, kind="stable")
-    rows, slot = rows[order], slot[order]
+    rows, slot, ack, edge = rows[order], slot[order], ack[order], edge[order]
     boundary = np.ones(len(rows), dtype=bool)
     boundary[1:] = slot[1:] != slot[:-1]
     start = np.nonzero(boundary)[0]
@@ -105,7 +117,7 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
     contiguous = np.ones(len(rows), dtype=bool)
     contiguous[1:] = (seq[1:] == (seq[:-1] + size[:-1]) % SEQ_MOD) | boundary[1:]
     syn_data = (p.tcp_flags[rows] & TCP_SYN) != 0
-    bad = ~contiguous | syn_data
+    bad = ~contiguous | syn_data | ~in_window(seq, size, ack, edge)
     run_of_row = np.cumsum(boundary) - 1
     run_bad = np.bincount(run_of_row, weights=bad, minlength=len(start)) > 0
     clean = ~run_bad
@@ -118,4 +130,4 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
         if stream.pending or has_buffered(flow, int(fb.direction[row])) or (
                 stream.next_seq is not None and stream.next_seq != int(p.seq[row])):
             clean[i] = False
-    return StreamRuns(rows, start, stop, clean)
+    return StreamRuns(rows, start, stop, clean, ack, edge)

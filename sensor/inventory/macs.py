@@ -19,18 +19,32 @@ class MacBook:
         self._seen: dict[str, tuple[int, Source]] = {}  # ip -> first source MAC of its packets
         self._ips_of: dict[int, set[str]] = {}
         self._given: dict[str, str | None] = {}  # ip -> MAC text handed to the store
+        self.refused = 0  # addresses whose evidence was not kept since the last ``take_refused``
 
     def saw_packet(self, ip: str, mac: int, source: Source) -> None:
         if not mac:
             return
-        ips = self._ips_of.setdefault(mac, set())
-        if ip in ips or len(self._seen) < MAX_ADDRESSES:
-            ips.add(ip)
-            self._seen.setdefault(ip, (mac, source))
+        ips = self._ips_of.get(mac)
+        if ips is not None and ip in ips:
+            return
+        if len(self._seen) >= MAX_ADDRESSES:
+            self.refused += 1
+            return
+        self._ips_of.setdefault(mac, set()).add(ip)
+        self._seen.setdefault(ip, (mac, source))
 
     def saw_arp(self, ip: str, mac: int, source: Source) -> None:
-        if len(self._arp) < MAX_ADDRESSES:
-            self._arp.setdefault(ip, (mac, source))
+        if ip in self._arp:
+            return
+        if len(self._arp) >= MAX_ADDRESSES:
+            self.refused += 1
+            return
+        self._arp[ip] = (mac, source)
+
+    def take_refused(self) -> int:
+        """How many addresses the limit turned away since the last call (each becomes a counted weird)."""
+        refused, self.refused = self.refused, 0
+        return refused
 
     def best(self, ip: str) -> tuple[str, Source] | None:
         """The MAC we believe is this IP's own, with its evidence."""

@@ -12,7 +12,7 @@ from protocols.modbus.codes import ACCESS, function_name
 from sensor.decode.packets import ArpRows
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch
-from sensor.inventory.macs import MacBook
+from sensor.inventory.macs import MAX_ADDRESSES, MacBook
 from sensor.inventory.model import (
     AssetDelta,
     CommunicationDelta,
@@ -41,6 +41,7 @@ class Inventory:
         self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
         self._last_request_ts: dict[int, float] = {}
         self.macs = MacBook()
+        self._limits: list[tuple[str, str]] = []
         self.points = PointBook()
         self._pending_services: dict[int, Flow] = {}  # undecided flows whose responder answered
         self._rows_seen = 0  # Modbus rows so far: the capture order of written values across batches
@@ -85,12 +86,7 @@ class Inventory:
             asset.sources.setdefault(f"service:{service.protocol}/{service.port}", source)
 
     def _communicate(self, flow: Flow, packets: int, size: int, is_new: bool) -> None:
-        key = (flow.initiator, flow.responder, flow.transport, flow.resp_port)
-        comm = self.communications.get(key)
-        if comm is None:
-            comm = self.communications[key] = CommunicationDelta(
-                flow.initiator, flow.responder, flow.transport, flow.resp_port, flow.transport,
-                flow.first_ts, flow.last_ts)
+        comm = self._communication(flow)
         comm.first_seen = min(comm.first_seen, flow.first_ts)
         comm.last_seen = max(comm.last_seen, flow.last_ts)
         comm.packets += packets
@@ -101,7 +97,15 @@ class Inventory:
                 comm.sample_frames.append((flow.file, flow.first_frame))
 
     def _communication(self, flow: Flow) -> CommunicationDelta:
-        return self.communications[(flow.initiator, flow.responder, flow.transport, flow.resp_port)]
+        """The flow's communication delta since the last flush, made anew when a flush took the last one
+        (messages delivered at the end of input belong to flows no recent batch touched)."""
+        key = (flow.initiator, flow.responder, flow.transport, flow.resp_port)
+        comm = self.communications.get(key)
+        if comm is None:
+            comm = self.communications[key] = CommunicationDelta(
+                flow.initiator, flow.responder, flow.transport, flow.resp_port, flow.transport,
+                flow.first_ts, flow.last_ts)
+        return comm
 
     def observe_arp(self, arp: ArpRows, file: str) -> None:
         for frame, ts, mac, ip in zip(arp.frame.tolist(), arp.ts.tolist(), arp.sender_mac.tolist(),
@@ -134,7 +138,7 @@ class Inventory:
         pairs, pair_rows = np.unique(mb.flow * 256 + mb.unit_id, return_index=True)
         by_frame = np.argsort(pair_rows, kind="stable")  # the earliest message is the evidence
         for pair, row in zip(pairs[by_frame].tolist(), pair_rows[by_frame].tolist()):
-            server = self.assets[flows[pair // 256].server]
+            server = self._asset(flows[pair // 256].server, flows[pair // 256].first_ts)
             if pair % 256 not in server.unit_ids:
                 server.unit_ids.add(pair % 256)
                 server.sources.setdefault("unit_ids", Source("modbus", mb.file, int(mb.frame[row])))
@@ -261,6 +265,17 @@ class Inventory:
             poll.intervals += len(gaps)
         if len(self._last_request_ts) > MAX_POLLED_FLOWS:
             self._last_request_ts.clear()
+            self._limits.append(("poll_table_full", f"forgot the last request time of {MAX_POLLED_FLOWS + 1:,} "
+                                                    "connections; their next interval is not measured"))
+
+    def limits_hit(self) -> list[tuple[str, str]]:
+        """(weird code, detail) for each bound the inventory hit since the last call."""
+        hits, self._limits = self._limits, []
+        refused = self.macs.take_refused()
+        if refused:
+            hits.append(("mac_table_full", f"MAC evidence of {refused:,} addresses not kept "
+                                           f"(limit {MAX_ADDRESSES:,} addresses)"))
+        return hits
 
     def _identities(self, mb: ModbusBatch) -> None:
         """Read Device Identification (43/14) responses name the server's vendor, product and revision."""

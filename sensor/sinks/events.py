@@ -52,6 +52,8 @@ class EventWriter:
                 "direction": "request" if request else "response",
             }
             record.update(message.event_fields())
+            if mb.disputed[i]:
+                record["disputed"] = True  # built from TCP bytes that a differing copy contradicted
             if not request and pairing is not None:
                 _add_request_context(record, mb, i)
             out.append((frames[i], i, _dumps(record)))

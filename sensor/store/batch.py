@@ -15,6 +15,15 @@ class FileCheckpoint(NamedTuple):
     size: int
     frames_done: int
     complete: bool
+    after: tuple[str, ...] = ()  # fingerprints of the inputs whose flow state the run carried into this one
+
+
+class FileProgress(NamedTuple):
+    """A file's checkpoint as stored: frames done, whether all of it is in, whose flow state it continued."""
+
+    frames_done: int
+    complete: bool
+    after: tuple[str, ...]
 
 
 class Run(NamedTuple):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable
@@ -10,10 +11,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .batch import StoreBatch
+from .batch import FileProgress, StoreBatch
 from .merge import TableSpec, dumps
 from .ranges import GROUP, group_of, merge_ranges
-from .schema import immediate, migrate
+from .schema import immediate, migrate, rollback
 from .tables import (
     ALERTS,
     ASSETS,
@@ -73,6 +74,20 @@ class Store:
             db.close()
             raise
         return cls(db)
+
+    def check_writable(self) -> None:
+        """Raise ``sqlite3.OperationalError`` now if commits will be refused, before any work is done.
+
+        ``BEGIN IMMEDIATE`` alone succeeds on a file SQLite could only open read-only (an immutable
+        file, say); SQLite refuses at the first page written. So one write is made and rolled back.
+        """
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute(f"PRAGMA user_version = {version}")  # writes the header page, changes nothing
+        finally:
+            rollback(conn)
 
     def close(self) -> None:
         self.db.close()
@@ -173,12 +188,12 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    def file_progress(self, fingerprint: str) -> tuple[int, bool] | None:
-        """(frames_done, complete) for a file seen before, so the pipeline can skip or resume it."""
+    def file_progress(self, fingerprint: str) -> FileProgress | None:
+        """How far an earlier run got through a file, so the pipeline can skip or resume it."""
         row = self.db.execute(
-            "SELECT frames_done, complete FROM files WHERE fingerprint = ?", [fingerprint]
+            "SELECT frames_done, complete, after FROM files WHERE fingerprint = ?", [fingerprint]
         ).fetchone()
-        return None if row is None else (row[0], bool(row[1]))
+        return None if row is None else FileProgress(row[0], bool(row[1]), tuple(json.loads(row[2])))
 
     def assets(self) -> list[dict[str, Any]]:
         """Assets in the contract's shape, each with the Modbus points it read or wrote as a client."""

@@ -6,6 +6,7 @@ refused rather than guessed at.
 """
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -40,10 +41,23 @@ def immediate(db: Database) -> Iterator[Database]:
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        db.conn.execute("COMMIT")  # inside the try: a COMMIT refused (disk full, busy) is rolled back too
     except BaseException:
-        db.conn.execute("ROLLBACK")
+        rollback(db.conn)
         raise
-    db.conn.execute("COMMIT")
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """End a failed transaction without hiding why it failed.
+
+    After SQLITE_FULL or SQLITE_IOERR SQLite may already have rolled back by itself, and a second
+    ``ROLLBACK`` would raise "no transaction is active" in place of "database or disk is full".
+    """
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the connection is closed next; SQLite rolls back whatever is left then
 
 
 def applied(db: Database) -> list[str]:
@@ -132,3 +146,9 @@ def initial(db: Database) -> None:
         " finished TEXT NOT NULL, files TEXT NOT NULL, packets INTEGER NOT NULL, bytes INTEGER NOT NULL,"
         " seconds REAL NOT NULL)"
     )
+
+
+@migration("0002_files_state_after")
+def files_state_after(db: Database) -> None:
+    """Which inputs' flow state a file's analysis carried on from, so a resumed run can replay them."""
+    db.execute("ALTER TABLE files ADD COLUMN after TEXT NOT NULL DEFAULT '[]'")

@@ -63,11 +63,12 @@ ALERTS = TableSpec(
     "alerts",
     key=("id",),
     json_columns=frozenset({"evidence", "frames"}),
-    rules={"ts": min, "last_seen": max, "count": add, "frames": frames(ALERT_FRAMES)},
+    # an alert carries its whole count so far (a re-check of the same store must not double it)
+    rules={"ts": min, "last_seen": max, "count": max, "frames": frames(ALERT_FRAMES)},
     newest={"summary": "last_seen", "evidence": "last_seen"},
 )
 WEIRDS = TableSpec("weirds", key=("code", "file"), rules={"count": add, "first_frame": min})
-FILES = TableSpec("files", key=("fingerprint",), rules={"first_analyzed": min})
+FILES = TableSpec("files", key=("fingerprint",), rules={"first_analyzed": min}, json_columns=frozenset({"after"}))
 RUNS = TableSpec("runs", key=("id",), json_columns=frozenset({"files"}))  # appended, never merged
 
 
@@ -139,8 +140,8 @@ def weird_row(code_file: tuple[str, str], count_first: tuple[int, int]) -> dict[
 
 
 def file_row(checkpoint: FileCheckpoint, now: str) -> dict[str, Any]:
-    fingerprint, name, size, frames_done, complete = checkpoint
     return {
-        "fingerprint": fingerprint, "name": name, "size": size, "frames_done": frames_done,
-        "complete": int(complete), "first_analyzed": now, "last_analyzed": now,
+        "fingerprint": checkpoint.fingerprint, "name": checkpoint.name, "size": checkpoint.size,
+        "frames_done": checkpoint.frames_done, "complete": int(checkpoint.complete), "after": list(checkpoint.after),
+        "first_analyzed": now, "last_analyzed": now,
     }

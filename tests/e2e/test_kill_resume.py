@@ -1,14 +1,17 @@
-"""A run killed at any moment leaves a consistent database, and the next run continues from its checkpoint.
+"""A run killed at any moment and run again gives exactly what one clean run gives.
 
-The capture is analysed in small batches so checkpoints come often; the process is SIGKILLed as soon as a
-checkpoint is on disk, then the same command runs again. Packet, byte and point counts must equal those of
-one uninterrupted run: nothing lost, nothing counted twice. (Connections alive at the checkpoint are picked
-up mid-stream by the second run, so the per-communication *flow* count may be higher; that is the only
-difference allowed.)
+The inputs are chosen so that state matters: the first is a corpus Modbus capture followed by itself
+(`mergecap -a`), so every session appears twice and a clean run drops the second copy as TCP
+retransmissions; the second is a policy scenario, so alerts depend on everything stored; the third is
+another Modbus capture, whose flow state follows from the two before it. The
+same command is SIGKILLed at random moments, several times over, and then run to the end; the assets
+and alerts it reports must equal the clean run's byte for byte. Small batches make checkpoints frequent,
+so kills land between, before and after them.
 """
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sqlite3
 import subprocess
@@ -19,64 +22,108 @@ import pytest
 from helpers import REPO_ROOT, otsensor_argv, run_otsensor
 
 SMALL_BATCHES = ["--batch-frames", "64"]
+SCENARIOS = REPO_ROOT / "captures" / "scenarios"
+KILLS = 4
 
 
-def analyze_cmd(capture: Path, db: Path) -> list[str]:
-    return [*otsensor_argv(), "analyze", str(capture), "--db", str(db), "--strict", "--no-progress", *SMALL_BATCHES]
+@pytest.fixture(scope="module")
+def inputs(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("kill")
+    doubled = folder / "doubled.pcap"
+    source = corpus / "modbus" / "iti_ModbusTCP.pcap"  # 15,387 packets
+    subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", str(doubled), str(source), str(source)], check=True)
+    return [doubled, SCENARIOS / "pivot_chain.pcap", corpus / "modbus" / "lemay_characterization_modbus_6RTU_with_operate.pcap"]
 
 
-def checkpoint(db: Path) -> tuple[int, int] | None:
-    """(frames_done, complete) of the one file, or None before the first commit."""
+def analyze_args(inputs: list[Path], db: Path) -> list[str]:
+    return ["analyze", *map(str, inputs), "--db", str(db), "--strict", "--no-progress",
+            "--policy", str(SCENARIOS / "policy.yaml"), *SMALL_BATCHES]
+
+
+def report(db: Path) -> tuple[str, str]:
+    """What a user sees: the assets and the alerts, as JSON."""
+    assets = run_otsensor("assets", "--db", db, "--format", "json")
+    alerts = run_otsensor("alerts", "--db", db, "--format", "json")
+    assert assets.returncode == 0 and alerts.returncode == 0, assets.stderr + alerts.stderr
+    return assets.stdout, alerts.stdout
+
+
+def progress(db: Path) -> list[tuple]:
+    """(name, frames_done, complete) per file, or [] before the first commit."""
     if not db.exists():
-        return None
+        return []
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.05) as conn:
-            row = conn.execute("SELECT frames_done, complete FROM files").fetchone()
+            return sorted(conn.execute("SELECT name, frames_done, complete FROM files"))
     except sqlite3.OperationalError:
-        return None  # schema not created yet, or busy
-    return tuple(row) if row else None
+        return []  # schema not created yet, or busy
 
 
-def counts(db: Path) -> dict:
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-        return {
-            "assets": sorted(conn.execute("SELECT ip, packets, bytes FROM assets")),
-            "points": sorted(conn.execute(
-                "SELECT client, server, unit_id, function_code, access, address, quantity, count FROM points")),
-            "communications": sorted(conn.execute(
-                "SELECT initiator, responder, transport, port, packets, bytes FROM communications")),
-        }
+def kill_after(args: list[str], seconds: float) -> bool:
+    """Start the command and SIGKILL it after ``seconds``; False when it finished first."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    proc = subprocess.Popen([*otsensor_argv(), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(timeout=seconds)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return True
 
 
-def test_killed_run_resumes_without_loss_or_double_counting(corpus: Path, tmp_path: Path) -> None:
-    capture = corpus / "modbus" / "iti_ModbusTCP.pcap"  # 15,387 packets: ~240 checkpoints at 64 frames/batch
+def test_killed_runs_resume_to_exactly_the_clean_result(inputs: list[Path], tmp_path: Path) -> None:
     clean = tmp_path / "clean.db"
-    assert run_otsensor("analyze", capture, "--db", clean, "--strict", *SMALL_BATCHES).returncode == 0
+    started = time.monotonic()
+    done = run_otsensor(*analyze_args(inputs, clean))
+    clean_seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    expected = report(clean)
 
     killed = tmp_path / "killed.db"
+    rng = random.Random(20261129)
+    kills, partial_states = 0, []
+    for _ in range(KILLS):
+        if kill_after(analyze_args(inputs, killed), rng.uniform(0.15, 0.9) * clean_seconds):
+            kills += 1
+            partial_states.append(progress(killed))
+            if killed.exists():
+                with sqlite3.connect(killed) as conn:
+                    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert kills >= 2, "the runs finished before they could be killed: make the batches smaller"
+    assert any(state and not all(complete for _, _, complete in state) for state in partial_states), partial_states
+
+    resumed = run_otsensor(*analyze_args(inputs, killed))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed without the state" not in resumed.stderr
+    assert all(complete for _, _, complete in progress(killed))
+    assert report(killed) == expected
+
+
+def test_a_resume_replays_the_inputs_whose_state_it_continued(inputs: list[Path], tmp_path: Path) -> None:
+    """Killed inside the last input: the ones before it, complete, are replayed (not counted) before resuming."""
+    clean = tmp_path / "clean.db"
+    assert run_otsensor(*analyze_args(inputs, clean)).returncode == 0
+    db = tmp_path / "second.db"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    proc = subprocess.Popen(analyze_cmd(capture, killed), env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        cp = checkpoint(killed)
-        if cp and cp[0] > 0 and not cp[1]:
+    proc = subprocess.Popen([*otsensor_argv(), *analyze_args(inputs, db)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        state = {name: (frames, complete) for name, frames, complete in progress(db)}
+        last = state.get(str(inputs[-1]))
+        if last and last[0] > 0 and not last[1]:
             break
-        time.sleep(0.005)
+        time.sleep(0.002)
     if proc.poll() is not None:
-        pytest.fail("the run finished before a partial checkpoint could be observed: make the batches smaller")
+        pytest.fail("the last input was done before a partial checkpoint could be caught: make the batches smaller")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    partial = checkpoint(killed)
-    assert partial is not None and not partial[1], partial
-    counts(killed)  # the interrupted database opens and passes integrity_check
-
-    resumed = run_otsensor("analyze", capture, "--db", killed, "--strict", *SMALL_BATCHES)
+    resumed = run_otsensor(*analyze_args(inputs, db))
     assert resumed.returncode == 0, resumed.stderr
-    assert checkpoint(killed) == (15387, 1)
-    assert counts(killed) == counts(clean)
+    assert "2 already in the database" in resumed.stdout
+    assert report(db) == report(clean)
 
-    again = run_otsensor("analyze", capture, "--db", killed, "--strict")
-    assert "already in the database" in again.stdout
-    assert counts(killed) == counts(clean)  # a third run of the same file adds nothing
+    again = run_otsensor(*analyze_args(inputs, db))
+    assert "3 already in the database" in again.stdout
+    assert report(db) == report(clean)  # a third run adds nothing

@@ -8,6 +8,11 @@ from hypothesis import strategies as st
 
 from sensor.flows.reassembly import (
     MAX_PENDING_BYTES,
+    MAX_WINDOW,
+    RETAINED_BYTES,
+    Disputed,
+    Note,
+    Window,
     MAX_PENDING_SEGMENTS,
     MAX_SEQ_JUMP,
     SEQ_MOD,
@@ -99,14 +104,15 @@ def test_overlapping_early_segments_are_trimmed_when_drained():
     assert s.pending_bytes == 0
 
 
-def test_of_two_early_segments_at_one_byte_the_longer_wins():
+def test_of_two_early_segments_at_one_byte_the_first_wins_and_the_longer_only_adds_its_tail():
     s = stream_at(0)
     s.deliver(4, b"xy", "short")
     s.deliver(4, b"xyzw", "long")
     s.deliver(4, b"x", "shorter")
     assert s.pending_bytes == 4
-    assert s.deliver(0, b"abcd", "first") == [(b"abcd", "first"), (b"xyzw", "first")]
+    assert s.deliver(0, b"abcd", "first") == [(b"abcd", "first"), (b"xy", "first"), (b"zw", "first")]
     assert s.pending_bytes == 0
+    assert s.duplicate_bytes == 2 + 1
 
 
 def test_too_many_early_segments_give_up_on_the_hole_with_its_size():
@@ -175,11 +181,15 @@ def test_large_jump_forward_resyncs_with_a_gap():
     assert s.deliver(far + 3, b"more", 3) == [(b"more", 3)]
 
 
-def test_large_jump_backward_resyncs_too():
+def test_large_jump_backward_is_refused_not_a_resync():
+    """A receiver discards data far behind what it has (repro/jump_back3m.pcap): no gap, no bytes."""
     s = stream_at(SEQ_MOD // 4)
     back = SEQ_MOD // 4 - MAX_SEQ_JUMP - 100
-    assert s.deliver(back, b"zz", 7) == [(MAX_SEQ_JUMP + 100, 7), (b"zz", 7)]
-    assert s.next_seq == back + 2
+    out = s.deliver(back, b"zz", 7)
+    assert [(type(item), tag) for item, tag in out] == [(Note, 7)]
+    assert out[0][0].code == "tcp_out_of_window"
+    assert s.next_seq == SEQ_MOD // 4
+    assert s.deliver(SEQ_MOD // 4, b"ok", 8) == [(b"ok", 8)]
 
 
 def test_large_jump_first_flushes_what_waited():
@@ -224,3 +234,69 @@ def test_any_segmentation_order_and_retransmission_rebuilds_the_stream(data, siz
     assert data_of(out) == stream
     assert s.pending == {}
     assert s.next_seq == (start + size) % SEQ_MOD
+
+
+def notes_of(items) -> list[tuple[str, object, object]]:
+    return [(item.code, tag, item.other) for item, tag in items if isinstance(item, Note)]
+
+
+def test_beyond_the_receivers_window_is_refused():
+    s = stream_at(1000)
+    window = Window(ack=1000, edge=1000 + 100)
+    assert s.deliver(1000, b"a" * 10, 1, window) == [(b"a" * 10, 1)]
+    out = s.deliver(1100, b"forged", 2, window)
+    assert notes_of(out) == [("tcp_out_of_window", 2, None)]
+    assert data_of(out) == b"" and s.pending == {}
+    # a segment that straddles the edge keeps the part the receiver has room for
+    out = s.deliver(1095, b"0123456789", 3, window)
+    assert notes_of(out) == [("tcp_out_of_window", 3, None)]
+    assert s.pending == {1095: (b"01234", 3)}
+
+
+def test_far_behind_what_the_receiver_acknowledged_is_refused():
+    s = stream_at(5000)
+    s.deliver(5000, b"x" * 50, 1)
+    window = Window(ack=5050, edge=5050 + 1000)
+    out = s.deliver(5050 - 3 * (1 << 20), b"write 9999", 2, window)
+    assert notes_of(out) == [("tcp_out_of_window", 2, None)]
+    # an ordinary retransmission just behind the ACK is a duplicate, not a weird
+    assert s.deliver(5040, b"x" * 10, 3, window) == []
+    assert s.duplicate_bytes == 10
+
+
+def test_mid_stream_the_first_segment_must_fit_the_largest_window():
+    s = TcpStream()
+    out = s.deliver(10 + MAX_WINDOW, b"far", 1, Window(ack=10, edge=10 + MAX_WINDOW))
+    assert notes_of(out) == [("tcp_out_of_window", 1, None)]
+    assert s.next_seq is None  # a refused segment does not start the stream
+    assert s.deliver(10, b"real", 2, Window(ack=10, edge=10 + MAX_WINDOW)) == [(b"real", 2)]
+
+
+def test_a_differing_retransmission_of_delivered_bytes_is_a_conflict_and_the_first_copy_stands():
+    """repro/overlap_before.pcap: the first copy arrived first and was delivered."""
+    s = stream_at(0)
+    assert s.deliver(0, b"FORGED", (4, 0.0)) == [(b"FORGED", (4, 0.0))]
+    out = s.deliver(0, b"REALLY", (5, 0.1))
+    assert notes_of(out) == [("tcp_overlap_conflict", (5, 0.1), (4, 0.0))]
+    assert data_of(out) == b""
+    assert "frame 4" in out[0][0].detail
+    assert s.deliver(0, b"FORGED", (6, 0.2)) == []  # an equal copy is just a retransmission
+
+
+def test_a_conflict_with_waiting_bytes_marks_them_disputed():
+    s = stream_at(0)
+    s.deliver(4, b"abcd", "early")
+    out = s.deliver(6, b"XY", "late")
+    assert notes_of(out) == [("tcp_overlap_conflict", "late", "early")]
+    out = s.deliver(0, b"0123", "fill")
+    assert data_of(out) == b"0123abcd"
+    assert [type(item) for item, _ in out] == [bytes, Disputed]
+
+
+def test_only_the_last_bytes_are_kept_for_comparison():
+    s = stream_at(0)
+    for i in range(40):
+        s.deliver(i * 256, bytes([i]) * 256, i)
+    assert RETAINED_BYTES <= s.retained_bytes < RETAINED_BYTES + 256
+    assert notes_of(s.deliver(0, b"?" * 8, "old")) == []  # too old to compare: counted, not judged
+    assert notes_of(s.deliver(39 * 256, b"?" * 8, "new")) == [("tcp_overlap_conflict", "new", 39)]

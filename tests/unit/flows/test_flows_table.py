@@ -261,7 +261,8 @@ def test_the_table_is_bounded_and_evicts_the_least_recently_active():
         src_hi=np.zeros(n, np.uint64),
         src_lo=(np.uint64(0x0A000000) + (i // 60000).astype(np.uint64)) | IPV4_MAPPED_LO_PREFIX,
         dst_hi=np.zeros(n, np.uint64), dst_lo=np.full(n, 0x0B000001, np.uint64) | IPV4_MAPPED_LO_PREFIX,
-        sport=1024 + i % 60000, dport=zero + 53, tcp_flags=zero, seq=zero, payload_off=zero, payload_len=zero)
+        sport=1024 + i % 60000, dport=zero + 53, tcp_flags=zero, seq=zero, ack=zero, window=zero, wscale=zero - 1,
+        payload_off=zero, payload_len=zero)
     table = FlowTable(frozenset())
     weirds = []
     fb = table.update(packets, weirds)

@@ -31,7 +31,8 @@ def batch(n: int) -> StoreBatch:
 
 def main(path: str) -> None:
     with Store.open(path) as store:
-        start, _ = store.file_progress(FINGERPRINT) or (0, False)  # resume where the last run was killed
+        progress = store.file_progress(FINGERPRINT)
+        start = progress.frames_done if progress else 0  # resume where the last run was killed
         for n in itertools.count(start + 1):
             store.commit(batch(n))
             if n == start + 1:

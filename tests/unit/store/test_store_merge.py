@@ -129,13 +129,14 @@ def test_polls_sums_add(store):
     assert (row["first_seen"], row["last_seen"]) == (10, 200)
 
 
-def test_alerts_count_adds_frames_union_capped_and_the_newer_text_wins(store):
+def test_alerts_keep_their_largest_count_frames_union_capped_and_the_newer_text_wins(store):
+    """An alert arrives with its whole count so far: checking the same store twice must not double it."""
     commit(store, alerts=[alert(first=100, last=200, summary="new", evidence={"n": 2}, count=2,
                                 frames=[["a.pcap", n] for n in range(15, 30)])])
     commit(store, alerts=[alert(first=50, last=60, summary="old", evidence={"n": 1}, count=1,
                                 frames=[["a.pcap", n] for n in range(1, 8)])])
     row = only(store.alerts())
-    assert (row["ts"], row["last_seen"], row["count"]) == (50, 200, 3)
+    assert (row["ts"], row["last_seen"], row["count"]) == (50, 200, 2)
     assert (row["summary"], row["evidence"]) == ("new", {"n": 2})
     assert row["frames"] == [["a.pcap", n] for n in [*range(1, 8), *range(15, 28)]]
     commit(store, alerts=[alert(first=300, summary="newest", evidence={"n": 3})])
@@ -162,9 +163,9 @@ def test_weirds_add_and_keep_the_first_frame(store):
 def test_file_progress_resumes_a_partial_file_and_skips_a_complete_one(store):
     assert store.file_progress("sha256:ab") is None
     commit(store, files=[FileCheckpoint("sha256:ab", "a.pcap", 1000, 500, False)])
-    assert store.file_progress("sha256:ab") == (500, False)
-    commit(store, files=[("sha256:ab", "a.pcap", 1000, 800, True)])
-    assert store.file_progress("sha256:ab") == (800, True)
+    assert store.file_progress("sha256:ab") == (500, False, ())
+    commit(store, files=[FileCheckpoint("sha256:ab", "a.pcap", 1000, 800, True, ("sha256:00",))])
+    assert store.file_progress("sha256:ab") == (800, True, ("sha256:00",))
 
 
 def test_runs_are_appended(store):

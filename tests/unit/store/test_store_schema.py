@@ -5,6 +5,7 @@ import sqlite3
 from contextlib import closing
 
 import pytest
+from sqlite_utils import Database
 
 from sensor.store import SchemaTooNew, Store, schema
 
@@ -52,6 +53,22 @@ def test_database_from_a_newer_version_is_refused(tmp_path):
         Store.open(str(path))
 
 
+BUILT_IN = [name for name, _ in schema.MIGRATIONS]
+
+
+def test_files_from_before_the_state_column_are_upgraded_in_place(tmp_path):
+    """A database made before 0002 gains ``after`` (empty) and keeps its checkpoints."""
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        db = Database(conn)
+        schema.MIGRATIONS[0][1](db)
+        conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        conn.execute("INSERT INTO _migrations VALUES ('0001_initial', 'then')")
+        conn.execute("INSERT INTO files VALUES ('fp', 'a.pcap', 10, 5, 0, 'then', 'then')")
+    with Store.open(str(path)) as store:
+        assert store.file_progress("fp") == (5, False, ())
+
+
 def test_new_migration_applies_on_reopen_and_only_once(tmp_path, monkeypatch):
     path = tmp_path / "s.db"
     Store.open(str(path)).close()
@@ -59,11 +76,11 @@ def test_new_migration_applies_on_reopen_and_only_once(tmp_path, monkeypatch):
     def add_note(db):
         db["assets"].add_column("note", str)
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, ("0002_note", add_note)])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, ("9002_note", add_note)])
     with Store.open(str(path)) as store:
         assert "note" in store.db["assets"].columns_dict
     Store.open(str(path)).close()
-    assert [name for name, _ in migration_rows(path)] == ["0001_initial", "0002_note"]
+    assert [name for name, _ in migration_rows(path)] == [*BUILT_IN, "9002_note"]
 
 
 def test_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
@@ -73,14 +90,14 @@ def test_failing_migration_leaves_no_trace(tmp_path, monkeypatch):
         db["half"].create({"x": int})
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, ("0002_half", half_done)])
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, ("9002_half", half_done)])
     with pytest.raises(RuntimeError, match="boom"):
         Store.open(str(path))
     monkeypatch.undo()
     with Store.open(str(path)) as store:
         assert "half" not in store.db.table_names()
-        assert "assets" in store.db.table_names()  # 0001 ran in its own transaction and stayed
-    assert [name for name, _ in migration_rows(path)] == ["0001_initial"]
+        assert "assets" in store.db.table_names()  # the built-in ones ran in their own transactions and stayed
+    assert [name for name, _ in migration_rows(path)] == BUILT_IN
 
 
 def test_registering_a_name_twice_is_an_error(monkeypatch):

@@ -1,0 +1,114 @@
+"""What each receiver had acknowledged and would accept when a data segment reached it, for a whole batch.
+
+Every ACK a side sends says, for the other direction's bytes, "received up to ``ack``, room up to
+``ack + window << scale``" (RFC 9293 §3.10.7.4, RFC 7323 §2.2). A data segment is judged against the
+largest values the receiver announced *before* it in capture order, so a forged segment cannot be
+made acceptable by a window the receiver only opened later. The shift is the one the handshake
+agreed when both SYNs were seen (0 when either lacked the option); for a connection picked up
+mid-stream it is unknown and the largest, 14, is assumed. SYN segments' windows are never scaled.
+
+Running maxima are taken per (flow, direction) with one ``np.maximum.accumulate`` over the batch, in
+sequence space unwrapped around a base per stream; the final values carry over to the next batch.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from sensor.decode.packets import TCP_ACK, TCP_RST, TCP_SYN
+from sensor.flows.reassembly import SEQ_MOD, Window
+from sensor.flows.table import FlowBatch
+
+ASSUMED_SHIFT = 14  # mid-stream: the handshake that set the window scale was not seen
+UNKNOWN = -1
+_NONE = -(1 << 40)  # 'no ACK yet' in unwrapped sequence space
+_GROUP = np.int64(1 << 42)  # per-stream offset that keeps running maxima apart, larger than any value
+
+
+def _wrap(x: np.ndarray) -> np.ndarray:
+    """Signed 32-bit sequence distances for int64 differences."""
+    d = np.mod(x, SEQ_MOD)
+    return np.where(d >= SEQ_MOD // 2, d - SEQ_MOD, d)
+
+
+def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ack, edge) that the receiver of each payload row in ``rows`` had announced before it; UNKNOWN when none.
+
+    ``in_flow`` marks the batch rows of flows under reassembly (their streams exist). The streams'
+    ``window`` is updated to the batch's final values.
+    """
+    p = fb.packets
+    flags = p.tcp_flags
+    acks = np.nonzero(in_flow & ((flags & TCP_ACK) != 0) & ((flags & TCP_RST) == 0))[0]
+    ack_key = fb.row_flow[acks] * 2 + 1 - fb.direction[acks]  # an ACK speaks of the other direction's bytes
+    data_key = fb.row_flow[rows] * 2 + fb.direction[rows]
+    keys = np.unique(np.concatenate([ack_key, data_key]))
+    if len(keys) == 0:
+        return np.full(len(rows), UNKNOWN, np.int64), np.full(len(rows), UNKNOWN, np.int64)
+
+    # per stream: the shift of the acking side, the stored window, and a base to unwrap around
+    shift = np.empty(len(keys), np.int64)
+    base = np.full(len(keys), UNKNOWN, np.int64)
+    stored_edge = np.full(len(keys), _NONE, np.int64)
+    for i, key in enumerate(keys.tolist()):
+        flow = fb.flows[key >> 1]
+        stream, acker = flow.streams[key & 1], flow.streams[1 - (key & 1)]
+        shift[i] = _shift(acker.wscale, stream.wscale)
+        if stream.window is not None:
+            base[i] = stream.window.ack
+            stored_edge[i] = _wrap(np.int64(stream.window.edge - stream.window.ack))
+    ack_rank = np.searchsorted(keys, ack_key)
+    ack_value = p.ack[acks].astype(np.int64)
+    syn = (flags[acks] & TCP_SYN) != 0
+    edge_value = ack_value + (p.window[acks].astype(np.int64) << np.where(syn, 0, shift[ack_rank]))
+    unset = base[ack_rank] == UNKNOWN
+    if unset.any():  # no stored window: unwrap around the stream's first ACK in this batch
+        first_keys, first = np.unique(ack_rank[unset], return_index=True)
+        base[first_keys] = ack_value[np.nonzero(unset)[0][first]]
+
+    # one sorted sequence of events per stream: ACKs update, data rows read
+    data_rank = np.searchsorted(keys, data_key)
+    event_row = np.concatenate([acks, rows])
+    event_rank = np.concatenate([ack_rank, data_rank])
+    rel_ack = np.full(len(event_row), _NONE, np.int64)
+    rel_edge = np.full(len(event_row), _NONE, np.int64)
+    rel_ack[: len(acks)] = _wrap(ack_value - base[ack_rank])
+    rel_edge[: len(acks)] = _wrap(ack_value - base[ack_rank]) + _wrap(edge_value - ack_value)
+    order = np.lexsort((event_row, event_rank))
+    rank = event_rank[order]
+    offset = rank * _GROUP
+    seen_ack = np.maximum.accumulate(rel_ack[order] + offset) - offset
+    seen_edge = np.maximum.accumulate(rel_edge[order] + offset) - offset
+    has_stored = stored_edge[rank] != _NONE
+    seen_ack = np.where(has_stored, np.maximum(seen_ack, 0), seen_ack)
+    seen_edge = np.where(has_stored, np.maximum(seen_edge, stored_edge[rank]), seen_edge)
+    known = seen_ack > _NONE // 2
+
+    # the stream's window after the batch: its last event
+    last = np.r_[rank[1:] != rank[:-1], True]
+    for r, a, e, k in zip(rank[last].tolist(), seen_ack[last].tolist(), seen_edge[last].tolist(),
+                          known[last].tolist()):
+        if k:
+            key = int(keys[r])
+            b = int(base[r])
+            fb.flows[key >> 1].streams[key & 1].window = Window((b + a) % SEQ_MOD, (b + e) % SEQ_MOD)
+
+    ack_out = np.full(len(event_row), UNKNOWN, np.int64)
+    edge_out = np.full(len(event_row), UNKNOWN, np.int64)
+    ack_out[order] = np.where(known, np.mod(base[rank] + seen_ack, SEQ_MOD), UNKNOWN)
+    edge_out[order] = np.where(known, np.mod(base[rank] + seen_edge, SEQ_MOD), UNKNOWN)
+    return ack_out[len(acks):], edge_out[len(acks):]
+
+
+def _shift(acker: int | None, sender: int | None) -> int:
+    """The shift applied to the acking side's windows: RFC 7323 §2.2 needs the option in both SYNs."""
+    if acker is None or sender is None:
+        return ASSUMED_SHIFT
+    return acker if acker >= 0 and sender >= 0 else 0
+
+
+def in_window(seq: np.ndarray, size: np.ndarray, ack: np.ndarray, edge: np.ndarray) -> np.ndarray:
+    """Rows whose bytes the receiver accepts whole (an unknown receiver accepts everything)."""
+    end = seq + size
+    span = np.maximum(_wrap(edge - ack), 1)
+    ok = (_wrap(end - edge) <= 0) & (_wrap(ack - end) <= span)
+    return (ack == UNKNOWN) | ok
