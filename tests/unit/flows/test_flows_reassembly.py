@@ -8,15 +8,15 @@ from hypothesis import strategies as st
 
 from sensor.flows.reassembly import (
     MAX_PENDING_BYTES,
-    MAX_WINDOW,
-    RETAINED_BYTES,
-    Disputed,
-    Note,
-    Window,
     MAX_PENDING_SEGMENTS,
     MAX_SEQ_JUMP,
+    MAX_WINDOW,
+    RETAINED_BYTES,
     SEQ_MOD,
+    Disputed,
+    Note,
     TcpStream,
+    Window,
     seq_diff,
 )
 
