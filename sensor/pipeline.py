@@ -238,9 +238,10 @@ class Pipeline:
         protos, counts = np.unique(fb.packets.proto, return_counts=True)
         for proto, count in zip(protos.tolist(), counts.tolist()):
             s.protocols[IP_PROTOCOL_NAMES.get(proto, f"ip_proto_{proto}")] += count
-        self._messages(self.modbus.analyze(fb, weirds), weirds)
+        modbus = self.modbus.analyze(fb, weirds)
         for code, detail in self.inventory.limits_hit():
             weirds.append(Weird(code, "inventory", packets.file, int(packets.frame[-1]), float(packets.ts[-1]), detail))
+        self._messages(modbus, weirds)
 
     def _end_of_input(self, name: str) -> None:
         """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""

@@ -246,3 +246,35 @@ def test_identity_from_read_device_identification(tmp_path):
     assert identity["objects"] == {"0x80": "private"}
     assert f"frame {answer}" in identity["source"]
     assert assets[HOST]["identity"] is None
+
+
+def test_an_arp_flood_past_the_mac_table_limit_is_a_counted_weird(tmp_path):
+    """100,000 IP/MAC pairs: the first MAX_ADDRESSES keep their MAC; the rest are counted, never silent."""
+    import io
+    import json
+
+    from sensor.inventory.macs import MAX_ADDRESSES
+
+    template = bytes(Ether(src="02:00:00:00:00:00", dst="ff:ff:ff:ff:ff:ff")
+                     / ARP(op=2, hwsrc="02:00:00:00:00:00", psrc="10.0.0.0", pdst="10.255.255.254"))
+    pairs = 100_000
+    frames = []
+    for i in range(pairs):
+        mac = (0x020000000000 + i + 1).to_bytes(6, "big")
+        ip = (0x0A000000 + i + 1).to_bytes(4, "big")
+        frames.append((template[:6] + mac + template[12:22] + mac + ip + template[32:], LINKTYPE_ETHERNET, i * 0.001))
+    events = io.StringIO()
+    with Store.open(str(tmp_path / "flood.db")) as store:
+        pipeline = Pipeline(store, Options(strict=True, events=events))
+        for fb in batches(frames, 50_000):
+            pipeline._process(fb)
+        pipeline._flush(None)
+        assets = store.assets()
+        rows = store.db.execute("SELECT count, first_frame FROM weirds WHERE code = 'mac_table_full'").fetchall()
+    assert len(assets) == pairs
+    assert sum(1 for a in assets if a["mac"]) == MAX_ADDRESSES
+    weirds = [json.loads(line) for line in events.getvalue().splitlines() if '"mac_table_full"' in line]
+    assert [w["frame"] for w in weirds] == [pairs]  # one per batch that hit the limit, at its last frame
+    assert f"{pairs - MAX_ADDRESSES:,} addresses" in weirds[0]["detail"]  # 34,464
+    assert rows == [(1, pairs)]
+    assert pipeline.summary.weirds["mac_table_full"] == 1
