@@ -50,6 +50,14 @@ MAGICS: dict[bytes, tuple[str, int, int]] = {
 SNAPLEN_MARGIN = 65536
 
 
+# An oversized record is stepped over only when the record after it makes sense (see
+# _oversized): its header must lie this close in time to the frames before, ...
+SKIP_TS_WINDOW = 86400
+# ... and the oversized record must be small enough to hold in memory while we look past it
+# (like pcapng's MAX_BLOCK); a larger caplen is a corrupt length field, not a frame.
+MAX_SKIP = 16 << 20
+
+
 def caplen_limit(snaplen: int) -> int:
     """Largest caplen we accept before calling the file corrupt."""
     if snaplen <= 0:
@@ -69,7 +77,10 @@ def read_pcap(
     """Yield the frames of a pcap stream; ``head`` is whatever was already read (the magic).
 
     Problems in the file (truncation, a corrupt record length, a read error) end the file
-    with a line appended to ``warnings``; every complete frame before them is yielded.
+    with a line appended to ``warnings``; every complete frame before them is yielded. A record
+    whose caplen is over the limit but is followed by a sensible record header (or by exactly the
+    end of the file) is skipped instead, with a warning naming its frame number; it keeps that
+    number, so every later frame keeps its place in the file.
     """
     feed = ByteFeed(stream, head, max_bytes)
     while feed.avail < FILE_HEADER_LEN and feed.fill(FILE_HEADER_LEN):
@@ -95,7 +106,9 @@ def read_pcap(
     feed.pos += FILE_HEADER_LEN
 
     unpack_caplen = struct.Struct(order + "I").unpack_from
-    frames = 0  # frames yielded so far
+    frames = 0  # frame numbers used so far: frames yielded plus records skipped
+    skipped = 0
+    last_sec = -1  # seconds of the last frame yielded (-1: none yet), to judge what follows an oversized record
     need = hlen
     while True:
         buf = feed.buf
@@ -116,34 +129,41 @@ def read_pcap(
             pending_caplen = -1
         # ---- columns for the complete records ----
         n = len(offs)
+        oversized = -1  # buffer offset of a record whose caplen is over the limit
         if n:
             o = np.array(offs, dtype=np.int64)
             w = u32_view(buf, order)
             caplen = w[o + 8].astype(np.int64)
             bad = np.flatnonzero(caplen > limit)
             if len(bad):
-                k = int(bad[0])
-                yield from _emit(buf, order, o[:k], w, hlen, units, caplen[:k], linktype, frames, name, max_frames)
-                frames += k
-                warnings.append(
-                    f"{name}: corrupt record at byte {feed.base + int(o[k])} (frame {frames + 1}): "
-                    f"caplen {int(caplen[k])} exceeds {limit}; {frames} frames read"
-                )
-                return
+                n = int(bad[0])
+                oversized = int(o[n])
+                o, caplen = o[:n], caplen[:n]
             yield from _emit(buf, order, o, w, hlen, units, caplen, linktype, frames, name, max_frames)
             frames += n
-        if pending_caplen > limit:
-            warnings.append(
-                f"{name}: corrupt record at byte {feed.base + pending} (frame {frames + 1}): "
-                f"caplen {pending_caplen} exceeds {limit}; {frames} frames read"
-            )
-            return
+            if n:
+                last_sec = unpack_caplen(buf, int(o[-1]))[0]  # the same u32 unpacker reads ts_sec at +0
+        if oversized < 0 and pending_caplen > limit:
+            oversized = pending
+        if oversized >= 0:  # rare: step over it if the file goes on sensibly after it, else stop
+            feed.pos = oversized
+            if not _oversized(feed, order, units, hlen, limit, last_sec, name, frames + 1, warnings):
+                warnings.append(
+                    f"{name}: corrupt record at byte {feed.base + feed.pos} (frame {frames + 1}): "
+                    f"caplen {unpack_caplen(feed.buf, feed.pos + 8)[0]} exceeds {limit}; "
+                    f"{frames - skipped} frames read"
+                )
+                return
+            frames += 1
+            skipped += 1
+            continue
         feed.pos = pending
         need = hlen + pending_caplen if pending_caplen >= 0 else hlen
         if not feed.fill(need):
             break
+    read = frames - skipped
     if feed.error:
-        warnings.append(f"{name}: read error at byte {feed.base + len(feed.buf)}: {feed.error}; {frames} frames read")
+        warnings.append(f"{name}: read error at byte {feed.base + len(feed.buf)}: {feed.error}; {read} frames read")
     elif feed.avail:
         have = feed.avail
         if have < hlen:
@@ -152,8 +172,52 @@ def read_pcap(
             what, total = "record", hlen + unpack_caplen(feed.buf, feed.pos + 8)[0]
         warnings.append(
             f"{name}: truncated {what} at byte {feed.base + feed.pos} (frame {frames + 1}): "
-            f"{have} of {total} bytes; {frames} frames read"
+            f"{have} of {total} bytes; {read} frames read"
         )
+
+
+def _oversized(
+    feed: ByteFeed,
+    order: str,
+    units: int,
+    hlen: int,
+    limit: int,
+    last_sec: int,
+    name: str,
+    frame: int,
+    warnings: list[str],
+) -> bool:
+    """Step over the oversized record at ``feed.pos`` if what follows it is believable; False to stop.
+
+    Its caplen is believed (the bytes are really there) when at ``pos + hlen + caplen`` the file
+    ends exactly, or a record header follows whose timestamp lies within SKIP_TS_WINDOW of the
+    last frame (of this record when it is the first), whose fraction is under one second, and
+    whose caplen is within the limit and not above its (non-zero) wire length. Otherwise the length
+    field itself is what is broken, and nothing after it can be trusted.
+    """
+    sec, _frac, caplen = struct.unpack_from(order + "IiI", feed.buf, feed.pos)
+    if caplen > MAX_SKIP:
+        return False
+    need = hlen + caplen + hlen
+    while feed.avail < need and feed.fill(need):
+        pass
+    have = feed.avail
+    nxt = feed.pos + hlen + caplen
+    if have == hlen + caplen:
+        ok = feed.eof and not feed.error
+    elif have < need:
+        ok = False  # the record's bytes, or the next header, are not all there
+    else:
+        nsec, nfrac, ncap, nwire = struct.unpack_from(order + "IiII", feed.buf, nxt)
+        ref = last_sec if last_sec >= 0 else sec
+        ok = abs(nsec - ref) <= SKIP_TS_WINDOW and abs(nfrac) < units and 0 < nwire and ncap <= min(nwire, limit)
+    if ok:
+        warnings.append(
+            f"{name}: skipped oversized record at byte {feed.base + feed.pos} (frame {frame}): "
+            f"caplen {caplen} exceeds {limit}"
+        )
+        feed.pos = nxt
+    return ok
 
 
 def _emit(

@@ -29,7 +29,9 @@ The blocks we read (all other types are skipped by length):
 
 A block length that is not a multiple of 4, shorter than its type's fixed part, longer than
 MAX_BLOCK, or whose trailing copy disagrees, marks the file corrupt: we keep the frames
-before it, warn, and stop reading that file.
+before it, warn, and stop reading that file. A packet block that is sound except that its
+captured length exceeds MAX_CAPLEN is skipped with a warning instead (its length fields agree,
+so we know where the next block starts); it keeps its frame number, so later frames keep theirs.
 """
 from __future__ import annotations
 
@@ -61,10 +63,9 @@ OPT_ENDOFOPT = 0
 IF_TSRESOL = 9
 IF_TSOFFSET = 14
 
-# Non-packet blocks (name resolution, decryption secrets, custom) can be large but not this large.
+# No block is this large: name resolution, decryption secrets and custom blocks can be big, and
+# a packet block over MAX_CAPLEN is read whole only to check its lengths and step over it.
 MAX_BLOCK = 16 << 20
-# A packet block holds at most MAX_CAPLEN bytes of frame plus generous room for options.
-MAX_PACKET_BLOCK = 32 + MAX_CAPLEN + 65536
 
 MIN_LEN = {SHB: 28, IDB: 20, EPB: 32, PB: 32, SPB: 16}
 BLOCK_NAMES = {
@@ -155,11 +156,13 @@ class _Reader:
         self.unpack2 = struct.Struct("<II").unpack_from
         self.section = False  # seen a Section Header Block yet
         self.ifaces = _Interfaces()
-        self.frames = 0  # frames yielded so far
+        self.frames = 0  # frame numbers used so far: frames yielded plus packet blocks skipped
+        self.skipped = 0
         self.last_ts = 0.0  # for Simple Packet Blocks, which carry no timestamp
         # per-chunk state
         self.cols: list[tuple[np.ndarray, ...]] = []
         self.chunk_frames = 0
+        self.skips: list[int] = []  # rows of this chunk's columns before which one frame was skipped
 
     # ---- driver ----
 
@@ -172,6 +175,7 @@ class _Reader:
             buf = feed.buf
             self.cols = []
             self.chunk_frames = 0
+            self.skips = []
             stop: str | None = None
             try:
                 used, need = self._chunk(buf, feed.pos)
@@ -181,7 +185,7 @@ class _Reader:
             yield from self._emit(buf)
             if stop is not None:
                 self.warnings.append(
-                    f"{self.name}: corrupt block at byte {feed.base + used}: {stop}; {self.frames} frames read"
+                    f"{self.name}: corrupt block at byte {feed.base + used}: {stop}; {self.read} frames read"
                 )
                 return
             feed.pos = used
@@ -190,12 +194,17 @@ class _Reader:
         if feed.error:
             self.warnings.append(
                 f"{self.name}: read error at byte {feed.base + len(feed.buf)}: {feed.error}; "
-                f"{self.frames} frames read"
+                f"{self.read} frames read"
             )
         elif feed.avail:
             self.warnings.append(
-                f"{self.name}: {self._describe_tail(feed.tail, feed.base + feed.pos)}; {self.frames} frames read"
+                f"{self.name}: {self._describe_tail(feed.tail, feed.base + feed.pos)}; {self.read} frames read"
             )
+
+    @property
+    def read(self) -> int:
+        """Frames yielded so far."""
+        return self.frames - self.skipped
 
     def _describe_tail(self, tail: bytes, base: int) -> str:
         have = len(tail)
@@ -337,11 +346,12 @@ class _Reader:
             cols = list(parts[0])
         block, btype, data, cap, wire, iface, units, has_ts, ok = cols
         bad = np.flatnonzero(~ok)
-        if len(bad):
-            k = int(bad[0])
-            bad_at = int(block[k])
-            reason = self._why(buf, bad_at, int(btype[k]), n_if)
-            cols = [c[:k] for c in cols]
+        stop: tuple[int, int, str] | None = None
+        if len(bad):  # rare: skip oversized packet blocks, stop at the first block that is broken
+            stop = self._skip_oversized(buf, block, btype, ok, bad, n_if)
+            end = stop[0] if stop is not None else len(ok)
+            keep = ok[:end]
+            cols = [c[:end][keep] for c in cols]
             block, btype, data, cap, wire, iface, units, has_ts, ok = cols
         iface_c = np.minimum(iface, len(lt_tab) - 1)
         res = res_tab[iface_c]
@@ -350,8 +360,50 @@ class _Reader:
         ts = sec.astype(np.float64) + rem.astype(np.float64) / res.astype(np.float64) + tso_tab[iface_c]
         self.cols.append((data, cap, wire, ts, lt_tab[iface_c], has_ts))
         self.chunk_frames += len(data)
-        if len(bad):
-            raise _Corrupt(bad_at, reason)
+        if stop is not None:
+            raise _Corrupt(stop[1], stop[2])
+
+    def _skip_oversized(
+        self, buf: bytes, block: np.ndarray, btype: np.ndarray, ok: np.ndarray, bad: np.ndarray, n_if: int
+    ) -> tuple[int, int, str] | None:
+        """Note a skip (and warn) for each bad row that is only oversized, up to the first truly broken one.
+
+        Returns (that row, its block offset, why it is broken), or None when every bad row was skipped.
+        """
+        # Rows before a bad row are all either good or skipped, so row k is frame ``first + k``.
+        first = self.frames + self.chunk_frames + len(self.skips) + 1
+        for j, k in enumerate(bad.tolist()):
+            off, bt = int(block[k]), int(btype[k])
+            cap = self._oversized(buf, off, bt, n_if)
+            if cap is None:
+                return k, off, self._why(buf, off, bt, n_if)
+            self.skips.append(self.chunk_frames + k - j)
+            self.warnings.append(
+                f"{self.name}: skipped {block_name(bt)} at byte {self.feed.base + off} (frame {first + k}): "
+                f"captured length {cap} exceeds {MAX_CAPLEN}"
+            )
+        return None
+
+    def _oversized(self, buf: bytes, off: int, btype: int, n_if: int) -> int | None:
+        """The captured length of the packet block at ``off`` if that is its only fault, else None."""
+        order = self.order
+        blen, = struct.unpack_from(order + "I", buf, off + 4)
+        if blen & 3 or struct.unpack_from(order + "I", buf, off + blen - 4)[0] != blen:
+            return None
+        if btype == SPB:
+            if n_if == 0:
+                return None
+            cap = min(struct.unpack_from(order + "I", buf, off + 8)[0], self._spb_snaplen())
+            fixed = 16
+        else:
+            iface, = struct.unpack_from(order + ("H" if btype == PB else "I"), buf, off + 8)
+            if iface >= n_if:
+                return None
+            cap, = struct.unpack_from(order + "I", buf, off + 20)
+            fixed = 32
+        if cap <= MAX_CAPLEN or ((cap + 3) & ~3) > blen - fixed:
+            return None
+        return cap
 
     def _columns(
         self, buf: bytes, w: np.ndarray, o: np.ndarray, btype: np.ndarray, n_if: int
@@ -432,20 +484,28 @@ class _Reader:
 
     def _emit(self, buf: bytes) -> Iterator[FrameBatch]:
         """Yield this chunk's frames as batches; fill in Simple Packet Block timestamps."""
+        skips, self.skips = self.skips, []
+        self.skipped += len(skips)
         if not self.cols:
+            self.frames += len(skips)
             return
         data, cap, wire, ts, lt, has_ts = (np.concatenate(c) for c in zip(*self.cols))
         self.cols = []
         n = len(data)
-        if n == 0:
-            return
-        if not has_ts.all():
+        if n and not has_ts.all():
             idx = np.where(has_ts, np.arange(n), -1)
             np.maximum.accumulate(idx, out=idx)
             ts = np.where(idx >= 0, ts[np.maximum(idx, 0)], self.last_ts)
-        self.last_ts = float(ts[-1])
-        yield from cut_batches(buf, data, cap, wire, ts, lt, self.frames + 1, self.name, self.max_frames)
-        self.frames += n
+        if n:
+            self.last_ts = float(ts[-1])
+        lo = 0
+        for i, hi in enumerate([*skips, n]):  # a skipped block ends one run of consecutive frame numbers
+            if hi > lo:
+                yield from cut_batches(buf, data[lo:hi], cap[lo:hi], wire[lo:hi], ts[lo:hi], lt[lo:hi],
+                                       self.frames + 1, self.name, self.max_frames)
+                self.frames += hi - lo
+            self.frames += i < len(skips)  # the skipped block's own number
+            lo = hi
 
 
 def _scan(buf: bytes, off: int, size: int, unpack2, epb_append, other_append) -> int:
@@ -494,7 +554,6 @@ def _length_problem(btype: int, blen: int) -> str:
         return f"length {blen} is not a multiple of 4"
     if blen < MIN_LEN.get(btype, 12):
         return f"length {blen} is shorter than its fixed part ({MIN_LEN.get(btype, 12)})"
-    limit = MAX_PACKET_BLOCK if btype in (EPB, SPB, PB) else MAX_BLOCK
-    if blen > limit:
-        return f"length {blen} exceeds {limit}"
+    if blen > MAX_BLOCK:
+        return f"length {blen} exceeds {MAX_BLOCK}"
     return ""

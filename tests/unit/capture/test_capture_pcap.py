@@ -147,7 +147,9 @@ def test_caplen_beyond_snaplen_is_tolerated_up_to_a_margin() -> None:
     bad = pcap_record("<", 2, 0, b"b" * (100 + 65536 + 1))
     got, warnings = read_bytes(hdr + ok + bad)
     assert [f.caplen for f in got] == [1500]
-    assert "caplen 65637 exceeds 65636" in warnings[0]
+    # The file ends exactly after it, so its bytes are there: skipped, not a corrupt length.
+    assert warnings == [f"t.pcap: skipped oversized record at byte {24 + len(ok)} (frame 2): "
+                        "caplen 65637 exceeds 65636"]
 
 
 def test_unknown_major_version_is_read_with_a_warning() -> None:
@@ -168,3 +170,149 @@ def test_record_header_struct_matches_the_draft() -> None:
     # ts_sec, ts_frac, caplen, wirelen: four 32-bit words (draft-ietf-opsawg-pcap section 5).
     rec = pcap_record(">", 0x01020304, 0x05060708, b"\xaa", 0x0A0B0C0D)
     assert struct.unpack(">IIII", rec[:16]) == (0x01020304, 0x05060708, 1, 0x0A0B0C0D)
+
+
+# ---------------------------------------------------------------- oversized records
+
+BIG = 300_000  # over MAX_CAPLEN (262144)
+
+
+def oversized_file(order: str = "<", *, nanos: bool = False, modified: bool = False, where: tuple[int, ...] = (3,),
+                   n: int = 6, size: int = BIG, snaplen: int = 262144) -> tuple[bytes, list[Frame], list[int]]:
+    """``n`` good records with an oversized one (real bytes, ``size`` of them) before each index in ``where``.
+
+    Returns (bytes, the good frames with the numbers a reader must give them, byte offset of each oversized one).
+    """
+    units = 1_000_000_000 if nanos else 1_000_000
+    out = [pcap_header(order, nanos=nanos, modified=modified, snaplen=snaplen)]
+    pos = len(out[0])
+    frames, at = [], []
+    number = 0
+    for i in range(n + 1):
+        if i in where:
+            number += 1
+            rec = pcap_record(order, 1_600_000_000 + i, 5, bytes([i]) * size, modified=modified)
+            at.append(pos)
+            out.append(rec)
+            pos += len(rec)
+        if i == n:
+            break
+        number += 1
+        data = bytes((i * 7 + k) & 0xFF for k in range(20 + 9 * i))
+        sec, frac = 1_600_000_000 + i, (i * 123457) % units
+        rec = pcap_record(order, sec, frac, data, len(data) + 4, modified=modified)
+        out.append(rec)
+        pos += len(rec)
+        frames.append(Frame(number, sec + frac / units, len(data), len(data) + 4, 1, data))
+    return b"".join(out), frames, at
+
+
+def skip_line(at: int, frame: int, caplen: int = BIG, limit: int = 262144) -> str:
+    return f"t.pcap: skipped oversized record at byte {at} (frame {frame}): caplen {caplen} exceeds {limit}"
+
+
+READS = [(False, 1 << 24), (True, 1 << 24), (False, 4096), (True, 4096), (False, 100)]
+
+
+@pytest.mark.parametrize("order,nanos,modified", VARIANTS)
+def test_oversized_record_in_the_middle_is_skipped_and_keeps_its_frame_number(order: str, nanos: bool,
+                                                                              modified: bool) -> None:
+    raw, want, at = oversized_file(order, nanos=nanos, modified=modified)
+    assert [f.number for f in want] == [1, 2, 3, 5, 6, 7]
+    for seekable, max_bytes in READS:
+        got, warnings = read_bytes(raw, seekable=seekable, max_bytes=max_bytes)
+        same_frames(got, want)
+        assert warnings == [skip_line(at[0], 4)], (seekable, max_bytes)
+
+
+@pytest.mark.parametrize("where", [(0,), (6,), (0, 2, 4), (1, 6)], ids=["first", "last", "several", "and-last"])
+def test_oversized_records_first_last_and_several(where: tuple[int, ...]) -> None:
+    raw, want, at = oversized_file(where=where)
+    numbers = sorted(set(range(1, 7 + len(where))) - {f.number for f in want})
+    assert len(numbers) == len(where)
+    for seekable, max_bytes in READS:
+        got, warnings = read_bytes(raw, seekable=seekable, max_bytes=max_bytes)
+        same_frames(got, want)
+        assert warnings == [skip_line(a, k) for a, k in zip(at, numbers)], (seekable, max_bytes)
+
+
+def test_batches_split_around_a_skipped_frame() -> None:
+    raw, want, _ = oversized_file()
+    batches = list(open_stream(NonSeekable(raw), "t.pcap").batches(max_frames=2))
+    assert [b.frame.tolist() for b in batches] == [[1, 2], [3], [5, 6], [7]]
+
+
+def test_record_beyond_the_snaplen_margin_is_skipped_too() -> None:
+    raw, want, at = oversized_file(snaplen=100, size=70_000)
+    got, warnings = read_bytes(raw)
+    same_frames(got, want)
+    assert warnings == [skip_line(at[0], 4, 70_000, 65636)]
+
+
+def test_frames_read_in_later_warnings_leave_out_the_skipped_record() -> None:
+    raw, want, _ = oversized_file(n=4)
+    cut = raw[:-5]  # the last good record loses its last bytes
+    got, warnings = read_bytes(cut)
+    same_frames(got, want[:-1])
+    assert len(warnings) == 2 and warnings[0].startswith("t.pcap: skipped oversized record")
+    assert warnings[1].startswith(f"t.pcap: truncated record at byte {len(raw) - 16 - want[-1].caplen} (frame 5): ")
+    assert warnings[1].endswith("; 3 frames read")
+
+
+def _after_oversized(follow: bytes) -> tuple[bytes, int]:
+    """Three good records, an oversized one with its bytes really there, then ``follow``."""
+    raw, _, ends = sample_pcap(n=3)
+    bad = pcap_record("<", 1_600_000_003, 0, b"o" * BIG)
+    return raw + bad + follow, ends[-1]
+
+
+def _header(sec: int = 1_600_000_003, frac: int = 0, caplen: int = 40, wirelen: int = 40) -> bytes:
+    return struct.pack("<IiII", sec, frac, caplen, wirelen)
+
+
+@pytest.mark.parametrize(
+    "follow",
+    [
+        pytest.param(bytes(range(256)) * 4, id="garbage"),
+        pytest.param(b"\0" * 200, id="zeros"),
+        pytest.param(_header(sec=1_600_000_003 + 86400 * 30) + b"x" * 40, id="time-far-ahead"),
+        pytest.param(_header(sec=1_000) + b"x" * 40, id="time-far-behind"),
+        pytest.param(_header(frac=1_000_000) + b"x" * 40, id="fraction-of-a-second-too-big"),
+        pytest.param(_header(caplen=300_000, wirelen=300_000) + b"x" * 40, id="next-also-oversized"),
+        pytest.param(_header(caplen=60, wirelen=40) + b"x" * 60, id="caplen-over-wirelen"),
+        pytest.param(_header(caplen=0, wirelen=0), id="zero-wirelen"),
+        pytest.param(_header()[:9], id="partial-header-at-eof"),
+    ],
+)
+@pytest.mark.parametrize("seekable", [False, True], ids=["stream", "file"])
+def test_oversized_record_followed_by_nonsense_stops_as_before(follow: bytes, seekable: bool) -> None:
+    raw, start = _after_oversized(follow)
+    _, want, _ = sample_pcap(n=3)
+    for max_bytes in (1 << 24, 1000):
+        got, warnings = read_bytes(raw, seekable=seekable, max_bytes=max_bytes)
+        same_frames(got, want)
+        assert warnings == [f"t.pcap: corrupt record at byte {start} (frame 4): caplen {BIG} exceeds 262144; "
+                            "3 frames read"]
+
+
+def test_oversized_record_whose_bytes_are_not_there_stops() -> None:
+    raw, start = _after_oversized(b"")
+    got, warnings = read_bytes(raw[:-1])  # one byte short of ending exactly after it
+    assert len(got) == 3
+    assert warnings == [f"t.pcap: corrupt record at byte {start} (frame 4): caplen {BIG} exceeds 262144; "
+                        "3 frames read"]
+    got, warnings = read_bytes(raw)  # ends exactly after it: skipped
+    assert len(got) == 3 and warnings == [skip_line(start, 4)]
+
+
+def test_plausible_next_header_is_judged_against_the_last_frame() -> None:
+    # A day either side of the last good frame is believed; the oversized record's own time does not matter.
+    raw, _, _ = sample_pcap(n=3)
+    last_sec = 1_600_000_002
+    for sec, skipped in ((last_sec + 86400, True), (last_sec - 86400, True), (last_sec + 86401, False)):
+        bad = pcap_record("<", 7, 0, b"o" * BIG)
+        got, warnings = read_bytes(raw + bad + pcap_record("<", sec, -5, b"n" * 30))
+        assert len(got) == (4 if skipped else 3), sec
+        assert warnings[0].startswith("t.pcap: skipped" if skipped else "t.pcap: corrupt"), sec
+        if skipped:
+            assert got[-1].number == 5 and got[-1].data == b"n" * 30

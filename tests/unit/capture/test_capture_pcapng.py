@@ -7,17 +7,21 @@ import struct
 import pytest
 from capture_builders import (
     Frame,
+    NonSeekable,
     block,
     end_of_options,
     epb,
     idb,
     option,
     payload,
+    pb,
     read_bytes,
     sample_pcapng,
     shb,
     spb,
 )
+
+from sensor.capture.source import open_stream
 
 LE, BE = "<", ">"
 
@@ -101,7 +105,8 @@ GOOD = epb(LE, 0, 5_000_000, payload(9, 30))
         (struct.pack("<II", 0xBAD, 8) + b"\0" * 40, "block type 0x00000bad length 8 is shorter"),
         (struct.pack("<II", 6, 50) + b"\0" * 60, "Enhanced Packet Block length 50 is not a multiple of 4"),
         (struct.pack("<II", 5, 0x7FFFFFF0) + b"\0" * 40, "exceeds 16777216"),
-        (struct.pack("<II", 6, 400000) + b"\0" * 40, "Enhanced Packet Block length 400000 exceeds"),
+        (struct.pack("<II", 6, 0x01000004) + b"\0" * 40, "Enhanced Packet Block length 16777220 exceeds 16777216"),
+        (struct.pack("<II", 6, 400000) + b"\0" * 400000, "Enhanced Packet Block length 400000 but trailer says 0"),
         (epb(LE, 0, 1, b"abc")[:-4] + struct.pack("<I", 99), "Enhanced Packet Block length 36 but trailer says 99"),
         (block(LE, 4, b"abcd")[:-4] + struct.pack("<I", 0), "block type 0x00000004 length 16 but trailer says 0"),
         (epb(LE, 1, 1, b"abc"), "names interface 1 but the section defines 1"),
@@ -225,9 +230,113 @@ def test_big_non_packet_block_is_skipped_across_chunks() -> None:
 
 
 def test_obsolete_packet_block_fields() -> None:
-    from capture_builders import pb
-
     raw = shb(BE) + idb(BE, 1) + idb(BE, 9, tsresol=3) + pb(BE, 1, 12_345, b"ppp", 99)
     got, _ = read_bytes(raw, name="x")
     assert [(f.linktype, f.caplen, f.wirelen, f.data) for f in got] == [(9, 3, 99, b"ppp")]
     assert got[0].ts == pytest.approx(12.345)
+
+
+# ---------------------------------------------------------------- oversized packet blocks
+
+BIG = 300_000  # over MAX_CAPLEN (262144)
+
+
+def skipped(at: int, frame: int, name: str = "Enhanced Packet Block", cap: int = BIG) -> str:
+    return f"x: skipped {name} at byte {at} (frame {frame}): captured length {cap} exceeds 262144"
+
+
+def _good(i: int) -> bytes:
+    return epb(LE, 0, 1_000_000 * (i + 1), payload(i, 20 + i))
+
+
+READS = [(False, 1 << 24, 65536), (True, 1 << 24, 65536), (False, 4096, 2), (True, 4096, 1), (False, 100, 3)]
+
+
+@pytest.mark.parametrize("cap", [262_145, BIG, 1_000_000], ids=["just-over", "over", "far-over"])
+def test_oversized_enhanced_packet_block_is_skipped_and_keeps_its_frame_number(cap: int) -> None:
+    head = _file(_good(0), _good(1), _good(2))
+    bad = epb(LE, 0, 3_500_000, b"\xee" * cap)
+    raw = head + bad + _good(3) + _good(4)
+    for seekable, max_bytes, max_frames in READS:
+        got, warnings = read_bytes(raw, seekable=seekable, max_bytes=max_bytes, max_frames=max_frames, name="x")
+        assert [f.number for f in got] == [1, 2, 3, 5, 6]
+        assert [f.data for f in got] == [payload(i, 20 + i) for i in (0, 1, 2, 3, 4)]
+        assert [f.ts for f in got] == [1.0, 2.0, 3.0, 4.0, 5.0]
+        assert warnings == [skipped(len(head), 4, cap=cap)], (seekable, max_bytes)
+
+
+def test_oversized_blocks_first_last_and_in_a_row() -> None:
+    bad = epb(LE, 0, 0, b"\xee" * BIG)
+    head = _file()
+    raw = head + bad + bad + _good(0) + bad + _good(1) + bad
+    at = [len(head), len(head) + len(bad), len(head) + 2 * len(bad) + len(_good(0)),
+          len(head) + 3 * len(bad) + len(_good(0)) + len(_good(1))]
+    for seekable, max_bytes, max_frames in READS:
+        got, warnings = read_bytes(raw, seekable=seekable, max_bytes=max_bytes, max_frames=max_frames, name="x")
+        assert [f.number for f in got] == [3, 5]
+        assert warnings == [skipped(a, k) for a, k in zip(at, (1, 2, 4, 6))]
+
+
+def test_oversized_simple_and_obsolete_packet_blocks_are_skipped_too() -> None:
+    head = _file(_good(0))
+    big_spb = spb(LE, b"s" * BIG)
+    big_pb = pb(LE, 0, 7, b"p" * BIG)
+    raw = head + big_spb + _good(1) + big_pb + spb(LE, b"after")
+    got, warnings = read_bytes(raw, name="x")
+    assert [(f.number, f.data) for f in got] == [(1, payload(0, 20)), (3, payload(1, 21)), (5, b"after")]
+    assert got[-1].ts == 2.0  # a Simple Packet Block takes the time of the frame before it that was read
+    assert warnings == [skipped(len(head), 2, "Simple Packet Block"),
+                        skipped(len(head) + len(big_spb) + len(_good(1)), 4, "Packet Block")]
+
+
+def test_batches_split_around_a_skipped_block() -> None:
+    raw = _file(_good(0), _good(1), epb(LE, 0, 0, b"\xee" * BIG), _good(2), _good(3), _good(4))
+    batches = list(open_stream(NonSeekable(raw), "x").batches(max_frames=2))
+    assert [b.frame.tolist() for b in batches] == [[1, 2], [4, 5], [6]]
+
+
+def _oversized_epb(**change: int) -> bytes:
+    """An oversized EPB with one field changed: iface, cap (declared), trailer."""
+    data = b"\xee" * BIG
+    body = struct.pack("<IIIII", change.get("iface", 0), 0, 0, change.get("cap", BIG), BIG) + data
+    total = len(body) + 12
+    return struct.pack("<II", 6, total) + body + struct.pack("<I", change.get("trailer", total))
+
+
+@pytest.mark.parametrize(
+    "bad,reason",
+    [
+        (_oversized_epb(trailer=12), f"Enhanced Packet Block length {BIG + 32} but trailer says 12"),
+        (_oversized_epb(cap=BIG + 8), f"captured length {BIG + 8} exceeds 262144"),
+        (_oversized_epb(iface=3), f"captured length {BIG} exceeds 262144"),  # stops: no interface 3
+    ],
+    ids=["trailer", "cap-beyond-block", "interface"],
+)
+@pytest.mark.parametrize("seekable", [False, True], ids=["stream", "file"])
+def test_oversized_block_that_is_also_broken_stops_as_before(bad: bytes, reason: str, seekable: bool) -> None:
+    head = _file(GOOD, GOOD)
+    for max_bytes in (1 << 24, 4096):
+        got, warnings = read_bytes(head + bad + GOOD, seekable=seekable, max_bytes=max_bytes, name="c.pcapng")
+        assert len(got) == 2
+        assert len(warnings) == 1 and warnings[0].startswith(f"c.pcapng: corrupt block at byte {len(head)}: ")
+        assert reason in warnings[0] and warnings[0].endswith("; 2 frames read")
+
+
+def test_oversized_block_cut_short_is_a_truncation() -> None:
+    head = _file(GOOD)
+    raw = head + epb(LE, 0, 0, b"\xee" * BIG) + GOOD
+    cut = raw[: len(head) + 1000]
+    got, warnings = read_bytes(cut, name="x")
+    assert len(got) == 1
+    assert warnings == [f"x: truncated Enhanced Packet Block at byte {len(head)} (frame 2): 1000 of {BIG + 32} bytes; "
+                        "1 frames read"]
+
+
+def test_frames_read_in_later_warnings_leave_out_skipped_blocks() -> None:
+    head = _file(_good(0), epb(LE, 0, 0, b"\xee" * BIG))
+    raw = head + _good(1) + _good(2)
+    got, warnings = read_bytes(raw[:-3], name="x")
+    assert [f.number for f in got] == [1, 3]
+    assert warnings[0] == skipped(len(shb(LE) + idb(LE, 1) + _good(0)), 2)
+    assert warnings[1] == (f"x: truncated Enhanced Packet Block at byte {len(head) + len(_good(1))} (frame 4): "
+                           f"{len(_good(2)) - 3} of {len(_good(2))} bytes; 2 frames read")
