@@ -24,6 +24,8 @@ from sensor.capture.source import CaptureInput, open_inputs
 from sensor.decode.fragments import FragmentReassembler
 from sensor.decode.layers import SUPPORTED_LINKTYPES, decode
 from sensor.decode.packets import Packets, Weird
+from sensor.dissect.generic import MessageBatch, ProtocolAnalyzer
+from sensor.dissect.modbus import PROTOCOL as MODBUS
 from sensor.dissect.modbus import ModbusAnalyzer, ModbusBatch
 from sensor.flows.dispatch import Dispatcher
 from sensor.flows.table import TRANSPORT_NAMES, Flow, FlowTable
@@ -89,11 +91,12 @@ class Pipeline:
     def __init__(self, store: Store, options: Options) -> None:
         self.store = store
         self.options = options
-        self.dispatcher = Dispatcher(BUILTIN, {"modbus": options.modbus_ports})
+        self.dispatcher = Dispatcher(BUILTIN, {"modbus": frozenset(("tcp", port) for port in options.modbus_ports)})
         self.flows = FlowTable(self.dispatcher.service_ports,
                                on_end=FlowWriter(options.flows) if options.flows is not None else None)
         self.fragments = FragmentReassembler()
-        self.modbus = ModbusAnalyzer(fast_path=options.fast_path)
+        self.modbus = ModbusAnalyzer(fast_path=options.fast_path)  # Modbus has a vectorised analyzer of its own
+        self.analyzers = [ProtocolAnalyzer(spec) for spec in BUILTIN if spec.name != MODBUS]
         self.inventory = Inventory()
         self.events = EventWriter(options.events) if options.events is not None else None
         self.summary = Summary()
@@ -169,6 +172,7 @@ class Pipeline:
         unsupported: Counter[int] = Counter()
         first_ts, last_ts = float("inf"), float("-inf")
         for whole in source.batches(max_frames=self.options.batch_frames):
+            self._skipped_records(whole, last_frame)
             consumed += int(whole.caplen.sum()) + PCAP_RECORD_HEADER * len(whole)
             unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
             if len(whole):
@@ -192,6 +196,21 @@ class Pipeline:
         self._end_of_input(name)
         self._flush(FileCheckpoint(fp, name, size, last_frame, True, after) if fp else None)
         self._mute(False)
+
+    def _skipped_records(self, fb: FrameBatch, previous: int) -> None:
+        """The reader skips a record it cannot take (an oversized caplen between sound records) but keeps
+        its frame number, as tshark does: each hole in the numbering is a counted weird."""
+        if not len(fb):
+            return
+        numbers = np.r_[previous, fb.frame]
+        holes = np.nonzero(np.diff(numbers) > 1)[0]
+        weirds = [Weird("capture_record_skipped", "capture", fb.file, frame, float(fb.ts[i]),
+                        "record skipped by the reader (see the warning)")
+                  for i in holes.tolist() for frame in range(int(numbers[i]) + 1, int(numbers[i + 1]))]
+        if weirds:
+            self._count_weirds(weirds)
+            if self.events is not None:
+                self.events.write(None, [], weirds)
 
     def _mute(self, on: bool) -> None:
         """While muted the stages run for their state only: no counts, files or commits."""
@@ -239,24 +258,30 @@ class Pipeline:
         for proto, count in zip(protos.tolist(), counts.tolist()):
             s.protocols[IP_PROTOCOL_NAMES.get(proto, f"ip_proto_{proto}")] += count
         modbus = self.modbus.analyze(fb, weirds)
+        others = [batch for analyzer in self.analyzers if (batch := analyzer.analyze(fb, weirds)) is not None]
         for code, detail in self.inventory.limits_hit():
             weirds.append(Weird(code, "inventory", packets.file, int(packets.frame[-1]), float(packets.ts[-1]), detail))
-        self._messages(modbus, weirds)
+        self._messages(modbus, others, weirds)
 
     def _end_of_input(self, name: str) -> None:
         """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""
         weirds: list[Weird] = []
         with self._guard(weirds, name, 0):
-            self._messages(self.modbus.flush(self.flows.flows(), name, weirds), weirds)
+            flows = self.flows.flows()
+            others = [batch for analyzer in self.analyzers if (batch := analyzer.flush(flows, name, weirds)) is not None]
+            self._messages(self.modbus.flush(flows, name, weirds), others, weirds)
         self._count_weirds(weirds)
 
-    def _messages(self, modbus: ModbusBatch | None, weirds: list[Weird]) -> None:
+    def _messages(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird]) -> None:
         """Dissected messages feed the inventory and, when asked for, the events file."""
         if modbus is not None:
-            self.summary.protocols["modbus"] += len(modbus)
+            self.summary.protocols[MODBUS] += len(modbus)
             self.inventory.observe_modbus(modbus)
+        for batch in others:
+            self.summary.protocols[batch.protocol] += len(batch)
+            self.inventory.observe_messages(batch)
         if self.events is not None:
-            self.events.write(modbus, weirds)
+            self.events.write(modbus, others, weirds)
 
     def _count_weirds(self, weirds: list[Weird]) -> None:
         for w in weirds:

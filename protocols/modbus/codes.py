@@ -233,3 +233,90 @@ ACCESS: Mapping[int, Access] = MappingProxyType({
 })
 """Function code → Access. Codes absent here (diagnostics, counters, user-defined) neither read
 nor write a data table as far as the public spec says, so a read-only policy must not allow them."""
+
+
+class UmasFunction(IntEnum):
+    """Schneider UMAS function codes, carried in the second byte of an FC 90 request (after the pairing key).
+
+    Names as Wireshark's Modbus/TCP dissector gives them (packet-mbtcp.h). UMAS calls the transfer of a
+    project *to* the PLC an "upload" and the transfer *from* it a "download", the reverse of the words
+    engineers use elsewhere; the action table below follows the direction of the code, not the word.
+    """
+
+    INIT_COMM = 0x01
+    READ_ID = 0x02
+    READ_PROJECT_INFO = 0x03
+    READ_PLC_INFO = 0x04
+    READ_CARD_INFO = 0x06
+    REPEAT = 0x0A
+    TAKE_PLC_RESERVATION = 0x10
+    RELEASE_PLC_RESERVATION = 0x11
+    KEEP_ALIVE = 0x12
+    READ_MEMORY_BLOCK = 0x20
+    READ_VARIABLES = 0x22
+    WRITE_VARIABLES = 0x23
+    READ_COILS_REGISTERS = 0x24
+    WRITE_COILS_REGISTERS = 0x25
+    DATA_DICTIONARY = 0x26
+    INITIALIZE_UPLOAD = 0x30
+    UPLOAD_BLOCK = 0x31
+    END_STRATEGY_UPLOAD = 0x32
+    INITIALIZE_DOWNLOAD = 0x33
+    DOWNLOAD_BLOCK = 0x34
+    END_STRATEGY_DOWNLOAD = 0x35
+    START_PLC = 0x40
+    STOP_PLC = 0x41
+
+
+umas_function_name = _namer(UmasFunction, "a UMAS function")
+
+_PUBLIC_ACTIONS = {
+    **dict.fromkeys(("read_coils", "read_discrete_inputs", "read_holding_registers", "read_input_registers",
+                     "read_file_record", "read_fifo_queue"), "read"),
+    **dict.fromkeys(("write_single_coil", "write_single_register", "write_multiple_coils",
+                     "write_multiple_registers", "write_file_record", "mask_write_register",
+                     "read_write_multiple_registers"), "write"),
+    **dict.fromkeys(("read_exception_status", "diagnostics", "get_comm_event_counter", "get_comm_event_log"),
+                    "diagnostics"),
+    "diagnostics/restart_communications_option": "restart",
+    "diagnostics/force_listen_only_mode": "mode_change",
+    "report_server_id": "discovery",
+    "encapsulated_interface_transport": "other",
+    "encapsulated_interface_transport/read_device_identification": "discovery",
+    "umas": "other",
+}
+_UMAS_ACTIONS = {
+    **dict.fromkeys((UmasFunction.INITIALIZE_UPLOAD, UmasFunction.UPLOAD_BLOCK, UmasFunction.END_STRATEGY_UPLOAD),
+                    "program_download"),
+    **dict.fromkeys((UmasFunction.INITIALIZE_DOWNLOAD, UmasFunction.DOWNLOAD_BLOCK,
+                     UmasFunction.END_STRATEGY_DOWNLOAD), "program_upload"),
+    UmasFunction.START_PLC: "mode_change",
+    UmasFunction.STOP_PLC: "mode_change",
+}
+
+ACTIONS: Mapping[str, str] = MappingProxyType({
+    **_PUBLIC_ACTIONS,
+    **{f"umas/{umas_function_name(code)}": action for code, action in _UMAS_ACTIONS.items()},
+})
+"""The one Modbus action table: function name (refined by sub-function where that changes the meaning)
+-> action of the shared vocabulary (DESIGN.md). Every name not listed, user-defined codes and unknown
+codes included, is ``other``."""
+
+
+def action_name(function_code: int, sub_function: int | None = None, mei_type: int | None = None,
+                umas_function: int | None = None) -> str:
+    """The function's name, refined where the sub-function changes its meaning (the keys of ``ACTIONS``)."""
+    name = function_name(function_code)
+    if function_code == FunctionCode.DIAGNOSTICS and sub_function in (
+            DiagnosticSubFunction.RESTART_COMMUNICATIONS_OPTION, DiagnosticSubFunction.FORCE_LISTEN_ONLY_MODE):
+        return f"{name}/{diagnostic_name(sub_function)}"
+    if function_code == FunctionCode.ENCAPSULATED_INTERFACE_TRANSPORT and mei_type == MeiType.READ_DEVICE_IDENTIFICATION:
+        return f"{name}/{mei_type_name(mei_type)}"
+    if function_code == UMAS and umas_function in _UMAS_ACTIONS:
+        return f"{name}/{umas_function_name(umas_function)}"
+    return name
+
+
+def action_of(name: str) -> str:
+    """The action of a (refined) function name; anything unlisted is ``other``."""
+    return ACTIONS.get(name, "other")

@@ -30,6 +30,8 @@ from typing import Any, NamedTuple
 
 from protocols.base import Malformed, NeedMore
 from protocols.modbus.codes import (
+    UMAS,
+    action_name,
     conformity_level_name,
     diagnostic_name,
     exception_name,
@@ -124,6 +126,12 @@ class ModbusMessage:
     objects: tuple[IdentificationObject, ...] | None = None
     data: bytes | None = None  # opaque payload: user-defined/unknown codes, CANopen and other MEI types
     weird: str | None = None
+
+    @property
+    def action_name(self) -> str:
+        """The function's name refined by the sub-function that decides its action (``codes.ACTIONS``)."""
+        umas = self.data[1] if self.function_code == UMAS and self.is_request and self.data and len(self.data) > 1 else None
+        return action_name(self.function_code, self.sub_function, self.mei_type, umas)
 
     def event_fields(self) -> dict[str, Any]:
         """This message's fields for the events file (DESIGN.md "Events"); contract fields always present."""

@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from protocols.base import Malformed
 from protocols.modbus.batch import NONE, ModbusColumns, parse_headers
 from protocols.modbus.session import Pairing, RequestTable
 from protocols.modbus.stream import ModbusStream
 from protocols.modbus.wire import ModbusMessage, parse_adu
 from sensor.decode.packets import Weird
-from sensor.flows.dispatch import StreamRuns, stream_runs
-from sensor.flows.reassembly import Disputed, Note
+from sensor.dissect.streams import Framed, has_buffered
+from sensor.flows.dispatch import stream_runs
 from sensor.flows.table import Flow, FlowBatch
 
 PROTOCOL = "modbus"
@@ -70,26 +69,6 @@ class ModbusBatch:
         return result[0] if isinstance(result, tuple) else None
 
 
-class _Streams:
-    """Per-flow framing state for both directions."""
-
-    __slots__ = ("framers", "disputed")
-
-    def __init__(self, server_side: int) -> None:
-        self.framers = tuple(ModbusStream(is_request=direction != server_side) for direction in (0, 1))
-        self.disputed = [False, False]  # a partial ADU waiting in the framer holds disputed bytes
-
-
-def _session(flow: Flow) -> _Streams:
-    if flow.session is None:
-        flow.session = _Streams(flow.server_side)
-    return flow.session  # type: ignore[return-value]
-
-
-def _has_buffered(flow: Flow, direction: int) -> bool:
-    return flow.session is not None and flow.session.framers[direction].pending > 0  # type: ignore[union-attr]
-
-
 class ModbusAnalyzer:
     """Turns a batch's Modbus flows into a ``ModbusBatch``; owns the request table."""
 
@@ -100,7 +79,7 @@ class ModbusAnalyzer:
         self.slow_rows = 0
 
     def analyze(self, fb: FlowBatch, weirds: list[Weird]) -> ModbusBatch | None:
-        runs = stream_runs(fb, PROTOCOL, _has_buffered)
+        runs = stream_runs(fb, PROTOCOL, has_buffered)
         if len(runs.rows) == 0:
             return None
         p = fb.packets
@@ -116,9 +95,9 @@ class ModbusAnalyzer:
         self._advance_streams(fb, rows, runs.start, runs.stop, fast_run)
 
         parts = [self._fast_part(fb, rows[fast], is_request[fast], cols, fast)]
-        messages = _Messages()
+        messages = Framed(PROTOCOL)
         for i in np.nonzero(~fast_run)[0].tolist():
-            self._slow_run(fb, runs, i, messages, weirds)
+            messages.run(fb, runs, i, ModbusStream, weirds)
         if messages:
             parts.append(_slow_part(messages))
         self.fast_rows += int(fast.sum())
@@ -126,12 +105,8 @@ class ModbusAnalyzer:
 
     def flush(self, flows: list[Flow], file: str, weirds: list[Weird]) -> ModbusBatch | None:
         """End of input: segments still waiting behind a hole are delivered after a gap."""
-        mine = [f for f in flows if f.protocol == PROTOCOL and f.streams is not None
-                and any(s.pending for s in f.streams)]
-        messages = _Messages()
-        for g, flow in enumerate(mine):
-            for direction, stream in enumerate(flow.streams):
-                messages.frame_items(stream.flush(), _session(flow), direction, g, file, weirds)
+        messages = Framed(PROTOCOL)
+        mine = messages.flush(flows, PROTOCOL, file, ModbusStream, weirds)
         if not messages:
             return None
         return self._finish(mine, file, np.zeros(0, dtype=np.uint8), [_slow_part(messages)], weirds)
@@ -178,68 +153,8 @@ class ModbusAnalyzer:
             "adu_off": cols.adu_off[fast], "adu_len": cols.adu_len[fast], "disputed": np.zeros(len(rows), dtype=bool),
         }
 
-    @staticmethod
-    def _slow_run(fb: FlowBatch, runs: StreamRuns, i: int, out: _Messages, weirds: list[Weird]) -> None:
-        p = fb.packets
-        first = int(runs.rows[runs.start[i]])
-        g = int(fb.row_flow[first])
-        flow = fb.flows[g]
-        direction = int(fb.direction[first])
-        stream = flow.streams[direction]
-        session = _session(flow)
-        for k in range(int(runs.start[i]), int(runs.stop[i])):
-            row = int(runs.rows[k])
-            start, size = int(p.payload_off[row]), int(p.payload_len[row])
-            tag = (int(p.frame[row]), float(p.ts[row]))
-            items = stream.deliver(int(p.seq[row]), p.data[start:start + size].tobytes(), tag, runs.window(k))
-            out.frame_items(items, session, direction, g, p.file, weirds)
 
-
-class _Messages:
-    """Messages of the slow path in the order they completed, with those built from disputed bytes marked."""
-
-    def __init__(self) -> None:
-        self.rows: list[tuple[int, float, int, ModbusMessage]] = []  # (frame, ts, flow index, message)
-        self.disputed: set[int] = set()
-
-    def __bool__(self) -> bool:
-        return bool(self.rows)
-
-    def frame_items(self, items: list, session: _Streams, direction: int, g: int, file: str,
-                    weirds: list[Weird]) -> None:
-        """Feed reassembled bytes, gaps and notes of one direction to its framer; collect messages and weirds."""
-        framer = session.framers[direction]
-        for data, (frame, ts) in items:
-            if isinstance(data, Note):
-                weirds.append(Weird(data.code, "tcp", file, frame, ts, data.detail))
-                if data.other is not None:  # a conflicting copy: what was built from either copy is disputed
-                    self._dispute(g, {frame, data.other[0]})
-                    session.disputed[direction] |= framer.pending > 0
-                continue
-            if isinstance(data, int):
-                framer.gap()
-                session.disputed[direction] = False
-                weirds.append(Weird("tcp_gap", "tcp", file, frame, ts, f"{data} bytes missing before this segment"))
-                continue
-            disputed = isinstance(data, Disputed) or session.disputed[direction]
-            for (done_frame, done_ts), outcome in framer.feed(data, (frame, ts)):
-                if isinstance(outcome, Malformed):
-                    weirds.append(Weird(outcome.code, PROTOCOL, file, done_frame, done_ts, outcome.detail))
-                    continue
-                if outcome.weird:
-                    weirds.append(Weird(outcome.weird, PROTOCOL, file, done_frame, done_ts))
-                if disputed:
-                    self.disputed.add(len(self.rows))
-                self.rows.append((done_frame, done_ts, g, outcome))
-            session.disputed[direction] = isinstance(data, Disputed) and framer.pending > 0
-
-    def _dispute(self, g: int, frames: set[int]) -> None:
-        for k, (frame, _, flow, _) in enumerate(self.rows):
-            if flow == g and frame in frames:
-                self.disputed.add(k)
-
-
-def _slow_part(found: _Messages) -> dict:
+def _slow_part(found: Framed) -> dict:
     def column(values: list) -> np.ndarray:
         return np.array(values, dtype=np.int64)
 
@@ -247,12 +162,12 @@ def _slow_part(found: _Messages) -> dict:
         return NONE if v is None else v
 
     messages = found.rows
-    ms = [m for _, _, _, m in messages]
+    ms = [m for _, _, _, _, m in messages]
     single = [m.values[0] if m.function_code in (5, 6) and m.values and m.exception_code is None else None
               for m in ms]
     return {
-        "frame": column([f for f, _, _, _ in messages]), "ts": np.array([t for _, t, _, _ in messages]),
-        "flow": column([g for _, _, g, _ in messages]), "is_request": np.array([m.is_request for m in ms], dtype=bool),
+        "frame": column([r[0] for r in messages]), "ts": np.array([r[1] for r in messages]),
+        "flow": column([r[2] for r in messages]), "is_request": np.array([m.is_request for m in ms], dtype=bool),
         "transaction_id": column([m.transaction_id for m in ms]), "unit_id": column([m.unit_id for m in ms]),
         "function_code": column([m.function_code for m in ms]),
         "exception_code": column([opt(m.exception_code) for m in ms]),

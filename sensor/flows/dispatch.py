@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from protocols.base import ProtocolSpec
+from protocols.base import ProtocolSpec, Verdict
 from sensor.decode.packets import TCP_SYN
 from sensor.flows.reassembly import SEQ_MOD, Window
 from sensor.flows.table import Flow, FlowBatch
@@ -25,21 +25,23 @@ MAX_PROBES = 3  # payload-bearing packets a flow may show before we stop probing
 class Dispatcher:
     """Port and probe based assignment of flows to protocols."""
 
-    def __init__(self, specs: tuple[ProtocolSpec, ...], extra_ports: dict[str, frozenset[int]]) -> None:
+    def __init__(self, specs: tuple[ProtocolSpec, ...], extra_ports: dict[str, frozenset[tuple[str, int]]]) -> None:
+        """``extra_ports``: protocol name -> more (transport, port) pairs to decode it on (``--decode-as``)."""
         self.specs = specs
         self.ports = {spec.name: spec.ports | extra_ports.get(spec.name, frozenset()) for spec in specs}
 
     @property
     def service_ports(self) -> frozenset[int]:
-        return frozenset().union(*self.ports.values()) if self.ports else frozenset()
+        return frozenset(port for pairs in self.ports.values() for _, port in pairs)
 
     def assign(self, fb: FlowBatch) -> None:
         for flow in fb.new_flows:
             for spec in self.specs:
                 ports = self.ports[spec.name]
-                if flow.transport == spec.transport and (flow.resp_port in ports or flow.init_port in ports):
+                on_resp, on_init = (flow.transport, flow.resp_port) in ports, (flow.transport, flow.init_port) in ports
+                if on_resp or on_init:
                     # the service port marks the server, even when that side opened the connection
-                    flow.dissect_as(spec.name, 1 if flow.resp_port in ports else 0)
+                    flow.dissect_as(spec.name, 1 if on_resp else 0)
                     break
         undecided = [g for g, f in enumerate(fb.flows) if f.protocol is None and f.probes < MAX_PROBES]
         if not undecided:
@@ -57,7 +59,7 @@ class Dispatcher:
             start, size = int(fb.packets.payload_off[row]), int(fb.packets.payload_len[row])
             payload = data[start:start + size].tobytes()
             for spec in self.specs:
-                if flow.transport == spec.transport and spec.probe(payload):
+                if flow.transport in spec.transports and spec.probe is not None and spec.probe(payload) is Verdict.ACCEPT:
                     flow.dissect_as(spec.name, 1)
                     break
 

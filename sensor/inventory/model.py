@@ -38,8 +38,12 @@ class Identity:
     model_name: str | None = None
     user_application_name: str | None = None
     extra: tuple[tuple[int, str], ...] = ()  # every other object id and value, in order
+    details: tuple[tuple[str, object], ...] = ()  # what other protocols reveal: model, order_code, firmware...
 
     def to_json(self) -> dict:
+        if self.details:  # a protocol-neutral identity (S7 SZL, CIP Identity, DNP3 attributes...)
+            return {"vendor": self.vendor, "product": self.product, "revision": self.revision,
+                    "source": self.source, **dict(self.details)}
         return {
             "vendor": self.vendor, "product": self.product, "revision": self.revision, "source": self.source,
             "vendor_url": self.vendor_url, "product_name": self.product_name, "model_name": self.model_name,

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from protocols.base import REQUEST, RESPONSE, Fact
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import ACCESS, function_name
 from sensor.decode.packets import ArpRows
+from sensor.dissect.generic import MessageBatch
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch
 from sensor.inventory.macs import MAX_ADDRESSES, MacBook
@@ -30,6 +32,7 @@ READ_CODES = tuple(fc for fc, rule in ACCESS.items() if rule.read and not rule.w
 WRITE_CODES = tuple(fc for fc, rule in ACCESS.items() if rule.write)
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
 WRITE_RANGE_CODES = (5, 6, 15, 16, 22)  # ... and written (23's write half comes from its message)
+REFINED_CODES = (8, 43, 90)  # function codes whose sub-function decides the action (codes.action_name)
 MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
 
 
@@ -39,6 +42,8 @@ class Inventory:
     def __init__(self) -> None:
         self._reset()
         self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
+        self._identity_facts: dict[tuple[str, str], dict[str, object]] = {}  # (ip, protocol) -> what is known
+        self._identity_sources: dict[tuple[str, str], Source] = {}
         self._last_request_ts: dict[int, float] = {}
         self.macs = MacBook()
         self._limits: list[tuple[str, str]] = []
@@ -150,14 +155,21 @@ class Inventory:
         self._rows_seen += len(mb)
 
     def _actions(self, mb: ModbusBatch, requests: np.ndarray) -> None:
+        """Functions used per communication, named as the action table names them (sub-functions that
+        change the action, such as 8/1 restart, are told apart)."""
         flows = mb.flows
-        key = mb.flow[requests] * 256 + mb.function_code[requests]
+        refined = requests & np.isin(mb.function_code, REFINED_CODES)
+        plain = requests & ~refined
+        key = mb.flow[plain] * 256 + mb.function_code[plain]
         uniq, counts = np.unique(key, return_counts=True)
-        for k, c in zip(uniq.tolist(), counts.tolist()):
-            flow = flows[k // 256]
+        used = [(flows[k // 256], function_name(k % 256), c) for k, c in zip(uniq.tolist(), counts.tolist())]
+        for i in np.nonzero(refined)[0].tolist():
+            message = mb.message(i)
+            name = message.action_name if message is not None else function_name(int(mb.function_code[i]))
+            used.append((flows[int(mb.flow[i])], name, 1))
+        for flow, name, count in used:
             comm = self._communication(flow)
-            name = function_name(k % 256)
-            comm.actions[name] = comm.actions.get(name, 0) + c
+            comm.actions[name] = comm.actions.get(name, 0) + count
 
     def _points(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
         """Requests become address ranges per (client, server, unit, function, read/write)."""
@@ -290,6 +302,63 @@ class Inventory:
             asset = self._asset(flow.server, float(mb.ts[row]))
             asset.identity = _identity(objects)
             asset.sources.setdefault("identity", source)
+
+    # any protocol -----------------------------------------------------------------------------
+    def observe_messages(self, mb: MessageBatch) -> None:
+        """Services, roles, actions, identities and names from any protocol's messages."""
+        protocol = mb.protocol
+        flows = mb.flows
+        ends = ("client", "server")
+        seen_flows: set[int] = set()
+        for i, message in enumerate(mb.messages):
+            g = int(mb.flow[i])
+            flow = flows[g]
+            source = Source(protocol, mb.file, int(mb.frame[i]))
+            side = int(mb.side[i])
+            sender = flow.initiator if side == 0 else flow.responder
+            receiver = flow.responder if side == 0 else flow.initiator
+            parties = {"client": flow.client, "server": flow.server, "src": sender, "dst": receiver}
+            if g not in seen_flows:
+                seen_flows.add(g)
+                server = self._asset(flow.server, flow.first_ts)
+                self._asset(flow.client, flow.first_ts)
+                self._add_service(server, Service(protocol, flow.transport, flow.server_port), source)
+                self._communication(flow).protocol = protocol  # confirmed by a valid message, not by the port
+            if message.direction == REQUEST:
+                comm = self._communication(flow)
+                comm.actions[message.function_name] = comm.actions.get(message.function_name, 0) + 1
+            roles = [fact for fact in message.facts if fact.kind == "role"]
+            if not roles and message.direction in (REQUEST, RESPONSE):
+                roles = [Fact("role", end, end) for end in ends]
+            for fact in roles:
+                self._role(parties[fact.about], f"{protocol}_{fact.value}", source, float(mb.ts[i]))
+            for fact in message.facts:
+                if fact.kind == "identity":
+                    self._identity(parties[fact.about], protocol, fact.value, source, float(mb.ts[i]))
+                elif fact.kind == "hostname":
+                    asset = self._asset(parties[fact.about], float(mb.ts[i]))
+                    asset.hostnames.add(str(fact.value))
+                    asset.sources.setdefault(f"hostname:{fact.value}", source)
+
+    def _role(self, ip: str, role: str, source: Source, ts: float) -> None:
+        asset = self._asset(ip, ts)
+        if role not in asset.roles:
+            asset.roles.add(role)
+            asset.sources.setdefault(f"role:{role}", source)
+
+    def _identity(self, ip: str, protocol: str, value: dict, source: Source, ts: float) -> None:
+        """Identity facts accumulate per device and protocol: a later message adds what an earlier lacked."""
+        known = self._identity_facts.setdefault((ip, protocol), {})
+        for key, item in value.items():
+            if item is not None and item != "":
+                known.setdefault(key, item)
+        first = self._identity_sources.setdefault((ip, protocol), source)
+        asset = self._asset(ip, ts)
+        core = {k: known.get(k) for k in ("vendor", "product", "revision")}
+        details = tuple((k, v) for k, v in sorted(known.items()) if k not in core)
+        asset.identity = Identity(**{k: None if v is None else str(v) for k, v in core.items()},
+                                  source=f"{protocol}, {first.file} frame {first.frame}", details=details)
+        asset.sources.setdefault("identity", first)
 
     # flush ------------------------------------------------------------------------------------
     def take(self) -> tuple[list[AssetDelta], list[CommunicationDelta], list[PointDelta], list[PollStats]]:

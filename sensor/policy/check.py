@@ -51,8 +51,8 @@ def reach(level: float | None) -> int:
 
 def act(protocol: str, functions: Mapping[str, int]) -> int:
     """What the functions used can change, for severity."""
-    worst = actions.worst(protocol, functions)
-    return {actions.PROGRAM: 2, actions.WRITE: 1}.get(worst or "", 0)
+    rank = actions.rank(protocol, functions)
+    return 2 if rank >= actions.CHANGES_CONTROLLER else 1 if rank >= actions.CHANGES_PROCESS else 0
 
 
 def severity(rule_base: int, level: float | None, protocol: str, functions: Mapping[str, int]) -> int:
@@ -217,8 +217,9 @@ def who(address: str, zone: Zone, kinds: Mapping[str, str]) -> str:
 
 def _summary(b: Breach, src: str, dst: str) -> str:
     c, label = b.comm, b.comm.service.label
-    done = {actions.PROGRAM: "used program functions on", actions.WRITE: "wrote to"}.get(
-        actions.worst(c.protocol, c.actions) or "", "connected to")
+    rank = actions.rank(c.protocol, c.actions)
+    done = ("changed the program or state of" if rank >= actions.CHANGES_CONTROLLER
+            else "wrote to" if rank >= actions.CHANGES_PROCESS else "connected to")
     k = b.conduit
     if b.rule == ACCESS_VIOLATION:
         return (f"{src} used {', '.join(b.functions)} on {dst} over {label}, but conduit {k.name!r} allows "

@@ -57,8 +57,7 @@ class Hop:
 
     @property
     def danger(self) -> int:
-        worst = actions.worst(self.protocol, self.actions)
-        return actions.RANK[worst] if worst else -1
+        return actions.rank(self.protocol, self.actions)
 
     def to_json(self) -> dict:
         return {

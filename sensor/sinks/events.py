@@ -7,7 +7,9 @@ from typing import IO
 import numpy as np
 
 from protocols.modbus.batch import NONE
+from protocols.modbus.codes import action_of
 from sensor.decode.packets import Weird
+from sensor.dissect.generic import MessageBatch
 from sensor.dissect.modbus import ModbusBatch
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # one encoder for every line
@@ -20,10 +22,12 @@ class EventWriter:
         self.out = out
         self.count = 0
 
-    def write(self, modbus: ModbusBatch | None, weirds: list[Weird]) -> None:
+    def write(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird]) -> None:
         lines: list[tuple[int, int, str]] = []
         if modbus is not None:
             lines += self._modbus(modbus)
+        for k, batch in enumerate(others, start=1):
+            lines += self._messages(batch, k << 24)
         for i, w in enumerate(weirds):
             record = {"ts": w.ts, "frame": w.frame, "file": w.file, "proto": "weird", "name": w.code,
                       "layer": w.layer, "detail": w.detail}
@@ -50,6 +54,7 @@ class EventWriter:
                 "dst": flow.server if request else flow.client,
                 "dport": flow.server_port if request else flow.client_port,
                 "direction": "request" if request else "response",
+                "action": action_of(message.action_name),
             }
             record.update(message.event_fields())
             if mb.disputed[i]:
@@ -57,6 +62,33 @@ class EventWriter:
             if not request and pairing is not None:
                 _add_request_context(record, mb, i)
             out.append((frames[i], i, _dumps(record)))
+        return out
+
+
+    @staticmethod
+    def _messages(mb: MessageBatch, order: int) -> list[tuple[int, int, str]]:
+        """Any protocol's messages: the contract's fields, then the protocol's own."""
+        frames, ts = mb.frame.tolist(), mb.ts.tolist()
+        out = []
+        for i, message in enumerate(mb.messages):
+            flow = mb.flows[int(mb.flow[i])]
+            ends = ((flow.initiator, flow.init_port), (flow.responder, flow.resp_port))
+            (src, sport), (dst, dport) = ends[int(mb.side[i])], ends[1 - int(mb.side[i])]
+            record = {
+                "ts": ts[i], "frame": frames[i], "file": mb.file, "proto": mb.protocol,
+                "src": src, "sport": sport, "dst": dst, "dport": dport,
+                "direction": message.direction, "action": message.action,
+                "function_code": message.function_code, "function_name": message.function_name,
+                **message.fields,
+            }
+            if message.weird:
+                record["weird"] = message.weird
+            if mb.request_frame[i] >= 0:
+                record["request_frame"] = int(mb.request_frame[i])
+                record["response_time"] = round(float(mb.response_time[i]), 6)
+            if mb.disputed[i]:
+                record["disputed"] = True
+            out.append((frames[i], order | i, _dumps(record)))
         return out
 
 

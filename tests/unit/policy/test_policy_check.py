@@ -40,7 +40,7 @@ def test_allowed_plant_has_no_breach():
         row(EWS, PLC, actions={**READ, **WRITE}),
         row(HMI, PLC, actions={**READ, **WRITE}),
         row(HISTORIAN, PLC, actions=READ),
-        row(HISTORIAN, PLC2, actions={"read_device_identification": 1}),
+        row(HISTORIAN, PLC2, actions={"encapsulated_interface_transport/read_device_identification": 1}),
         row(HMI, "10.20.0.11", 445, "tcp"),  # inside control: allowed, the zone does not deny
         row(HMI, "255.255.255.255", 47808, "bacnet", transport="udp"),  # broadcast stays on the link
     ]
@@ -71,9 +71,10 @@ def test_write_over_read_only_conduit():
 
 def test_diagnostics_and_program_do_not_pass_a_read_only_conduit():
     assert verdict(row(HISTORIAN, PLC, actions={"diagnostics": 1})).rule == ACCESS_VIOLATION
-    b = verdict(row(HISTORIAN, PLC, actions={"umas": 1}))
+    b = verdict(row(HISTORIAN, PLC, actions={"umas/stop_plc": 1}))
     assert b.rule == ACCESS_VIOLATION
-    assert alerts_for([b], {})[0]["severity"] == 9  # base 5, controller +2, program +2
+    assert alerts_for([b], {})[0]["severity"] == 9  # base 5, controller +2, mode change +2
+    assert verdict(row(HISTORIAN, PLC, actions={"user_defined_0x41": 1})).rule == ACCESS_VIOLATION
 
 
 def test_plc_initiating_to_hmi_is_reverse_direction():

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from protocols.base import ProtocolSpec
+from protocols.base import ProtocolSpec, Verdict
 from protocols.modbus import SPEC, probe
 
 READ_REQ = bytes([
@@ -19,8 +19,10 @@ READ_REQ = bytes([
 
 def test_spec() -> None:
     assert isinstance(SPEC, ProtocolSpec)
-    assert (SPEC.name, SPEC.transport, SPEC.ports) == ("modbus", "tcp", frozenset({502}))
-    assert SPEC.probe is probe
+    assert (SPEC.name, SPEC.ports) == ("modbus", frozenset({("tcp", 502)}))
+    assert SPEC.probe(READ_REQ) is Verdict.ACCEPT
+    assert SPEC.probe(READ_REQ[:7]) is Verdict.MORE  # not yet a function code
+    assert SPEC.probe(b"GET / HTTP/1.1\r\n") is Verdict.REJECT
 
 
 def test_spec_is_listed_in_protocols() -> None:
