@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from protocols.base import ProtocolSpec
+from protocols.dnp3 import SPEC as DNP3
+from protocols.enip import SPEC as ENIP
 from protocols.modbus import SPEC as MODBUS
 
-BUILTIN: tuple[ProtocolSpec, ...] = (MODBUS,)
+BUILTIN: tuple[ProtocolSpec, ...] = (MODBUS, DNP3, ENIP)

@@ -137,8 +137,10 @@ class ProtocolSpec:
     at a flow's first payload on a port that is not the protocol's own (and where a port is shared)
     and may say ``MORE``. ``framer(is_request)`` makes the framing state of one direction of a TCP
     stream (``is_request``: the direction from the client to the server side). ``datagram(payload,
-    is_request)`` parses one UDP or link-layer payload into messages. ``actions`` is the package's one
-    action table (function name -> action), ``weirds`` its weird codes with what each means.
+    is_request)`` parses one UDP or link-layer payload into messages. ``complete(request, response)``,
+    where a reply alone cannot say what it answers (a CIP reply does not repeat its path), returns the
+    response with what only the pair tells. ``actions`` is the package's one action table (function
+    name -> action), ``weirds`` its weird codes with what each means.
     """
 
     name: str
@@ -147,6 +149,7 @@ class ProtocolSpec:
     framer: Callable[[bool], Framer] | None = None
     datagram: Callable[[bytes, bool], list[Message]] | None = None
     ethertypes: frozenset[int] = frozenset()
+    complete: Callable[[Message, Message], Message] | None = None
     actions: Mapping[str, str] = field(default_factory=dict)
     weirds: Mapping[str, str] = field(default_factory=dict)
 

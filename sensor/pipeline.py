@@ -50,6 +50,7 @@ class Options:
     fast_path: bool = True
     batch_frames: int = 65_536  # frames per batch: the unit of vectorised work and of checkpoints
     progress: Callable[[Progress], None] | None = None
+    broadcasts: frozenset[str] = frozenset()  # directed broadcasts of the policy's networks: never assets
 
 
 @dataclass(slots=True)
@@ -97,7 +98,7 @@ class Pipeline:
         self.fragments = FragmentReassembler()
         self.modbus = ModbusAnalyzer(fast_path=options.fast_path)  # Modbus has a vectorised analyzer of its own
         self.analyzers = [ProtocolAnalyzer(spec) for spec in BUILTIN if spec.name != MODBUS]
-        self.inventory = Inventory()
+        self.inventory = Inventory(options.broadcasts)
         self.events = EventWriter(options.events) if options.events is not None else None
         self.summary = Summary()
         self._weird_counts: dict[tuple[str, str], tuple[int, int]] = {}

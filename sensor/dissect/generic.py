@@ -48,7 +48,7 @@ class ProtocolAnalyzer:
 
     def __init__(self, spec: ProtocolSpec) -> None:
         self.spec = spec
-        self.pending: dict[tuple[int, object], tuple[int, float]] = {}  # (flow id, pair key) -> (frame, ts)
+        self.pending: dict[tuple[int, object], tuple[int, float, Message]] = {}  # (flow id, pair key) -> request
 
     def analyze(self, fb: FlowBatch, weirds: list[Weird]) -> MessageBatch | None:
         found = Framed(self.spec.name)
@@ -114,14 +114,16 @@ class ProtocolAnalyzer:
             key = (batch.flows[int(batch.flow[i])].id, message.pair_key)
             if message.direction == REQUEST:
                 self.pending.pop(key, None)  # a repeated key replaces the older request
-                self.pending[key] = (int(batch.frame[i]), float(batch.ts[i]))
+                self.pending[key] = (int(batch.frame[i]), float(batch.ts[i]), message)
                 if len(self.pending) > MAX_PENDING_REQUESTS:
                     del self.pending[next(iter(self.pending))]
                     dropped += 1
             elif message.direction == RESPONSE and key in self.pending:
-                frame, ts = self.pending.pop(key)
+                frame, ts, request = self.pending.pop(key)
                 batch.request_frame[i] = frame
                 batch.response_time[i] = float(batch.ts[i]) - ts
+                if self.spec.complete is not None:
+                    batch.messages[i] = self.spec.complete(request, message)
         if dropped:
             weirds.append(Weird(f"{self.spec.name}_request_table_full", self.spec.name, batch.file,
                                 int(batch.frame[-1]), float(batch.ts[-1]), f"{dropped} unanswered requests forgotten"))

@@ -83,6 +83,8 @@ class TcpStream:
     def deliver(self, seq: int, payload: bytes, tag: Any, window: Window | None = None) -> list[Item]:
         """Accept one segment; ``window`` is the receiver's state when it arrived (None: not known yet)."""
         out: list[Item] = []
+        if not payload:
+            return out  # a pure ACK or keep-alive carries no byte to place
         refused = _refusal(seq, len(payload), self.next_seq, window)
         if refused:
             out.append((Note("tcp_out_of_window", refused), tag))

@@ -77,6 +77,7 @@ class AssetDelta:
     services: set[Service] = field(default_factory=set)
     unit_ids: set[int] = field(default_factory=set)
     identity: Identity | None = None
+    modules: dict[str, dict] = field(default_factory=dict)  # slot -> what the module said of itself
     sources: dict[str, Source] = field(default_factory=dict)  # attribute name -> first evidence
 
 
@@ -136,3 +137,7 @@ class PollStats:
     interval_sum: float  # sum of gaps between consecutive requests
     interval_sumsq: float
     intervals: int
+    programs: int = 0  # program upload/download, firmware, mode changes, restarts
+    gaps: list[int] = field(default_factory=list)  # histogram of request gaps, bins of sensor.inventory.timing
+    cycle_sum: float = 0.0  # sum of the gaps between poll cycles (above timing.BURST_GAP_S): their mean is the period
+    cycle_count: int = 0

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from protocols.base import REQUEST, RESPONSE, Fact
+from protocols.base import REQUEST
 from protocols.modbus.batch import NONE
-from protocols.modbus.codes import ACCESS, function_name
+from protocols.modbus.codes import action_of, function_name
 from sensor.decode.packets import ArpRows
 from sensor.dissect.generic import MessageBatch
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch
+from sensor.inventory import timing
+from sensor.inventory.addresses import is_host
 from sensor.inventory.macs import MAX_ADDRESSES, MacBook
 from sensor.inventory.model import (
     AssetDelta,
@@ -27,11 +29,17 @@ from sensor.inventory.model import (
 from sensor.inventory.points import READ, WRITE, PointBook
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
-DIAGNOSTIC_CODES = (7, 8, 11, 12, 17, 43)  # status, diagnostics, counters, identification
-READ_CODES = tuple(fc for fc, rule in ACCESS.items() if rule.read and not rule.write and fc not in DIAGNOSTIC_CODES)
-WRITE_CODES = tuple(fc for fc, rule in ACCESS.items() if rule.write)
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
 WRITE_RANGE_CODES = (5, 6, 15, 16, 22)  # ... and written (23's write half comes from its message)
+KINDS = ("read", "write", "diagnostic", "program", "other")  # what a poller does, for device typing
+READ_KIND, WRITE_KIND, DIAGNOSTIC_KIND, PROGRAM_KIND, OTHER_KIND = range(len(KINDS))
+KIND_OF_ACTION = {
+    "read": READ_KIND, "write": WRITE_KIND, "operate": WRITE_KIND, "diagnostics": DIAGNOSTIC_KIND,
+    "discovery": DIAGNOSTIC_KIND, "program_upload": PROGRAM_KIND, "program_download": PROGRAM_KIND,
+    "firmware_update": PROGRAM_KIND, "mode_change": PROGRAM_KIND, "restart": PROGRAM_KIND,
+    **dict.fromkeys(("session", "time_sync", "file_transfer", "other"), OTHER_KIND),
+}
+_MODBUS_KINDS = np.array([KIND_OF_ACTION[action_of(function_name(fc))] for fc in range(256)], dtype=np.int64)
 REFINED_CODES = (8, 43, 90)  # function codes whose sub-function decides the action (codes.action_name)
 MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
 
@@ -39,11 +47,14 @@ MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered f
 class Inventory:
     """Accumulates deltas between flushes; identity objects persist for the whole run."""
 
-    def __init__(self) -> None:
+    def __init__(self, broadcasts: frozenset[str] = frozenset()) -> None:
+        """``broadcasts``: directed broadcast addresses of known networks, which are no hosts either."""
+        self._broadcasts = broadcasts
         self._reset()
         self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
         self._identity_facts: dict[tuple[str, str], dict[str, object]] = {}  # (ip, protocol) -> what is known
         self._identity_sources: dict[tuple[str, str], Source] = {}
+        self._module_facts: dict[tuple[str, str], dict[str, object]] = {}  # (ip, slot) -> what is known
         self._last_request_ts: dict[int, float] = {}
         self.macs = MacBook()
         self._limits: list[tuple[str, str]] = []
@@ -70,7 +81,8 @@ class Inventory:
         for g, flow in enumerate(fb.flows):
             packets = int(counts[g, 0] + counts[g, 1])
             size = int(octets[g, 0] + octets[g, 1])
-            for side, ip in ((0, flow.initiator), (1, flow.responder)):
+            hosts = [(side, ip) for side, ip in ((0, flow.initiator), (1, flow.responder)) if self.is_host(ip)]
+            for side, ip in hosts:
                 asset = self._asset(ip, flow.first_ts)
                 asset.first_seen = min(asset.first_seen, flow.first_ts)
                 asset.last_seen = max(asset.last_seen, flow.last_ts)
@@ -79,10 +91,15 @@ class Inventory:
                 if flow.macs[side]:
                     self.macs.saw_packet(ip, flow.macs[side], Source("ethernet", flow.file, flow.mac_frames[side],
                                                                      "source MAC of its packets"))
+            if len(hosts) < 2:
+                continue  # to a broadcast or multicast group: it counts for its sender, no conversation
             if flow.transport in ("tcp", "udp") and flow.packets[1] > 0 and flow.protocol is None:
                 # named by its dissector once a valid message confirms it; decided at the flush
                 self._pending_services[flow.id] = flow
             self._communicate(flow, packets, size, flow.id in new_ids)
+
+    def is_host(self, ip: str) -> bool:
+        return is_host(ip) and ip not in self._broadcasts
 
     @staticmethod
     def _add_service(asset: AssetDelta, service: Service, source: Source) -> None:
@@ -118,6 +135,8 @@ class Inventory:
             if ip == 0 or mac == 0:
                 continue  # ARP probes (RFC 5227) announce no address yet
             text = f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}"
+            if not self.is_host(text):
+                continue
             asset = self._asset(text, ts)
             asset.first_seen = min(asset.first_seen, ts)
             asset.last_seen = max(asset.last_seen, ts)
@@ -150,7 +169,7 @@ class Inventory:
         requests = mb.is_request
         self._actions(mb, requests)
         self._points(mb, requests, ts)
-        self._polls(mb, requests, ts)
+        self._modbus_polls(mb, requests, ts)
         self._identities(mb)
         self._rows_seen += len(mb)
 
@@ -241,23 +260,27 @@ class Inventory:
             self.points.add_requests(mb.file, *ints[:3], WRITE, ints[3], ints[4],
                                      np.array(ranges[5]), np.array(ranges[6], dtype=np.int64))
 
-    def _polls(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
-        flows = mb.flows
+    def _modbus_polls(self, mb: ModbusBatch, requests: np.ndarray, ts: np.ndarray) -> None:
+        """Request timing and kinds per client and server; the action of each request as its table says."""
         idx = np.nonzero(requests)[0]
         if len(idx) == 0:
             return
-        fcs = mb.function_code[idx]
-        reads = np.isin(fcs, READ_CODES)
-        writes = np.isin(fcs, WRITE_CODES)
-        diags = np.isin(fcs, DIAGNOSTIC_CODES)
-        order = np.argsort(mb.flow[idx], kind="stable")
-        idx, reads, writes, diags = idx[order], reads[order], writes[order], diags[order]
-        g_of = mb.flow[idx]
+        kinds = _MODBUS_KINDS[mb.function_code[idx]]
+        for k in np.nonzero(np.isin(mb.function_code[idx], REFINED_CODES))[0].tolist():
+            message = mb.message(int(idx[k]))
+            if message is not None:
+                kinds[k] = KIND_OF_ACTION[action_of(message.action_name)]
+        self._polls(mb.flows, mb.flow[idx], ts[idx], kinds)
+
+    def _polls(self, flows: list[Flow], g: np.ndarray, ts: np.ndarray, kinds: np.ndarray) -> None:
+        """Requests (flow index, time, kind: READ_KIND...) become poll statistics per client and server."""
+        order = np.argsort(g, kind="stable")
+        g_of, times_all, kinds = g[order], ts[order], kinds[order]
         starts = np.nonzero(np.r_[True, g_of[1:] != g_of[:-1]])[0]
-        stops = np.r_[starts[1:], len(idx)]
+        stops = np.r_[starts[1:], len(g_of)]
         for s, e in zip(starts.tolist(), stops.tolist()):
             flow = flows[int(g_of[s])]
-            times = ts[idx[s:e]]
+            times = times_all[s:e]
             previous = self._last_request_ts.get(flow.id)
             gaps = np.diff(times if previous is None else np.r_[previous, times])
             self._last_request_ts[flow.id] = float(times[-1])
@@ -266,15 +289,22 @@ class Inventory:
             if poll is None:
                 poll = self.polls[key] = PollStats(flow.client, flow.server, 0, 0, 0, 0, float(times[0]),
                                                    float(times[-1]), 0.0, 0.0, 0)
+            counted = np.bincount(kinds[s:e], minlength=len(KINDS))
             poll.requests += e - s
-            poll.reads += int(reads[s:e].sum())
-            poll.writes += int(writes[s:e].sum())
-            poll.diagnostics += int(diags[s:e].sum())
+            poll.reads += int(counted[READ_KIND])
+            poll.writes += int(counted[WRITE_KIND])
+            poll.diagnostics += int(counted[DIAGNOSTIC_KIND])
+            poll.programs += int(counted[PROGRAM_KIND])
             poll.first_seen = min(poll.first_seen, float(times[0]))
             poll.last_seen = max(poll.last_seen, float(times[-1]))
             poll.interval_sum += float(gaps.sum())
             poll.interval_sumsq += float((gaps * gaps).sum())
             poll.intervals += len(gaps)
+            if len(gaps):
+                poll.gaps = timing.add(poll.gaps, timing.histogram(gaps).tolist())
+                cycles = gaps[gaps >= timing.BURST_GAP_S]
+                poll.cycle_sum += float(cycles.sum())
+                poll.cycle_count += len(cycles)
         if len(self._last_request_ts) > MAX_POLLED_FLOWS:
             self._last_request_ts.clear()
             self._limits.append(("poll_table_full", f"forgot the last request time of {MAX_POLLED_FLOWS + 1:,} "
@@ -308,8 +338,8 @@ class Inventory:
         """Services, roles, actions, identities and names from any protocol's messages."""
         protocol = mb.protocol
         flows = mb.flows
-        ends = ("client", "server")
         seen_flows: set[int] = set()
+        requests: list[tuple[int, float, int]] = []
         for i, message in enumerate(mb.messages):
             g = int(mb.flow[i])
             flow = flows[g]
@@ -318,33 +348,55 @@ class Inventory:
             sender = flow.initiator if side == 0 else flow.responder
             receiver = flow.responder if side == 0 else flow.initiator
             parties = {"client": flow.client, "server": flow.server, "src": sender, "dst": receiver}
-            if g not in seen_flows:
+            conversation = self.is_host(flow.client) and self.is_host(flow.server)
+            if g not in seen_flows and conversation:
                 seen_flows.add(g)
                 server = self._asset(flow.server, flow.first_ts)
-                self._asset(flow.client, flow.first_ts)
                 self._add_service(server, Service(protocol, flow.transport, flow.server_port), source)
                 self._communication(flow).protocol = protocol  # confirmed by a valid message, not by the port
-            if message.direction == REQUEST:
+            if message.direction == REQUEST and conversation:
                 comm = self._communication(flow)
                 comm.actions[message.function_name] = comm.actions.get(message.function_name, 0) + 1
-            roles = [fact for fact in message.facts if fact.kind == "role"]
-            if not roles and message.direction in (REQUEST, RESPONSE):
-                roles = [Fact("role", end, end) for end in ends]
-            for fact in roles:
-                self._role(parties[fact.about], f"{protocol}_{fact.value}", source, float(mb.ts[i]))
+            ts = float(mb.ts[i])
+            if message.direction == REQUEST and conversation:
+                requests.append((g, ts, KIND_OF_ACTION.get(message.action, OTHER_KIND)))
             for fact in message.facts:
-                if fact.kind == "identity":
-                    self._identity(parties[fact.about], protocol, fact.value, source, float(mb.ts[i]))
+                ip = parties[fact.about]
+                if not self.is_host(ip):
+                    continue
+                if fact.kind == "role":
+                    self._role(ip, f"{protocol}_{fact.value}", source, ts)
+                elif fact.kind == "identity":
+                    self._identity(ip, protocol, fact.value, source, ts)
+                elif fact.kind == "module":
+                    self._module(ip, protocol, fact.value, source, ts)
                 elif fact.kind == "hostname":
-                    asset = self._asset(parties[fact.about], float(mb.ts[i]))
+                    asset = self._asset(ip, ts)
                     asset.hostnames.add(str(fact.value))
                     asset.sources.setdefault(f"hostname:{fact.value}", source)
+        self._generic_polls(flows, requests)
+
+    def _generic_polls(self, flows: list[Flow], requests: list[tuple[int, float, int]]) -> None:
+        if requests:
+            g, ts, kinds = (np.array(column) for column in zip(*requests))
+            self._polls(flows, g.astype(np.int64), ts.astype(float), kinds.astype(np.int64))
 
     def _role(self, ip: str, role: str, source: Source, ts: float) -> None:
         asset = self._asset(ip, ts)
         if role not in asset.roles:
             asset.roles.add(role)
             asset.sources.setdefault(f"role:{role}", source)
+
+    def _module(self, ip: str, protocol: str, value: dict, source: Source, ts: float) -> None:
+        """A card of the chassis behind ``ip``: what is known of each slot accumulates, as identities do."""
+        slot = str(value.get("slot"))
+        known = self._module_facts.setdefault((ip, slot), {"slot": value.get("slot")})
+        for key, item in value.items():
+            if item is not None and item != "":
+                known.setdefault(key, item)
+        known.setdefault("source", f"{protocol}, {source.file} frame {source.frame}")
+        if len(known) > 2:  # more than the slot and its source: worth listing
+            self._asset(ip, ts).modules[slot] = dict(sorted(known.items()))
 
     def _identity(self, ip: str, protocol: str, value: dict, source: Source, ts: float) -> None:
         """Identity facts accumulate per device and protocol: a later message adds what an earlier lacked."""

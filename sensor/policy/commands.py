@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sensor.inventory.addresses import is_host
 from sensor.policy.check import alerts_for, breaches
 from sensor.policy.observed import Communication, merge
 from sensor.policy.pathways import (
@@ -100,6 +101,9 @@ def render_paths_table(doc: Mapping[str, Any]) -> str:
 def _analyse(comms: list[Communication], assets: list[Mapping], policy: Policy, zone_map: ZoneMap,
              window_s: float, max_hops: int) -> tuple[list[dict], Search, set[tuple[str, str, str, int]]]:
     """Policy and pivot-chain alerts over one zone map, the path search, and the breaching keys."""
+    broadcasts = policy.broadcasts
+    comms = [c for c in comms if is_host(c.responder) and is_host(c.initiator)
+             and c.responder not in broadcasts and c.initiator not in broadcasts]  # stored before the rule
     kinds = {str(a["ip"]): str(a["device_type"]) for a in assets
              if a.get("ip") and a.get("device_type") not in (None, "", "unknown")}
     found = breaches(comms, policy, zone_map)

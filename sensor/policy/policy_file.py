@@ -33,6 +33,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from sensor.inventory.addresses import directed_broadcasts
 from sensor.policy import actions
 from sensor.policy.services import ServiceSpec, parse_service
 from sensor.policy.zones import UNKNOWN_NAME, IPNetwork, Zone, ZoneMap
@@ -80,6 +81,11 @@ class Policy:
         for k in self.conduits:
             pairs[(k.from_zone, k.to_zone)] = pairs.get((k.from_zone, k.to_zone), ()) + (k,)
         object.__setattr__(self, "by_pair", pairs)
+
+    @property
+    def broadcasts(self) -> frozenset[str]:
+        """Directed broadcast addresses of the zones' IPv4 networks: destinations, never parties."""
+        return directed_broadcasts([str(net) for zone in self.zones for net in zone.networks])
 
     @property
     def enforcing(self) -> bool:

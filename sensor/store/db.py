@@ -34,7 +34,7 @@ from .tables import (
 )
 
 ASSET_FIELDS = (  # the contract's fields first, then what a person digging further wants
-    "ip", "mac", "mac_vendor", "hostnames", "device_type", "roles", "identity", "services", "zone",
+    "ip", "mac", "mac_vendor", "hostnames", "device_type", "roles", "identity", "modules", "services", "zone",
     "first_seen", "last_seen", "device_type_reasons", "unit_ids", "zone_level", "packets", "bytes", "sources",
 )
 

@@ -152,3 +152,18 @@ def initial(db: Database) -> None:
 def files_state_after(db: Database) -> None:
     """Which inputs' flow state a file's analysis carried on from, so a resumed run can replay them."""
     db.execute("ALTER TABLE files ADD COLUMN after TEXT NOT NULL DEFAULT '[]'")
+
+
+@migration("0003_asset_modules")
+def asset_modules(db: Database) -> None:
+    """Cards of a chassis seen behind an asset (a CPU in slot 0 behind an EtherNet/IP module)."""
+    db.execute("ALTER TABLE assets ADD COLUMN modules TEXT NOT NULL DEFAULT '[]'")
+
+
+@migration("0004_polls_behaviour")
+def polls_behaviour(db: Database) -> None:
+    """Program actions and a histogram of request gaps per client and server, to type devices by behaviour."""
+    db.execute("ALTER TABLE polls ADD COLUMN programs INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE polls ADD COLUMN gaps TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE polls ADD COLUMN cycle_sum REAL NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE polls ADD COLUMN cycle_count INTEGER NOT NULL DEFAULT 0")

@@ -5,6 +5,7 @@ from dataclasses import fields
 from typing import Any
 
 from protocols.modbus.codes import function_name
+from sensor.inventory import timing
 from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Service
 
 from .batch import FileCheckpoint
@@ -18,6 +19,11 @@ def service_key(service: dict) -> tuple[str, str, int]:
     return (service["protocol"], service["transport"], service["port"])
 
 
+def module_key(module: dict) -> str:
+    """Modules of one asset are told apart by their slot (the later, fuller record of a slot wins)."""
+    return str(module.get("slot"))
+
+
 def frames(limit: int) -> Merge:
     """(file, frame) pairs, unique, the earliest ``limit`` kept: lowest file name, then lowest frame."""
     return union(key=tuple, cap=limit)
@@ -29,11 +35,11 @@ ASSETS = TableSpec(
     "assets",
     key=("ip",),
     json_columns=frozenset(
-        {"hostnames", "device_type_reasons", "roles", "identity", "services", "unit_ids", "sources"}
+        {"hostnames", "device_type_reasons", "roles", "identity", "services", "unit_ids", "sources", "modules"}
     ),
     rules={
         **SEEN, "packets": add, "bytes": add, "hostnames": union(), "roles": union(), "unit_ids": union(),
-        "services": union(key=service_key), "sources": keep_first,
+        "services": union(key=service_key), "sources": keep_first, "modules": union(key=module_key),
     },
 )
 POINTS = TableSpec(
@@ -53,10 +59,13 @@ COMMUNICATIONS = TableSpec(
 POLLS = TableSpec(
     "polls",
     key=("client", "server"),
+    json_columns=frozenset({"gaps"}),
     rules={
         **SEEN, **dict.fromkeys(
-            ("requests", "reads", "writes", "diagnostics", "interval_sum", "interval_sumsq", "intervals"), add
+            ("requests", "reads", "writes", "diagnostics", "programs", "interval_sum", "interval_sumsq",
+             "intervals", "cycle_sum", "cycle_count"), add
         ),
+        "gaps": timing.add,
     },
 )
 ALERTS = TableSpec(
@@ -79,6 +88,7 @@ def asset_row(delta: AssetDelta) -> dict[str, Any]:
         "unit_ids": sorted(delta.unit_ids),
         "services": [service_json(s) for s in sorted(delta.services)],
         "identity": delta.identity.to_json() if delta.identity else None,
+        "modules": [delta.modules[slot] for slot in sorted(delta.modules)],
         "first_seen": delta.first_seen, "last_seen": delta.last_seen,
         "packets": delta.packets, "bytes": delta.bytes,
         "sources": {attribute: source.to_json() for attribute, source in delta.sources.items()},

@@ -1,131 +1,124 @@
-"""infer_device_type: each device type from the behaviour that defines it, with the reasons it gives."""
+"""infer_device_type: each device type from the behaviour that defines it, for any protocol, with its evidence.
+
+Polls rows are built from request times the way the inventory builds them (a histogram of the gaps), for
+the realistic shapes the protocol framework issue lists: an HMI reading four PLCs every second and writing
+setpoints, an operator panel polling one PLC every second, a historian reading four PLCs every 5 s.
+"""
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 
-from sensor.inventory.roles import (
-    ENGINEERING,
-    HISTORIAN,
-    HMI,
-    IT_HOST,
-    MIN_INTERVALS,
-    PLC,
-    SLOW_POLL_S,
-    STEADY_CV,
-    infer_device_type,
-)
+from sensor.inventory import timing
+from sensor.inventory.roles import ENGINEERING, HISTORIAN, HMI, IT_HOST, PLC, infer_device_type
+
+rng = np.random.default_rng(7)
+
+
+def period_in(reason: str) -> float:
+    """The period a reason states: 'polls N server(s) every P s (...)'."""
+    return float(re.search(r"every ([0-9.]+) s", reason).group(1))
 
 
 def asset(roles=(), unit_ids=(), services=()):
     return {"ip": "10.0.0.9", "roles": list(roles), "unit_ids": list(unit_ids), "services": list(services)}
 
 
-def poll(server, gaps, reads=None, writes=0, diagnostics=0):
-    """A polls row as the store keeps it, built from the request gaps actually seen."""
-    gaps = np.asarray(gaps, dtype=float)
-    requests = len(gaps) + 1
+def cycle_times(period: float, cycles: int, per_cycle: int = 3, jitter: float = 0.02) -> np.ndarray:
+    """Request times of a poller: ``per_cycle`` requests a few ms apart, every ``period`` s (± jitter)."""
+    starts = np.cumsum(np.full(cycles, period) * (1 + rng.uniform(-jitter, jitter, cycles)))
+    return np.sort((starts[:, None] + np.arange(per_cycle) * 0.004).ravel())
+
+
+def poll(server, times, writes=0, diagnostics=0, programs=0):
+    """A polls row as the store keeps it, from the request times actually seen."""
+    gaps = np.diff(np.asarray(times, dtype=float))
+    requests = len(times)
     return {"client": "10.0.0.9", "server": server, "requests": requests,
-            "reads": requests - writes - diagnostics if reads is None else reads, "writes": writes,
-            "diagnostics": diagnostics, "interval_sum": float(gaps.sum()),
-            "interval_sumsq": float((gaps * gaps).sum()), "intervals": len(gaps)}
-
-
-def stats(*gap_lists):
-    """Mean and coefficient of variation of all gaps together (population standard deviation)."""
-    gaps = np.concatenate([np.asarray(g, dtype=float) for g in gap_lists])
-    return gaps.mean(), gaps.std() / gaps.mean()
+            "reads": requests - writes - diagnostics - programs, "writes": writes, "diagnostics": diagnostics,
+            "programs": programs, "interval_sum": float(gaps.sum()), "interval_sumsq": float((gaps * gaps).sum()),
+            "intervals": len(gaps), "gaps": timing.histogram(gaps).tolist(),
+            "cycle_sum": float(gaps[gaps >= timing.BURST_GAP_S].sum()),
+            "cycle_count": int((gaps >= timing.BURST_GAP_S).sum())}
 
 
 MODBUS_502 = {"protocol": "modbus", "transport": "tcp", "port": 502}
+CLIENT = asset(roles=["modbus_client"])
+PLCS = ["10.0.1.1", "10.0.1.2", "10.0.1.3", "10.0.1.4"]
 
 
-def test_a_modbus_server_is_a_plc():
-    kind, reasons = infer_device_type(asset(["modbus_server"], [1, 2], [MODBUS_502, {"protocol": "tcp", "transport": "tcp",
-                                                                                     "port": 80}]), [])
+def test_a_server_of_any_protocol_is_a_plc_with_its_ports():
+    kind, reasons = infer_device_type(asset(roles=["modbus_server"], unit_ids=[1, 2], services=[MODBUS_502]), [])
+    assert kind == PLC and reasons == ["answers modbus requests on tcp/502 for unit ids 1, 2"]
+    enip = {"protocol": "enip", "transport": "tcp", "port": 44818}
+    kind, reasons = infer_device_type(asset(roles=["enip_target"], services=[enip]), [])
+    assert kind == PLC and reasons == ["answers enip requests on tcp/44818"]
+    kind, _ = infer_device_type(asset(roles=["dnp3_outstation"]), [])
     assert kind == PLC
-    assert reasons == ["answers Modbus requests on tcp/502 for unit ids 1, 2"]
-
-
-def test_a_plc_on_two_ports_without_unit_ids():
-    services = [MODBUS_502, {"protocol": "modbus", "transport": "tcp", "port": 5020}]
-    assert infer_device_type(asset(["modbus_server"], [], services), []) == (
-        PLC, ["answers Modbus requests on tcp/502,5020"])
 
 
 def test_a_server_that_also_polls_is_still_a_plc_and_says_so():
-    kind, reasons = infer_device_type(asset(["modbus_server", "modbus_client"], [1], [MODBUS_502]),
-                                      [poll("10.0.0.3", [1.0] * 20, writes=3)])
-    assert kind == PLC
-    assert reasons == ["answers Modbus requests on tcp/502 for unit ids 1",
-                       "also sends Modbus requests itself (a gateway or a controller polling peers)"]
+    kind, reasons = infer_device_type(asset(roles=["modbus_server", "modbus_client"], services=[MODBUS_502]), [])
+    assert kind == PLC and reasons[-1].startswith("also sends requests itself")
 
 
 def test_no_industrial_role_is_an_it_host():
     assert infer_device_type(asset(), []) == (IT_HOST, ["no industrial protocol role observed"])
 
 
-@pytest.mark.parametrize("writes,diagnostics,reasons", [
-    (4, 0, ["wrote to Modbus servers (4 write requests)"]),
-    (0, 2, ["ran diagnostics or read device identification (2 requests)"]),
-    (1, 3, ["wrote to Modbus servers (1 write requests)",
-            "ran diagnostics or read device identification (3 requests)"]),
-])
-def test_writing_or_diagnosing_client_is_an_engineering_station(writes, diagnostics, reasons):
-    # even a perfectly steady poller of several servers: writing makes it engineering
-    polls = [poll("10.0.0.2", [1.0] * 20, writes=writes), poll("10.0.0.3", [1.0] * 20, diagnostics=diagnostics)]
-    assert infer_device_type(asset(["modbus_client"]), polls) == (ENGINEERING, reasons)
-
-
-def test_steady_polling_of_several_servers_is_an_hmi():
-    a, b = [1.0, 1.1, 0.9, 1.0, 1.05, 0.95], [1.0, 1.02, 0.98, 1.0, 1.0, 1.0]
-    mean, cv = stats(a, b)
-    assert cv < STEADY_CV
-    kind, reasons = infer_device_type(asset(["modbus_client"]), [poll("10.0.0.2", a), poll("10.0.0.3", b)])
-    assert (kind, reasons) == (HMI, [f"polls 2 Modbus servers every {mean:.3g} s on average (variation {cv:.2f})"])
-
-
-def test_slow_reads_are_a_historian():
-    gaps = [60.0, 61.0, 59.0, 60.0, 60.5, 59.5, 60.0, 60.0, 60.0, 60.0]
-    mean, _ = stats(gaps)
-    assert mean >= SLOW_POLL_S
-    kind, reasons = infer_device_type(asset(["modbus_client"]), [poll("10.0.0.2", gaps)])
-    assert (kind, reasons) == (HISTORIAN, [f"only reads, slowly: one request every {mean:.3g} s on average to 1 server(s)"])
-
-
-def test_slow_steady_polling_of_several_servers_is_an_hmi_not_a_historian():
-    gaps = [30.0] * 10
-    kind, _ = infer_device_type(asset(["modbus_client"]), [poll("10.0.0.2", gaps), poll("10.0.0.3", gaps)])
+def test_hmi_polling_four_plcs_every_second_and_writing_setpoints():
+    polls = [poll(ip, cycle_times(1.0, 60), writes=3 if ip == PLCS[0] else 0) for ip in PLCS]
+    kind, reasons = infer_device_type(CLIENT, polls)
     assert kind == HMI
+    assert reasons[0].startswith("polls 4 server(s) every") and period_in(reasons[0]) == pytest.approx(1.0, rel=0.05)
+    assert "and writes (3 write requests)" in reasons
 
 
-def test_erratic_polling_of_several_servers_is_not_an_hmi():
-    a, b = [0.1, 5.0, 0.2, 4.0, 0.1, 6.0], [0.1, 3.0, 0.1, 7.0, 0.2, 0.1]
-    _, cv = stats(a, b)
-    assert cv >= STEADY_CV
-    kind, reasons = infer_device_type(asset(["modbus_client"]), [poll("10.0.0.2", a), poll("10.0.0.3", b)])
-    assert kind == IT_HOST
-    assert reasons == [("Modbus client with 14 read requests to 2 server(s), without the steady multi-server polling "
-                       "of an HMI or the slow reads of a historian")]
+def test_operator_panel_polling_one_plc_every_second():
+    kind, reasons = infer_device_type(CLIENT, [poll(PLCS[0], cycle_times(1.0, 120, per_cycle=1))])
+    assert kind == HMI and period_in(reasons[0]) == pytest.approx(1.0, rel=0.05)
 
 
-def test_fast_steady_polling_of_one_server_is_an_it_host():
-    kind, reasons = infer_device_type(asset(["modbus_client"]), [poll("10.0.0.2", [0.5] * 30)])
-    assert kind == IT_HOST
-    assert "31 read requests to 1 server(s)" in reasons[0]
+def test_historian_reading_four_plcs_every_five_seconds():
+    kind, reasons = infer_device_type(CLIENT, [poll(ip, cycle_times(5.0, 40, per_cycle=5)) for ip in PLCS])
+    assert kind == HISTORIAN
+    assert period_in(reasons[0]) == pytest.approx(5.0, rel=0.05) and reasons[1].startswith("reads only")
 
 
-def test_too_few_gaps_to_trust_a_period():
-    gaps = [1.0] * (MIN_INTERVALS // 2)
-    polls = [poll("10.0.0.2", gaps), poll("10.0.0.3", [1.0] * (MIN_INTERVALS - 1 - len(gaps)))]
-    assert sum(p["intervals"] for p in polls) == MIN_INTERVALS - 1
-    assert infer_device_type(asset(["modbus_client"]), polls)[0] == IT_HOST
-    polls.append(poll("10.0.0.4", [1.0]))
-    assert infer_device_type(asset(["modbus_client"]), polls)[0] == HMI
+@pytest.mark.parametrize("field, phrase", [("programs", "changed programs"), ("diagnostics", "ran diagnostics")])
+def test_program_mode_or_diagnostic_actions_make_an_engineering_station(field, phrase):
+    rows = [poll(PLCS[0], cycle_times(1.0, 30))]
+    rows[0][field] = 2
+    kind, reasons = infer_device_type(CLIENT, rows)
+    assert kind == ENGINEERING and reasons[0].startswith(phrase)
+
+
+def test_irregular_writes_make_an_engineering_station():
+    times = np.sort(rng.uniform(0, 3600, 40))  # a person, not a loop
+    kind, reasons = infer_device_type(CLIENT, [poll(PLCS[0], times, writes=15)])
+    assert kind == ENGINEERING and reasons[0].startswith("writes at irregular times (15 write requests")
+
+
+def test_irregular_reads_are_an_it_host():
+    times = np.sort(rng.uniform(0, 3600, 40))
+    kind, reasons = infer_device_type(CLIENT, [poll(PLCS[0], times)])
+    assert kind == IT_HOST and "no steady polling" in reasons[0]
+
+
+def test_too_few_cycles_to_trust_a_period():
+    kind, reasons = infer_device_type(CLIENT, [poll(PLCS[0], cycle_times(1.0, 5))])
+    assert kind == IT_HOST and reasons[1] == "too few requests to see a cycle"
 
 
 def test_a_client_without_poll_rows_is_an_it_host():
-    kind, reasons = infer_device_type(asset(["modbus_client"]), [])
-    assert kind == IT_HOST
-    assert reasons == [("Modbus client with 0 read requests to 0 server(s), without the steady multi-server polling "
-                       "of an HMI or the slow reads of a historian")]
+    assert infer_device_type(CLIENT, [])[0] == IT_HOST
+
+
+def test_the_histogram_of_a_run_is_the_sum_of_its_flushes():
+    times = cycle_times(1.0, 50)
+    whole = timing.histogram(np.diff(times)).tolist()
+    parts = timing.add(timing.histogram(np.diff(times[:70])).tolist(), timing.histogram(np.diff(times[69:])).tolist())
+    assert parts == whole
+    assert timing.add([], whole) == whole

@@ -1,0 +1,26 @@
+"""Which addresses are hosts. Broadcast, multicast and unspecified addresses are destinations, never devices:
+they become no asset and no policy party, and a datagram sent to them counts for its sender only.
+Directed broadcasts (x.y.z.255 of a /24) are only known from the zones of a policy, so the caller passes them."""
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+
+@lru_cache(maxsize=65_536)
+def is_host(address: str) -> bool:
+    """False for 0.0.0.0, 255.255.255.255, multicast (224/4, ff00::/8) and :: ; True otherwise."""
+    ip = ipaddress.ip_address(address)
+    if ip.is_multicast or ip.is_unspecified:
+        return False
+    return not (ip.version == 4 and int(ip) == 0xFFFFFFFF)
+
+
+def directed_broadcasts(networks: list[str]) -> frozenset[str]:
+    """The broadcast address of each IPv4 network that has one (prefixes up to /30)."""
+    out = set()
+    for text in networks:
+        net = ipaddress.ip_network(text, strict=False)
+        if net.version == 4 and net.prefixlen <= 30:
+            out.add(str(net.broadcast_address))
+    return frozenset(out)
