@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import sqlite3
 import sys
+from collections.abc import Iterable
 from contextlib import ExitStack
 
 from sensor.pipeline import Options, Pipeline, format_summary
@@ -11,16 +15,183 @@ from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
 from sensor.progress import ProgressBar
 from sensor.render import render
-from sensor.store import Store, StoreBatch
+from sensor.store import SchemaTooNew, Store, StoreBatch
 
 EXIT_OK, EXIT_UNREADABLE_INPUT = 0, 2
+EXIT_FAULT = 2  # a path that cannot be written, a full disk: one line on standard error, never a traceback
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+
+
+class Fault(Exception):
+    """An output or the database cannot be written: reported as ``error: PATH: CAUSE``."""
+
+    def __init__(self, path: str, cause: str) -> None:
+        super().__init__(f"{path}: {cause}")
+
+
+class OutputFailed(OSError):
+    """Writing the events or flows file failed mid-run (ENOSPC, EIO): the run stops here, and the database
+    keeps its last checkpoint (the pipeline's traffic guard lets OSError through)."""
+
+    def __init__(self, path: str, error: OSError) -> None:
+        super().__init__(f"{path}: {_cause(error)}")
+
+
+class _Output:
+    """A text output (events, flows) the pipeline writes to; a failed write raises OutputFailed naming it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._failed = False
+        try:
+            self._file = open(path, "w", encoding="utf-8")
+        except OSError as error:
+            raise Fault(path, _cause(error)) from None
+
+    def __enter__(self) -> _Output:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, text: str) -> int:
+        try:
+            return self._file.write(text)
+        except OSError as error:
+            raise self._fail(error) from None
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        try:
+            self._file.writelines(lines)
+        except OSError as error:
+            raise self._fail(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._file.flush()
+        except OSError as error:
+            raise self._fail(error) from None
+
+    def close(self) -> None:
+        try:
+            self._file.close()  # flushes: the last buffered lines can be the ones that do not fit
+        except OSError as error:
+            if not self._failed:  # already reported: closing a file whose write failed fails again
+                raise self._fail(error) from None
+
+    def _fail(self, error: OSError) -> OutputFailed:
+        self._failed = True
+        return OutputFailed(self.path, error)
+
+
+# SQLite primary result codes that describe the machine, not the program (a full disk, a read-only file, a
+# lock held too long, a damaged file): one line and exit 2. Any other code (SQLITE_ERROR for a bad
+# statement, SQLITE_CONSTRAINT) is a bug in otsensor, and keeps its traceback.
+SQLITE_ENVIRONMENT = {
+    3: "SQLITE_PERM", 5: "SQLITE_BUSY", 6: "SQLITE_LOCKED", 7: "SQLITE_NOMEM", 8: "SQLITE_READONLY",
+    10: "SQLITE_IOERR", 11: "SQLITE_CORRUPT", 13: "SQLITE_FULL", 14: "SQLITE_CANTOPEN", 15: "SQLITE_PROTOCOL",
+    22: "SQLITE_NOLFS", 26: "SQLITE_NOTADB",
+}
+
+
+def _environmental(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in SQLITE_ENVIRONMENT
+
+
+def _cause(error: OSError) -> str:
+    return error.strerror or str(error) or type(error).__name__
+
+
+def _check_output(path: str) -> None:
+    """Fail before any packet is read if PATH cannot be created or overwritten; nothing is created here."""
+    if os.path.isdir(path):
+        raise Fault(path, "is a directory")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise Fault(path, f"no such directory: {folder}")
+    if os.path.exists(path):
+        if not os.access(path, os.W_OK):
+            raise Fault(path, _unwritable(path, "file is not writable"))
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        raise Fault(path, _unwritable(folder, f"cannot create files in {folder}"))
+
+
+def _unwritable(path: str, otherwise: str) -> str:
+    """Why PATH refuses writes: access(2) answers even for root, but does not say which reason applies."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "read-only file system"
+    except OSError:
+        pass
+    return otherwise
+
+
+def _open_store_for_writing(path: str) -> Store:
+    """Open (or create) the database and prove it takes a write, before any packet is read.
+
+    A database this run created and could not use is removed again (a disk already full leaves an
+    empty file behind), so a refused run leaves the folder as it was.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise Fault(path, "is a directory")
+    if not os.path.isdir(folder):
+        raise Fault(path, f"no such directory: {folder}")
+    existed = os.path.exists(path)
+    store = None
+    try:
+        store = Store.open(path)
+        store.check_writable()
+    except BaseException as error:
+        if store is not None:
+            store.close()
+        if not (isinstance(error, sqlite3.Error) and _environmental(error)):
+            raise
+        cause = _explain_db(path, folder, error)
+        if not existed:
+            for leftover in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+                with contextlib.suppress(OSError):
+                    os.remove(leftover)
+        raise Fault(path, cause) from None
+    return store
+
+
+def _explain_db(path: str, folder: str, error: sqlite3.Error) -> str:
+    """SQLite's own words, with the reason in front when it is one we can tell (its words are often vague)."""
+    reason = None
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        reason = _unwritable(path, "database file is not writable")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        reason = _unwritable(folder, f"cannot create files in {folder}, where SQLite keeps the -wal and -shm "
+                                     "files of the database")
+    return f"{reason} ({error})" if reason else str(error)
 
 
 def _port(text: str) -> int:
-    port = int(text)
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
     if not 0 < port < 65536:
-        raise argparse.ArgumentTypeError(f"not a TCP port: {text}")
+        raise argparse.ArgumentTypeError(f"not a port: {text}")
     return port
+
+
+def _decode_as(text: str) -> tuple[str, str, int]:
+    """``PROTO=[TRANSPORT/]PORT`` (TCP when the transport is left out), like tshark's decode-as."""
+    from protocols import BUILTIN
+
+    name, _, where = text.partition("=")
+    transport, _, port = where.rpartition("/")
+    transport = transport or "tcp"
+    spec = next((s for s in BUILTIN if s.name == name), None)
+    if spec is None:
+        raise argparse.ArgumentTypeError(f"no protocol {name!r} (known: {', '.join(s.name for s in BUILTIN)})")
+    if transport not in spec.transports:
+        raise argparse.ArgumentTypeError(f"{name} does not run over {transport} (it runs over "
+                                         f"{', '.join(sorted(spec.transports))})")
+    return name, transport, _port(port)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,8 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--db", default="otsensor.db", help="SQLite database to merge into (default: %(default)s)")
     analyze.add_argument("--events", metavar="PATH", help="write one JSON line per protocol message")
     analyze.add_argument("--flows", metavar="PATH", help="write one JSON line per flow (conversation) when it ends")
+    analyze.add_argument("--decode-as", type=_decode_as, action="append", default=[], metavar="PROTO=[TRANSPORT/]PORT",
+                         help="also decode this port as PROTO, e.g. modbus=5020 or dnp3=udp/20001 (TCP when the "
+                              "transport is left out; repeatable; default: the protocols' registered ports only)")
     analyze.add_argument("--modbus-port", type=_port, action="append", default=[], metavar="PORT",
-                         help="also decode this TCP port as Modbus/TCP (repeatable)")
+                         help="the same as --decode-as modbus=PORT (kept for scripts)")
     analyze.add_argument("--alerts", metavar="PATH", help="write the alerts of this run as JSON lines")
     analyze.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
     analyze.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS",
@@ -71,21 +245,30 @@ def _load_policy(path: str | None) -> Policy | None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     policy = _load_policy(args.policy)
-    with ExitStack() as stack:
-        events = stack.enter_context(open(args.events, "w", encoding="utf-8")) if args.events else None
-        flows = stack.enter_context(open(args.flows, "w", encoding="utf-8")) if args.flows else None
-        store = stack.enter_context(Store.open(args.db))
-        bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
-        options = Options(events=events, flows=flows, strict=args.strict, modbus_ports=frozenset(args.modbus_port),
-                          fast_path=not args.no_fast_path, batch_frames=args.batch_frames,
-                          progress=bar)
-        summary = Pipeline(store, options).run(args.inputs)
-        alerts = check_policy(store, policy, args.window) if policy is not None else []
-    if args.alerts:
-        with open(args.alerts, "w", encoding="utf-8") as out:
-            out.writelines(json.dumps(alert, sort_keys=True) + "\n" for alert in alerts)
-    if bar is not None:
-        bar.close()
+    # Everything that can be checked is checked before the first packet: outputs first, so that a wrong
+    # path creates no database; then the database, with a write that is rolled back.
+    for path in (args.events, args.flows, args.alerts):
+        if path:
+            _check_output(path)
+    bar = None
+    try:
+        with ExitStack() as stack:
+            store = stack.enter_context(_open_store_for_writing(args.db))
+            events = stack.enter_context(_Output(args.events)) if args.events else None
+            flows = stack.enter_context(_Output(args.flows)) if args.flows else None
+            bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
+            options = Options(events=events, flows=flows, strict=args.strict,
+                              decode_as=frozenset([*args.decode_as, *(("modbus", "tcp", p) for p in args.modbus_port)]),
+                              broadcasts=policy.broadcasts if policy is not None else frozenset(),
+                              fast_path=not args.no_fast_path,
+                              batch_frames=args.batch_frames, progress=bar)
+            summary = Pipeline(store, options).run(args.inputs)
+            alerts = check_policy(store, policy, args.window) if policy is not None else []
+        if args.alerts:
+            _write_alerts(args.alerts, alerts)
+    finally:
+        if bar is not None:
+            bar.close()  # an error line, too, starts on a line of its own
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in summary.errors:
@@ -94,6 +277,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if policy is not None:
         print(f"alerts      {len(alerts)} from the policy check ({args.policy})")
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
+
+
+def _write_alerts(path: str, alerts: list[dict]) -> None:
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.writelines(json.dumps(alert, sort_keys=True) + "\n" for alert in alerts)
+    except OSError as error:
+        raise Fault(path, _cause(error)) from None
 
 
 ASSET_TABLE_COLUMNS = ["ip", "mac", "mac_vendor", "device_type", "roles", "identity", "services", "unit_ids",
@@ -151,11 +342,33 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"analyze": cmd_analyze, "assets": cmd_assets, "alerts": cmd_alerts, "paths": cmd_paths,
                 "policy": cmd_policy}
+    db = getattr(args, "db", None)
     try:
         return handlers[args.command](args)
     except PolicyError as error:  # raised before anything is read or written
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE_INPUT
+        return _error(str(error))
+    except (Fault, OutputFailed) as error:
+        return _error(str(error))
+    except SchemaTooNew as error:
+        return _error(f"{db}: {error}")
+    except sqlite3.Error as error:
+        if not _environmental(error):
+            raise
+        # A commit refused mid-run (disk full, I/O error): that batch was rolled back whole, and the
+        # checkpoints committed before it let the same command resume once the cause is fixed.
+        return _error(f"{db}: {error}")
+    except OSError as error:  # e.g. an input that cannot be read at all, or a policy suggestion not written
+        return _error(f"{error.filename}: {_cause(error)}" if error.filename else _cause(error))
+    except KeyboardInterrupt:
+        if args.command == "analyze":
+            print(f"interrupted: {db} keeps every committed checkpoint; the same command resumes",
+                  file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _error(text: str) -> int:
+    print(f"error: {text}", file=sys.stderr)
+    return EXIT_FAULT
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ class Options:
     events: IO[str] | None = None
     flows: IO[str] | None = None  # one JSON line per flow when it ends
     strict: bool = False
-    modbus_ports: frozenset[int] = frozenset()
+    decode_as: frozenset[tuple[str, str, int]] = frozenset()  # (protocol, transport, port) beyond the registered
     fast_path: bool = True
     batch_frames: int = 65_536  # frames per batch: the unit of vectorised work and of checkpoints
     progress: Callable[[Progress], None] | None = None
@@ -92,7 +92,10 @@ class Pipeline:
     def __init__(self, store: Store, options: Options) -> None:
         self.store = store
         self.options = options
-        self.dispatcher = Dispatcher(BUILTIN, {"modbus": frozenset(("tcp", port) for port in options.modbus_ports)})
+        extra: dict[str, frozenset[tuple[str, int]]] = {}
+        for name, transport, port in options.decode_as:
+            extra[name] = extra.get(name, frozenset()) | {(transport, port)}
+        self.dispatcher = Dispatcher(BUILTIN, extra)
         self.flows = FlowTable(self.dispatcher.service_ports,
                                on_end=FlowWriter(options.flows) if options.flows is not None else None)
         self.fragments = FragmentReassembler()
@@ -235,9 +238,11 @@ class Pipeline:
     @contextmanager
     def _guard(self, weirds: list[Weird], file: str, frame: int) -> Iterator[None]:
         """Traffic must never kill the sensor: an unexpected error is counted as a weird and the run goes
-        on. Strict runs (the tests) re-raise it."""
+        on. Strict runs (the tests) re-raise it; so does every run for OSError, which is the machine's."""
         try:
             yield
+        except OSError:
+            raise  # the machine, not the traffic: an output that cannot be written ends the run
         except Exception as error:
             if self.options.strict:
                 raise

@@ -19,11 +19,12 @@ from sensor.flows.table import Flow, FlowBatch
 class FramedFlow:
     """Framing state of both directions of one flow."""
 
-    __slots__ = ("framers", "disputed")
+    __slots__ = ("framers", "disputed", "malformed")
 
     def __init__(self, make_framer: Callable[[bool], Any], server_side: int) -> None:
         self.framers = tuple(make_framer(direction != server_side) for direction in (0, 1))
         self.disputed = [False, False]  # a partial message waiting in the framer holds disputed bytes
+        self.malformed = 0  # bytes the framer could not take as the protocol
 
 
 def framed(flow: Flow, make_framer: Callable[[bool], Any]) -> FramedFlow:
@@ -56,6 +57,8 @@ class Framed:
         first = int(runs.rows[runs.start[i]])
         g = int(fb.row_flow[first])
         flow = fb.flows[g]
+        if flow.protocol != self.protocol:
+            return  # given back while its other direction was read
         direction = int(fb.direction[first])
         stream = flow.streams[direction]
         state = framed(flow, make_framer)
@@ -65,6 +68,18 @@ class Framed:
             tag = (int(p.frame[row]), float(p.ts[row]))
             items = stream.deliver(int(p.seq[row]), p.data[start:start + size].tobytes(), tag, runs.window(k))
             self.items(items, state, direction, g, p.file, weirds)
+            if flow.by_probe and state.malformed:
+                self._give_back(flow, g, tag, p.file, weirds)
+                return
+
+    def _give_back(self, flow: Flow, g: int, tag: tuple[int, float], file: str, weirds: list[Weird]) -> None:
+        """The bytes of a flow a probe claimed are not the protocol after all: drop what was read from it."""
+        keep = [k for k, row in enumerate(self.rows) if row[2] != g]
+        self.disputed = {keep.index(k) for k in self.disputed if k in keep}
+        self.rows = [self.rows[k] for k in keep]
+        flow.give_back()
+        weirds.append(Weird("probe_claim_withdrawn", self.protocol, file, tag[0], tag[1],
+                            f"later bytes are not {self.protocol}; the flow is no longer decoded as it"))
 
     def items(self, items: list, state: FramedFlow, direction: int, g: int, file: str, weirds: list[Weird]) -> None:
         """Feed reassembled bytes, gaps and notes of one direction to its framer; collect messages and weirds."""
@@ -85,6 +100,7 @@ class Framed:
             for (done_frame, done_ts), outcome in framer.feed(data, (frame, ts)):
                 if isinstance(outcome, Malformed):
                     weirds.append(Weird(outcome.code, self.protocol, file, done_frame, done_ts, outcome.detail))
+                    state.malformed += 1
                     continue
                 if outcome.weird:
                     weirds.append(Weird(outcome.weird, self.protocol, file, done_frame, done_ts))

@@ -1,7 +1,9 @@
 """Decide which dissector reads a flow, and hand it the flow's payload in stream order.
 
 A flow is given to a protocol when one of its ports is one the protocol is registered on (or the
-user added with ``--modbus-port``), otherwise when the first payload passes the protocol's probe.
+user added with ``--decode-as``), otherwise when ``PROBE_AGREEMENT`` payloads pass the protocol's probe
+and none failed it; such a claim is given back when the protocol's framer later finds bytes that are
+not the protocol (an LDAP server whose first bytes happened to look like Modbus).
 The side on the service port is the protocol's server, whoever opened the connection. TCP payload reaches dissectors through ``TcpStream`` reassembly, except for *clean* runs:
 segments of one direction that continue exactly where the stream stood, with nothing buffered.
 Those can be parsed in place, in bulk.
@@ -19,7 +21,8 @@ from sensor.flows.reassembly import SEQ_MOD, Window
 from sensor.flows.table import Flow, FlowBatch
 from sensor.flows.windows import UNKNOWN, in_window, receiver_windows
 
-MAX_PROBES = 3  # payload-bearing packets a flow may show before we stop probing it
+MAX_PROBES = 4  # payload-bearing packets a flow may show before we stop probing it
+PROBE_AGREEMENT = 2  # payloads a probe must accept before it claims a flow off the protocol's ports
 
 
 class Dispatcher:
@@ -58,10 +61,20 @@ class Dispatcher:
             flow.probes += 1
             start, size = int(fb.packets.payload_off[row]), int(fb.packets.payload_len[row])
             payload = data[start:start + size].tobytes()
+            votes = flow.votes = flow.votes if flow.votes is not None else {}
             for spec in self.specs:
-                if flow.transport in spec.transports and spec.probe is not None and spec.probe(payload) is Verdict.ACCEPT:
-                    flow.dissect_as(spec.name, 1)
-                    break
+                if (flow.transport not in spec.transports or spec.probe is None
+                        or votes.get(spec.name, 0) < 0):
+                    continue
+                verdict = spec.probe(payload)
+                if verdict is Verdict.REJECT:
+                    votes[spec.name] = -1
+                elif verdict is Verdict.ACCEPT:
+                    votes[spec.name] = votes.get(spec.name, 0) + 1
+                    if votes[spec.name] >= PROBE_AGREEMENT:
+                        flow.dissect_as(spec.name, 1)
+                        flow.by_probe = True
+                        break
 
 
 @dataclass(slots=True)

@@ -48,7 +48,7 @@ class Flow:
     __slots__ = (
         "id", "transport", "initiator", "responder", "init_port", "resp_port", "init_is_a", "first_ts",
         "last_ts", "first_frame", "file", "packets", "bytes", "flags", "streams", "protocol", "session",
-        "probes", "macs", "mac_frames", "server_side",
+        "probes", "macs", "mac_frames", "server_side", "votes", "by_probe",
     )
 
     def __init__(self, flow_id: int, transport: str, initiator: str, init_port: int, responder: str,
@@ -70,12 +70,20 @@ class Flow:
         self.macs = [0, 0]  # first source MAC each side sent from
         self.mac_frames = [0, 0]  # ... and the frame that showed it
         self.server_side = 1  # which side the dissected protocol calls the server (see Dispatcher.assign)
+        self.votes: dict[str, int] | None = None  # probes' verdicts so far, per protocol (-1: rejected)
+        self.by_probe = False  # claimed by payload, not by port: given back when later bytes disagree
 
     def dissect_as(self, protocol: str, server_side: int) -> None:
         """Hand the flow to a dissector: only then is TCP reassembly state worth its memory."""
         self.protocol, self.server_side = protocol, server_side
         if self.transport == "tcp":
             self.streams = [TcpStream(), TcpStream()]
+
+    def give_back(self) -> None:
+        """A probe's claim was wrong (later bytes are not that protocol): no dissector reads this flow again."""
+        if self.votes is not None and self.protocol is not None:
+            self.votes[self.protocol] = -1
+        self.protocol, self.streams, self.session, self.by_probe = None, None, None, False
 
     @property
     def server(self) -> str:

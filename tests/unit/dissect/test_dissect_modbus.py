@@ -60,7 +60,7 @@ def run_file(tmp_path: Path, path: Path, fast: bool, ports: frozenset[int] = fro
     events = io.StringIO()
     with Store.open(str(db)) as store:
         summary = Pipeline(store, Options(events=events, strict=True, fast_path=fast,
-                                          modbus_ports=ports)).run([str(path)])
+                                          decode_as=frozenset(("modbus", "tcp", p) for p in ports))).run([str(path)])
         return events.getvalue(), store.assets(), store.points(), store.communications(), summary
 
 
@@ -124,7 +124,8 @@ def test_fast_and_slow_paths_agree_in_small_batches(path, tmp_path):
     for fast in (True, False):
         events = io.StringIO()
         with Store.open(str(tmp_path / f"{fast}.db")) as store:
-            pipeline = Pipeline(store, Options(events=events, strict=True, fast_path=fast, modbus_ports=ports))
+            pipeline = Pipeline(store, Options(events=events, strict=True, fast_path=fast,
+                                                  decode_as=frozenset(("modbus", "tcp", p) for p in ports)))
             for source in open_inputs([str(path)]):
                 for fb in source.batches(max_frames=5):
                     pipeline._process(fb)
