@@ -25,7 +25,14 @@ CASES = {
     "emre_modbus-encapsulated-transport": "modbus/emre_modbus-encapsulated-transport.pcap",  # 43/14, short PDU
     "emre_modbus-read-write-multiple-registers": "modbus/emre_modbus-read-write-multiple-registers.pcap",  # FC 23
     "iti_modbus_test_data_part2": "modbus/iti_modbus_test_data_part2.pcap",  # every function code 0..127
+    # DNP3: a restart with its response and IIN bits; a file read (group 70) over several fragments
+    "iti_cold_restart_and_response": "dnp3/iti_cold_restart_and_response.pcap",
+    "iti_dnp3_file_read": "dnp3/iti_dnp3_file_read.pcap",
+    # EtherNet/IP: ListIdentity with its identity; a Logix session with a CPU seen behind the module (slot 0)
+    "iti_enip_test": "enip/iti_enip_test.pcap",
+    "emre_ControlLogix_Logix5000_download_upload_run": "enip/emre_ControlLogix_Logix5000_download_upload_run.pcap",
 }
+PROTOCOL_OF = {name: path.split("/")[0] for name, path in CASES.items()}  # the registry conformance test reads it
 
 
 def produce(name: str, corpus: Path | None = None) -> tuple[list[dict], list[dict]]:
