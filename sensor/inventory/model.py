@@ -83,7 +83,7 @@ class AssetDelta:
 
 @dataclass(slots=True)
 class PointDelta:
-    """A range of Modbus points one client read or wrote on one server and unit."""
+    """A range of points one client read or wrote on one server (and Modbus unit), in the protocol's own space."""
 
     client: str
     server: str
@@ -98,6 +98,9 @@ class PointDelta:
     last_seen: float
     last_values: list[int] | None = None  # last values written (writes only)
     source: Source | None = None
+    protocol: str = "modbus"
+    name: str = ""  # a tag, where the protocol names its points (Logix); "" where it numbers them
+    function_name: str | None = None  # None: Modbus's name of function_code
 
 
 @dataclass(slots=True)

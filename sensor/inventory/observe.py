@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from protocols.base import REQUEST
+from protocols.base import REQUEST, Message, Point
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, function_name
 from sensor.decode.packets import ArpRows
@@ -66,6 +66,7 @@ class Inventory:
         self.assets: dict[str, AssetDelta] = {}
         self.communications: dict[tuple, CommunicationDelta] = {}
         self.polls: dict[tuple[str, str], PollStats] = {}
+        self.protocol_points: dict[tuple, PointDelta] = {}  # points of protocols other than Modbus
 
     def _asset(self, ip: str, ts: float) -> AssetDelta:
         asset = self.assets.get(ip)
@@ -370,11 +371,30 @@ class Inventory:
                     self._identity(ip, protocol, fact.value, source, ts)
                 elif fact.kind == "module":
                     self._module(ip, protocol, fact.value, source, ts)
+                elif fact.kind == "point" and conversation:
+                    self._point(flow, protocol, message, fact.value, source, ts)
                 elif fact.kind == "hostname":
                     asset = self._asset(ip, ts)
                     asset.hostnames.add(str(fact.value))
                     asset.sources.setdefault(f"hostname:{fact.value}", source)
         self._generic_polls(flows, requests)
+
+    def _point(self, flow: Flow, protocol: str, message: Message, point: Point, source: Source, ts: float) -> None:
+        """A point read or written, in the protocol's own space; equal requests add up until the flush, and
+        the store merges touching address ranges as it does for Modbus."""
+        address = point.address if point.address is not None else 0
+        key = (flow.client, flow.server, protocol, point.space, point.name or "", message.function_code,
+               point.access, address, point.quantity)
+        delta = self.protocol_points.get(key)
+        if delta is None:
+            delta = self.protocol_points[key] = PointDelta(
+                flow.client, flow.server, 0, message.function_code, point.access, point.space, address,
+                point.quantity, 0, ts, ts, source=source, protocol=protocol, name=point.name or "",
+                function_name=message.function_name)
+        delta.count += 1
+        delta.first_seen, delta.last_seen = min(delta.first_seen, ts), max(delta.last_seen, ts)
+        if point.access == "write" and point.values is not None and len(point.values) == point.quantity:
+            delta.last_values = list(point.values)
 
     def _generic_polls(self, flows: list[Flow], requests: list[tuple[int, float, int]]) -> None:
         if requests:
@@ -425,7 +445,8 @@ class Inventory:
             given = self.macs.give(ip)
             if given is not None:
                 asset.mac, asset.mac_vendor, asset.sources["mac"] = given
-        out = (list(self.assets.values()), list(self.communications.values()), self.points.take(),
+        out = (list(self.assets.values()), list(self.communications.values()),
+               self.points.take() + list(self.protocol_points.values()),
                list(self.polls.values()))
         self._reset()
         return out

@@ -196,13 +196,14 @@ class Store:
         return None if row is None else FileProgress(row[0], bool(row[1]), tuple(json.loads(row[2])))
 
     def assets(self) -> list[dict[str, Any]]:
-        """Assets in the contract's shape, each with the Modbus points it read or wrote as a client."""
+        """Assets in the contract's shape, each with the points it read or wrote as a client."""
         points: dict[str, list[dict]] = defaultdict(list)
         for point in self.points():
             points[point["client"]].append({
-                "server": point["server"], "unit_id": point["unit_id"],
+                "server": point["server"], "protocol": point["protocol"], "unit_id": point["unit_id"],
                 "function_code": point["function_code"], "function_name": point["function_name"],
-                "access": point["access"], "table": point["table_name"], "address": point["address"],
+                "access": point["access"], "table": point["table_name"], "name": point["name"] or None,
+                "address": point["address"],
                 "quantity": point["quantity"], "count": point["count"], "last_values": point["last_values"],
             })
         assets = [
@@ -213,8 +214,8 @@ class Store:
 
     def points(self) -> list[dict[str, Any]]:
         return sorted(self._rows(POINTS), key=lambda p: (
-            ip_key(p["client"]), ip_key(p["server"]), p["unit_id"], p["function_code"], p["address"],
-            p["quantity"],
+            ip_key(p["client"]), ip_key(p["server"]), p["protocol"], p["unit_id"], p["function_code"],
+            p["table_name"], p["name"], p["address"], p["quantity"],
         ))
 
     def communications(self) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """Merging point rows as address ranges: the store-side twin of ``sensor.inventory.points``.
 
-Rows of one (client, server, unit, function, access) group whose ranges overlap or touch become one
+Rows of one (client, server, protocol, unit, space, name, function, access) group whose ranges overlap or touch become one
 row: counts add, first/last seen widen, and the last written value of every address is the one
 seen most recently (``values_seen`` keeps that time per address, aligned with ``last_values``). Applying deltas in any split gives the same ranges and counts.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-GROUP = ("client", "server", "unit_id", "function_code", "access")
+GROUP = ("client", "server", "protocol", "unit_id", "table_name", "name", "function_code", "access")
 
 
 def group_of(row: dict[str, Any]) -> tuple:

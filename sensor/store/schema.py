@@ -167,3 +167,24 @@ def polls_behaviour(db: Database) -> None:
     db.execute("ALTER TABLE polls ADD COLUMN gaps TEXT NOT NULL DEFAULT '[]'")
     db.execute("ALTER TABLE polls ADD COLUMN cycle_sum REAL NOT NULL DEFAULT 0")
     db.execute("ALTER TABLE polls ADD COLUMN cycle_count INTEGER NOT NULL DEFAULT 0")
+
+
+@migration("0005_points_protocol_neutral")
+def points_protocol_neutral(db: Database) -> None:
+    """Points of any protocol: ``protocol`` and ``name`` (a tag, for named address spaces) join the key;
+    ``table_name`` holds the protocol's own space (Modbus table, DNP3 group, S7 area, CIP class).
+    Existing rows are Modbus's, kept as they were."""
+    db.execute("ALTER TABLE points RENAME TO points_0004")
+    create(db, "points", {
+        "client": str, "server": str, "protocol": str, "unit_id": int, "table_name": str, "name": str,
+        "function_code": int, "function_name": str, "access": str, "address": int, "quantity": int, "count": int,
+        "first_seen": float, "last_seen": float, "last_values": str, "values_seen": str,
+        "source": str, "source_seen": float,
+    }, pk=("client", "server", "protocol", "unit_id", "table_name", "name", "function_code", "access", "address"),
+        nullable=("function_name", "last_values", "values_seen", "source", "source_seen"))
+    db.execute(
+        "INSERT INTO points SELECT client, server, 'modbus', unit_id, table_name, '', function_code, function_name,"
+        " access, address, quantity, count, first_seen, last_seen, last_values, values_seen, source, source_seen"
+        " FROM points_0004")
+    db.execute("DROP TABLE points_0004")
+    db["points"].create_index(["server"])

@@ -44,7 +44,7 @@ ASSETS = TableSpec(
 )
 POINTS = TableSpec(
     "points",
-    key=("client", "server", "unit_id", "function_code", "access", "address"),
+    key=("client", "server", "protocol", "unit_id", "table_name", "name", "function_code", "access", "address"),
     json_columns=frozenset({"last_values", "values_seen", "source"}),  # merged as ranges: sensor.store.ranges
 )
 COMMUNICATIONS = TableSpec(
@@ -101,8 +101,9 @@ def service_json(service: Service) -> dict[str, Any]:
 
 def point_row(delta: PointDelta) -> dict[str, Any]:
     return {
-        "client": delta.client, "server": delta.server, "unit_id": delta.unit_id,
-        "function_code": delta.function_code, "function_name": function_name(delta.function_code),
+        "client": delta.client, "server": delta.server, "protocol": delta.protocol, "unit_id": delta.unit_id,
+        "name": delta.name, "function_code": delta.function_code,
+        "function_name": delta.function_name or function_name(delta.function_code),
         "access": delta.access, "table_name": delta.table,
         "address": delta.address, "quantity": delta.quantity, "count": delta.count,
         "first_seen": delta.first_seen, "last_seen": delta.last_seen,

@@ -93,8 +93,8 @@ def test_points_of_a_client_are_listed_on_its_asset(store):
     client, server = store.assets()
     assert [p["address"] for p in client["points"]] == [0, 40]
     assert client["points"][0] == {
-        "server": "10.0.0.2", "unit_id": 3, "function_code": 3, "function_name": "read_holding_registers",
-        "access": "read",
+        "server": "10.0.0.2", "protocol": "modbus", "unit_id": 3, "function_code": 3,
+        "function_name": "read_holding_registers", "access": "read", "name": None,
         "table": "holding_register", "address": 0, "quantity": 2, "count": 1, "last_values": None,
     }
     assert server["points"] == []

@@ -104,3 +104,24 @@ def test_registering_a_name_twice_is_an_error(monkeypatch):
     monkeypatch.setattr(schema, "MIGRATIONS", list(schema.MIGRATIONS))
     with pytest.raises(ValueError, match="0001_initial"):
         schema.migration("0001_initial")(lambda db: None)
+
+
+def test_points_of_a_modbus_only_database_are_upgraded_in_place(tmp_path):
+    """A database written before 0005 keeps its Modbus points, now keyed by protocol too, and merges new ones."""
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        db = Database(conn)
+        conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        for name, fn in schema.MIGRATIONS:
+            if name == "0005_points_protocol_neutral":
+                break
+            fn(db)
+            conn.execute("INSERT INTO _migrations VALUES (?, 'then')", [name])
+        conn.execute(
+            "INSERT INTO points (client, server, unit_id, function_code, function_name, access, table_name, address,"
+            " quantity, count, first_seen, last_seen) VALUES ('10.0.0.1', '10.0.0.2', 1, 3,"
+            " 'read_holding_registers', 'read', 'holding_register', 0, 10, 7, 1.0, 2.0)")
+    with Store.open(str(path)) as store:
+        (row,) = store.points()
+        assert (row["protocol"], row["name"], row["address"], row["quantity"], row["count"]) == ("modbus", "", 0, 10, 7)
+        assert [name for name, _ in migration_rows(path)][-1] == "0005_points_protocol_neutral"
