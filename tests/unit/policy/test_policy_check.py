@@ -153,3 +153,18 @@ def test_skipped_levels():
     assert skipped_levels(3.5, 2, []) == (3.0,)
     assert skipped_levels(1, 4, [3.5]) == (3.5, 3.0, 2.0)
     assert skipped_levels(None, 1, []) == ()
+
+
+def test_a_read_only_conduit_judges_cip_and_dnp3_by_the_same_vocabulary():
+    """The same rule as for Modbus: the package's action table decides, not the protocol's names."""
+    text = PLANT_POLICY.read_text().replace("services: [modbus]\n    sources: [10.30.0.20]",
+                                            "services: [modbus, enip, dnp3]\n    sources: [10.30.0.20]")
+    policy = parse_policy(text, "plant-with-enip.yaml")
+    enip = lambda actions: row(HISTORIAN, PLC, 44818, "enip", actions=actions)
+    assert verdict(enip({"read_tag": 9, "get_attribute_single": 2, "register_session": 1}), policy) is None
+    b = verdict(enip({"read_tag": 9, "write_tag": 1}), policy)
+    assert b.rule == ACCESS_VIOLATION and b.functions == {"write_tag": 1}
+    assert verdict(enip({"reset": 1}), policy).rule == ACCESS_VIOLATION
+    dnp3 = lambda actions: row(HISTORIAN, PLC, 20000, "dnp3", actions=actions)
+    assert verdict(dnp3({"read": 10}), policy) is None
+    assert verdict(dnp3({"direct_operate": 1}), policy).rule == ACCESS_VIOLATION
