@@ -133,7 +133,8 @@ class Framer(Protocol):
 class ProtocolSpec:
     """How the sensor finds, cuts and understands a protocol.
 
-    ``ports`` are ``(transport, port)`` pairs; a protocol on TCP and UDP lists both. ``probe`` looks
+    ``ports`` are ``(transport, port)`` pairs; a protocol on TCP and UDP lists both; those of them in
+    ``shared_ports`` are claimed only provisionally (S7comm and IEC 61850 MMS share TCP 102). ``probe`` looks
     at a flow's first payload on a port that is not the protocol's own (and where a port is shared)
     and may say ``MORE``. ``framer(is_request)`` makes the framing state of one direction of a TCP
     stream (``is_request``: the direction from the client to the server side). ``datagram(payload,
@@ -148,6 +149,7 @@ class ProtocolSpec:
     probe: Callable[[bytes], Verdict] | None = None
     framer: Callable[[bool], Framer] | None = None
     datagram: Callable[[bytes, bool], list[Message]] | None = None
+    shared_ports: frozenset[tuple[str, int]] = frozenset()  # ports another protocol uses too: the payload decides
     ethertypes: frozenset[int] = frozenset()
     complete: Callable[[Message, Message], Message] | None = None
     actions: Mapping[str, str] = field(default_factory=dict)

@@ -45,6 +45,8 @@ class Dispatcher:
                 if on_resp or on_init:
                     # the service port marks the server, even when that side opened the connection
                     flow.dissect_as(spec.name, 1 if on_resp else 0)
+                    port = (flow.transport, flow.resp_port if on_resp else flow.init_port)
+                    flow.by_probe = port in spec.shared_ports  # another protocol's bytes give it back
                     break
         undecided = [g for g, f in enumerate(fb.flows) if f.protocol is None and f.probes < MAX_PROBES]
         if not undecided:

@@ -426,8 +426,9 @@ class Inventory:
                 known.setdefault(key, item)
         first = self._identity_sources.setdefault((ip, protocol), source)
         asset = self._asset(ip, ts)
-        core = {k: known.get(k) for k in ("vendor", "product", "revision")}
-        details = tuple((k, v) for k, v in sorted(known.items()) if k not in core)
+        core = {"vendor": known.get("vendor"), "product": known.get("product") or known.get("model"),
+                "revision": known.get("revision") or known.get("firmware")}
+        details = tuple((k, v) for k, v in sorted(known.items()) if k not in ("vendor", "product", "revision"))
         asset.identity = Identity(**{k: None if v is None else str(v) for k, v in core.items()},
                                   source=f"{protocol}, {first.file} frame {first.frame}", details=details)
         asset.sources.setdefault("identity", first)

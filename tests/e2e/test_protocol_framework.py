@@ -53,3 +53,12 @@ def test_broadcast_and_multicast_are_never_assets(corpus, tmp_path):
     plc = next(a for a in assets if a["ip"] == "10.92.18.17")
     assert plc["device_type"] == "plc" and "enip_target" in plc["roles"]
     assert plc["modules"] and plc["modules"][0]["vendor"].startswith("Rockwell")
+
+
+def test_mms_on_the_s7comm_port_is_given_back(corpus, tmp_path):
+    """IEC 61850 MMS shares ISO-TSAP tcp/102 with S7comm: its bytes withdraw the port's claim."""
+    capture = next(corpus.rglob("iti_iec61850_write.pcap"))
+    assets, events = analyze(tmp_path, capture)
+    assert not [e for e in events if e["proto"] == "s7comm"]
+    assert any(e["proto"] == "weird" and e["name"] == "probe_claim_withdrawn" for e in events)
+    assert not [a for a in assets if any(r.startswith("s7comm_") for r in a["roles"])]

@@ -31,6 +31,9 @@ CASES = {
     # EtherNet/IP: ListIdentity with its identity; a Logix session with a CPU seen behind the module (slot 0)
     "iti_enip_test": "enip/iti_enip_test.pcap",
     "emre_ControlLogix_Logix5000_download_upload_run": "enip/emre_ControlLogix_Logix5000_download_upload_run.pcap",
+    # S7comm: SZL 0x0011/0x001C identity; S7comm-plus from an HMI with the order code in the clear
+    "icsnpp_s7ident": "s7comm/icsnpp_s7ident.pcap",
+    "iti_S7-1511_db2_var1_HMI": "s7comm/iti_S7-1511_db2_var1_HMI.pcap",
 }
 PROTOCOL_OF = {name: path.split("/")[0] for name, path in CASES.items()}  # the registry conformance test reads it
 
