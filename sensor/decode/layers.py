@@ -215,7 +215,8 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
 
     arp = _arp(fb, ethertype, l3, avail)
     packets = Packets(
-        data=data, file=fb.file, frame=fb.frame, ts=fb.ts, wirelen=fb.wirelen, mac_src=mac,
+        data=data, file=fb.file, frame=fb.frame, ts=fb.ts, wirelen=fb.wirelen, mac_src=mac, ethertype=ethertype,
+        l3_off=l3,
         ip_version=ip_version, proto=proto, src_hi=src_hi, src_lo=src_lo, dst_hi=dst_hi, dst_lo=dst_lo,
         sport=sport, dport=dport, tcp_flags=tcp_flags, seq=seq, ack=ack, window=window,
         wscale=wscale, payload_off=payload_off,

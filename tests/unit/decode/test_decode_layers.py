@@ -414,3 +414,15 @@ def test_zero_length_frames_do_not_read_their_neighbours():
     assert packets.ip_version.tolist() == [0, 4, 0, 0]
     assert sorted((w.frame, w.code) for w in packets.weirds) == [
         (3, "ethernet_frame_too_short"), (4, "loopback_frame_too_short")]
+
+
+def test_non_ip_frames_keep_their_ethertype_and_payload_offset():
+    """Link-layer protocols (LLDP, PROFINET DCP) are dispatched on these, after any VLAN tags."""
+    lldp = bytes(Ether(src=MAC_A, dst="01:80:c2:00:00:0e", type=0x88CC) / Raw(b"\x02\x07\x04" + b"\0" * 6))
+    dcp = bytes(Ether(src=MAC_A, dst="01:0e:cf:00:00:00") / Dot1Q(vlan=5, type=0x8892) / Raw(b"\xfe\xfe\x05\x00"))
+    packets, _ = decode_one([(lldp, LINKTYPE_ETHERNET, 1.0), (dcp, LINKTYPE_ETHERNET, 2.0)])
+    assert packets.ethertype.tolist() == [0x88CC, 0x8892]
+    assert packets.l3_off.tolist()[0] == 14
+    start = int(packets.l3_off[1])
+    assert packets.data[start:start + 4].tobytes() == b"\xfe\xfe\x05\x00"
+    assert packets.ip_version.tolist() == [0, 0] and packets.non_ip == 2
