@@ -49,13 +49,14 @@ MAX_TCP_OPTIONS = 40  # at most 40 option bytes, so at most 40 options
 MAX_WINDOW_SCALE = 14  # RFC 7323 §2.3: a larger shift is used as 14
 
 
-def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, str]]]:
-    """Ethertype, offset of the network header and source MAC of every frame."""
+def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[int, str]]]:
+    """Ethertype, offset of the network header, source MAC and link-layer broadcast flag of every frame."""
     data, base, end, lt = fb.data, fb.offset, fb.offset + fb.caplen, fb.linktype
     n = len(base)
     ethertype = np.zeros(n, dtype=np.int64)
     l3 = base.copy()
     mac = np.zeros(n, dtype=np.uint64)
+    broadcast = np.zeros(n, dtype=bool)  # sent to ff:ff:ff:ff:ff:ff (SLL: packet type 1, "to everyone")
     short: list[tuple[int, str]] = []
 
     eth = lt == LINKTYPE_ETHERNET
@@ -70,6 +71,7 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, lis
         ethertype = np.where(ok, et, ethertype)
         l3 = np.where(ok, off, l3)
         mac = np.where(ok, u48(data, base + 6).astype(np.uint64), mac)
+        broadcast |= ok & (u48(data, base) == 0xFFFFFFFFFFFF)
         short += [(i, "ethernet_frame_too_short") for i in np.nonzero(eth & ~ok)[0]]
 
     sll = lt == LINKTYPE_LINUX_SLL
@@ -79,6 +81,7 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, lis
         l3 = np.where(ok, base + 16, l3)
         has_mac = ok & (u16(data, base + 4) == 6)
         mac = np.where(has_mac, u48(data, base + 6).astype(np.uint64), mac)
+        broadcast |= ok & (u16(data, base) == 1)
         short += [(i, "sll_frame_too_short") for i in np.nonzero(sll & ~ok)[0]]
 
     sll2 = lt == LINKTYPE_LINUX_SLL2
@@ -88,6 +91,7 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, lis
         l3 = np.where(ok, base + 20, l3)
         has_mac = ok & (u8(data, base + 11) == 6)
         mac = np.where(has_mac, u48(data, base + 12).astype(np.uint64), mac)
+        broadcast |= ok & (u8(data, base + 10) == 1)
         short += [(i, "sll2_frame_too_short") for i in np.nonzero(sll2 & ~ok)[0]]
 
     raw = np.isin(lt, RAW_LINKTYPES)
@@ -112,7 +116,7 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, lis
         ethertype = np.where(ok, et, ethertype)
         l3 = np.where(ok, base + 4, l3)
         short += [(i, "loopback_frame_too_short") for i in np.nonzero(loop & ~ok)[0]]
-    return ethertype, l3, mac, short
+    return ethertype, l3, mac, broadcast, short
 
 
 def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
@@ -121,7 +125,7 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
         return []
     data, end = fb.data, fb.offset + fb.caplen
     n = len(fb)
-    ethertype, l3, mac, short = _link_layer(fb)
+    ethertype, l3, mac, l2_broadcast, short = _link_layer(fb)
     weird_rows: list[tuple[int, str]] = list(short)
     avail = end - l3
     snapped = fb.caplen < fb.wirelen
@@ -216,7 +220,7 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
     arp = _arp(fb, ethertype, l3, avail)
     packets = Packets(
         data=data, file=fb.file, frame=fb.frame, ts=fb.ts, wirelen=fb.wirelen, mac_src=mac, ethertype=ethertype,
-        l3_off=l3,
+        l3_off=l3, l2_broadcast=l2_broadcast,
         ip_version=ip_version, proto=proto, src_hi=src_hi, src_lo=src_lo, dst_hi=dst_hi, dst_lo=dst_lo,
         sport=sport, dport=dport, tcp_flags=tcp_flags, seq=seq, ack=ack, window=window,
         wscale=wscale, payload_off=payload_off,

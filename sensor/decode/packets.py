@@ -58,6 +58,7 @@ class Packets:
     mac_src: np.ndarray  # uint64, 0 when the link layer carries none
     ethertype: np.ndarray  # after VLAN tags (0 where the link layer has none): link-layer protocols dispatch on it
     l3_off: np.ndarray  # where the ethertype's payload starts in ``data``
+    l2_broadcast: np.ndarray  # sent to every station of the link: its IP destination is a broadcast address
     ip_version: np.ndarray  # 4, 6 or 0
     proto: np.ndarray  # L4 protocol number or PROTO_NONE
     src_hi: np.ndarray
@@ -87,7 +88,7 @@ class Packets:
 
 
 ROW_COLUMNS = (
-    "frame", "ts", "wirelen", "mac_src", "ethertype", "l3_off", "ip_version", "proto", "src_hi", "src_lo", "dst_hi", "dst_lo",
+    "frame", "ts", "wirelen", "mac_src", "ethertype", "l3_off", "l2_broadcast", "ip_version", "proto", "src_hi", "src_lo", "dst_hi", "dst_lo",
     "sport", "dport", "tcp_flags", "seq", "ack", "window", "wscale", "payload_off", "payload_len",
 )
 

@@ -48,7 +48,7 @@ class Flow:
     __slots__ = (
         "id", "transport", "initiator", "responder", "init_port", "resp_port", "init_is_a", "first_ts",
         "last_ts", "first_frame", "file", "packets", "bytes", "flags", "streams", "protocol", "session",
-        "probes", "macs", "mac_frames", "server_side", "votes", "by_probe",
+        "probes", "macs", "mac_frames", "server_side", "votes", "by_probe", "l2_broadcast",
     )
 
     def __init__(self, flow_id: int, transport: str, initiator: str, init_port: int, responder: str,
@@ -69,6 +69,7 @@ class Flow:
         self.probes = 0
         self.macs = [0, 0]  # first source MAC each side sent from
         self.mac_frames = [0, 0]  # ... and the frame that showed it
+        self.l2_broadcast = [False, False]  # a frame of this direction went to the link's broadcast MAC
         self.server_side = 1  # which side the dissected protocol calls the server (see Dispatcher.assign)
         self.votes: dict[str, int] | None = None  # probes' verdicts so far, per protocol (-1: rejected)
         self.by_probe = False  # claimed by payload, not by port: given back when later bytes disagree
@@ -231,6 +232,7 @@ class FlowTable:
         where = np.full(size, -1, dtype=np.int64)
         where[present] = np.arange(len(starts))
         flags = np.bitwise_or.reduceat(ip.tcp_flags[order], starts).tolist()
+        broadcast = np.logical_or.reduceat(ip.l2_broadcast[order], starts).tolist()
         last_ts = np.maximum.reduceat(ip.ts[order], starts).tolist()
         macs = ip.mac_src[order][starts].tolist()
         mac_frames = ip.frame[order][starts].tolist()
@@ -244,6 +246,7 @@ class FlowTable:
                 flow.packets[d] += pkts[s]
                 flow.bytes[d] += octets[s]
                 flow.flags[d] |= flags[k]
+                flow.l2_broadcast[d] |= broadcast[k]
                 if not flow.macs[d] and macs[k]:
                     flow.macs[d], flow.mac_frames[d] = macs[k], mac_frames[k]
                 if last_ts[k] > flow.last_ts:

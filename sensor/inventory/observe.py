@@ -48,8 +48,11 @@ class Inventory:
     """Accumulates deltas between flushes; identity objects persist for the whole run."""
 
     def __init__(self, broadcasts: frozenset[str] = frozenset()) -> None:
-        """``broadcasts``: directed broadcast addresses of known networks, which are no hosts either."""
+        """``broadcasts``: directed broadcast addresses of known networks, which are no hosts either; others
+        are learnt from the link layer (``_learn_broadcasts``)."""
         self._broadcasts = broadcasts
+        self._l2_broadcast: set[str] = set()  # IPv4 destinations of frames to ff:ff:ff:ff:ff:ff
+        self._senders: set[str] = set()  # addresses that sent at least one packet
         self._reset()
         self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
         self._identity_facts: dict[tuple[str, str], dict[str, object]] = {}  # (ip, protocol) -> what is known
@@ -82,6 +85,7 @@ class Inventory:
         for g, flow in enumerate(fb.flows):
             packets = int(counts[g, 0] + counts[g, 1])
             size = int(octets[g, 0] + octets[g, 1])
+            self._learn_broadcasts(flow)
             hosts = [(side, ip) for side, ip in ((0, flow.initiator), (1, flow.responder)) if self.is_host(ip)]
             for side, ip in hosts:
                 asset = self._asset(ip, flow.first_ts)
@@ -100,7 +104,19 @@ class Inventory:
             self._communicate(flow, packets, size, flow.id in new_ids)
 
     def is_host(self, ip: str) -> bool:
-        return is_host(ip) and ip not in self._broadcasts
+        return is_host(ip) and ip not in self._broadcasts and (ip not in self._l2_broadcast or ip in self._senders)
+
+    def _learn_broadcasts(self, flow: Flow) -> None:
+        """An IPv4 address that receives link-layer broadcasts and never sends is a directed broadcast
+        (10.20.1.255 of a /24), known without a policy."""
+        for d, sender, receiver in ((0, flow.initiator, flow.responder), (1, flow.responder, flow.initiator)):
+            if flow.packets[d] and sender not in self._senders:
+                if len(self._senders) < MAX_ADDRESSES:
+                    self._senders.add(sender)
+                else:
+                    self._limits.append(("sender_table_full", f"more than {MAX_ADDRESSES:,} sending addresses"))
+            if flow.l2_broadcast[d] and ":" not in receiver and len(self._l2_broadcast) < MAX_ADDRESSES:
+                self._l2_broadcast.add(receiver)
 
     @staticmethod
     def _add_service(asset: AssetDelta, service: Service, source: Source) -> None:

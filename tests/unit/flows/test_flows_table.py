@@ -257,7 +257,8 @@ def test_the_table_is_bounded_and_evicts_the_least_recently_active():
     zero = np.zeros(n, dtype=np.int64)
     packets = Packets(
         data=np.zeros(1, np.uint8), file="big.pcap", frame=i + 1, ts=i.astype(float), wirelen=zero + 60,
-        mac_src=np.zeros(n, np.uint64), ethertype=zero + 0x0800, l3_off=zero + 14, ip_version=zero + 4, proto=zero + PROTO_UDP,
+        mac_src=np.zeros(n, np.uint64), ethertype=zero + 0x0800, l3_off=zero + 14,
+        l2_broadcast=np.zeros(n, bool), ip_version=zero + 4, proto=zero + PROTO_UDP,
         src_hi=np.zeros(n, np.uint64),
         src_lo=(np.uint64(0x0A000000) + (i // 60000).astype(np.uint64)) | IPV4_MAPPED_LO_PREFIX,
         dst_hi=np.zeros(n, np.uint64), dst_lo=np.full(n, 0x0B000001, np.uint64) | IPV4_MAPPED_LO_PREFIX,
