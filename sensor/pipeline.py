@@ -276,7 +276,10 @@ class Pipeline:
             flows = self.flows.flows()
             others = [batch for analyzer in self.analyzers if (batch := analyzer.flush(flows, name, weirds)) is not None]
             self._messages(self.modbus.flush(flows, name, weirds), others, weirds)
-        self._count_weirds(weirds)
+        limits = [Weird(code, "inventory", name, 0, 0.0, detail) for code, detail in self.inventory.limits_hit()]
+        if limits and self.events is not None:
+            self.events.write(None, [], limits)  # hit by the last batch's messages, after its events were written
+        self._count_weirds(weirds + limits)
 
     def _messages(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird]) -> None:
         """Dissected messages feed the inventory and, when asked for, the events file."""

@@ -40,7 +40,8 @@ KIND_OF_ACTION = {
     **dict.fromkeys(("session", "time_sync", "file_transfer", "other"), OTHER_KIND),
 }
 _MODBUS_KINDS = np.array([KIND_OF_ACTION[action_of(function_name(fc))] for fc in range(256)], dtype=np.int64)
-REFINED_CODES = (8, 43, 90)  # function codes whose sub-function decides the action (codes.action_name)
+REFINED_CODES = (8, 43, 90)
+MAX_POINT_QUANTITY = 1 << 16  # points one request can name: more is a malformed range, not a plant  # function codes whose sub-function decides the action (codes.action_name)
 MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
 
 
@@ -399,6 +400,10 @@ class Inventory:
         """A point read or written, in the protocol's own space; equal requests add up until the flush, and
         the store merges touching address ranges as it does for Modbus."""
         address = point.address if point.address is not None else 0
+        if point.quantity > MAX_POINT_QUANTITY:
+            self._limits.append(("point_range_too_wide", f"{protocol} {point.space} {address}+{point.quantity}: "
+                                                         f"counted as {MAX_POINT_QUANTITY} points, values dropped"))
+            point = Point(point.space, address, MAX_POINT_QUANTITY, point.access, point.name, None)
         key = (flow.client, flow.server, protocol, point.space, point.name or "", message.function_code,
                point.access, address, point.quantity)
         delta = self.protocol_points.get(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_VALUE_SPAN = 1 << 16  # a merged range wider than this keeps no per-address values (a Modbus table's size)
 GROUP = ("client", "server", "protocol", "unit_id", "table_name", "name", "function_code", "access")
 
 
@@ -46,7 +47,7 @@ def _combine(run: list[dict[str, Any]]) -> dict[str, Any]:
             address = r["address"] + i
             if value is not None and (address not in written or _newer(written[address][1], seen)):
                 written[address] = (value, seen)
-    if all(r["last_values"] is None for r in run):
+    if all(r["last_values"] is None for r in run) or end - start > MAX_VALUE_SPAN:
         out.update(last_values=None, values_seen=None)
     else:
         span = range(start, end)
