@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, IntEnum
 from typing import Any, Protocol
 
 
@@ -39,6 +39,23 @@ class NeedMore:
     """The message is incomplete; at least ``needed`` more bytes are required."""
 
     needed: int
+
+
+def unknown_name(code: int) -> str:
+    """The name of a value no table knows: ``unknown_0x5a`` (DESIGN.md: unknown codes degrade, never raise)."""
+    return f"unknown_0x{code:02x}" if code >= 0 else f"unknown_{code}"
+
+
+def namer(codes: type[IntEnum], what: str) -> Callable[[int], str]:
+    """A total name function for an enum of wire values: unknown values degrade to ``unknown_0x..``."""
+    names = {int(c): c.name.lower() for c in codes}
+
+    def name(value: int) -> str:
+        known = names.get(value)
+        return known if known is not None else unknown_name(value)
+
+    name.__doc__ = f"snake_case name of {what}."
+    return name
 
 
 # -- the vocabulary of control actions (DESIGN.md): policy and detection read these, never function names --

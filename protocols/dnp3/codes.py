@@ -6,26 +6,11 @@ because the values come straight off the wire. Names are the spec's mnemonics in
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import IntEnum
 from types import MappingProxyType
 
-
-def _unknown(code: int) -> str:
-    return f"unknown_0x{code:02x}" if code >= 0 else f"unknown_{code}"
-
-
-def _namer(codes: type[IntEnum], what: str) -> Callable[[int], str]:
-    """A total name function for an enum of wire values: unknown values degrade to ``unknown_0x..``."""
-    names = {int(c): c.name.lower() for c in codes}
-
-    def name(value: int) -> str:
-        known = names.get(value)
-        return known if known is not None else _unknown(value)
-
-    name.__doc__ = f"snake_case name of {what}."
-    return name
-
+from protocols.base import namer, unknown_name
 
 # --- data link layer, §9.2.4.1 -------------------------------------------------------------------------------
 
@@ -50,8 +35,8 @@ class SecondaryFunction(IntEnum):
     NOT_SUPPORTED = 15
 
 
-primary_function_name = _namer(PrimaryFunction, "a primary (PRM=1) link function code")
-secondary_function_name = _namer(SecondaryFunction, "a secondary (PRM=0) link function code")
+primary_function_name = namer(PrimaryFunction, "a primary (PRM=1) link function code")
+secondary_function_name = namer(SecondaryFunction, "a secondary (PRM=0) link function code")
 USER_DATA_FUNCTIONS = frozenset({PrimaryFunction.CONFIRMED_USER_DATA, PrimaryFunction.UNCONFIRMED_USER_DATA})
 """The only primary functions whose frames carry a transport segment (§9.2.4.1.3)."""
 
@@ -105,7 +90,7 @@ class FunctionCode(IntEnum):
     AUTHENTICATE_RESP = 0x83
 
 
-function_name = _namer(FunctionCode, "an application layer function code")
+function_name = namer(FunctionCode, "an application layer function code")
 RESPONSE_FUNCTIONS = frozenset({FunctionCode.RESPONSE, FunctionCode.UNSOLICITED_RESPONSE,
                                 FunctionCode.AUTHENTICATE_RESP})
 """Function codes whose header carries the two IIN octets (§4.2.2.4): everything from an outstation."""
@@ -181,8 +166,8 @@ class RangeCode(IntEnum):
     FREE_FORMAT = 0xB  # count 1 octet, each object prefixed by its size
 
 
-prefix_code_name = _namer(PrefixCode, "an object prefix code")
-range_code_name = _namer(RangeCode, "a range specifier code")
+prefix_code_name = namer(PrefixCode, "an object prefix code")
+range_code_name = namer(RangeCode, "a range specifier code")
 
 
 class Group(IntEnum):
@@ -237,7 +222,7 @@ class Group(IntEnum):
     SECURITY_STATISTIC_EVENT = 122
 
 
-group_name = _namer(Group, "an object group")
+group_name = namer(Group, "an object group")
 
 NOT_POINT_GROUPS = frozenset({
     Group.DEVICE_ATTRIBUTES, Group.TIME_AND_DATE, Group.TIME_AND_DATE_CTO, Group.TIME_DELAY, Group.CLASS_OBJECTS,
@@ -282,7 +267,7 @@ def control_code_name(code: int) -> str:
     try:
         name = ControlCode(op).name.lower()
     except ValueError:
-        name = _unknown(op)
+        name = unknown_name(op)
     tcc = (code >> 6) & 0x03
     if tcc:
         name = f"{TripClose(tcc).name.lower()}_{name}"
@@ -356,7 +341,7 @@ class Attribute(IntEnum):
     LIST_OF_ATTRIBUTE_VARIATIONS = 255
 
 
-attribute_name = _namer(Attribute, "a device attribute (group 0 variation)")
+attribute_name = namer(Attribute, "a device attribute (group 0 variation)")
 
 IDENTITY_ATTRIBUTES: Mapping[int, tuple[str, ...]] = MappingProxyType({
     Attribute.MANUFACTURER_NAME: ("vendor",),
@@ -395,7 +380,7 @@ class AttributeType(IntEnum):
     U8BS8EXLIST = 255
 
 
-attribute_type_name = _namer(AttributeType, "a device attribute data type")
+attribute_type_name = namer(AttributeType, "a device attribute data type")
 
 
 # --- the one action table (DESIGN.md "Control actions") -----------------------------------------------------

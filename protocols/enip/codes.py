@@ -12,26 +12,11 @@ name) and never raise, because the values come straight off the wire.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import IntEnum
 from types import MappingProxyType
 
-
-def _unknown(code: int) -> str:
-    return f"unknown_0x{code:02x}" if code >= 0 else f"unknown_{code}"
-
-
-def _namer(codes: type[IntEnum], what: str) -> Callable[[int], str]:
-    """A total name function for an enum of wire values: unknown values degrade to ``unknown_0x..``."""
-    names = {int(c): c.name.lower() for c in codes}
-
-    def name(value: int) -> str:
-        known = names.get(value)
-        return known if known is not None else _unknown(value)
-
-    name.__doc__ = f"snake_case name of {what}."
-    return name
-
+from protocols.base import namer, unknown_name
 
 # --- encapsulation (Vol 2 §2-3) -----------------------------------------------------------------
 
@@ -52,7 +37,7 @@ class Command(IntEnum):
     START_DTLS = 0x00C8  # Vol 8 (CIP Security)
 
 
-command_name = _namer(Command, "an encapsulation command")
+command_name = namer(Command, "an encapsulation command")
 KNOWN_COMMANDS = frozenset(int(c) for c in Command)
 
 
@@ -69,7 +54,7 @@ class EncapStatus(IntEnum):
     ENCAPSULATED_CIP_SERVICE_NOT_ALLOWED = 0x006A  # Vol 8: on a port that requires TLS
 
 
-encap_status_name = _namer(EncapStatus, "an encapsulation status")
+encap_status_name = namer(EncapStatus, "an encapsulation status")
 
 
 class ItemType(IntEnum):
@@ -90,7 +75,7 @@ class ItemType(IntEnum):
     UNCONNECTED_MESSAGE_OVER_UDP = 0x8003
 
 
-item_type_name = _namer(ItemType, "a CPF item type")
+item_type_name = namer(ItemType, "a CPF item type")
 
 
 # --- CIP services (Vol 1 Appendix A) --------------------------------------------------------------
@@ -251,7 +236,7 @@ def class_name(class_id: int) -> str:
         return name
     if 0x64 <= class_id <= 0xC7 or 0x300 <= class_id <= 0x4FF:
         return f"vendor_0x{class_id:02x}"
-    return _unknown(class_id)
+    return unknown_name(class_id)
 
 
 _COMMON_NAMES = {int(s): s.name.lower() for s in Service}
@@ -289,14 +274,14 @@ def service_name(service: int, class_id: int | None, symbolic: bool = False) -> 
         return f"reserved_0x{service:02x}"
     if symbolic:
         name = _LOGIX_NAMES.get(service)
-        return name if name is not None else _unknown(service)
+        return name if name is not None else unknown_name(service)
     if class_id is None:
         name = _REPLY_GUESS.get(service)
-        return name if name is not None else _unknown(service)
+        return name if name is not None else unknown_name(service)
     if class_id == ObjectClass.NON_VOLATILE_STORAGE:
         return NVS_SERVICE_NAME
     name = _BY_CLASS.get(class_id, {}).get(service)
-    return name if name is not None else _unknown(service)
+    return name if name is not None else unknown_name(service)
 
 
 class GeneralStatus(IntEnum):
@@ -351,7 +336,7 @@ class GeneralStatus(IntEnum):
     SERVICE_NOT_SUPPORTED_FOR_SPECIFIED_PATH = 0x2E
 
 
-general_status_name = _namer(GeneralStatus, "a CIP general status")
+general_status_name = namer(GeneralStatus, "a CIP general status")
 
 
 class DataType(IntEnum):
@@ -398,7 +383,7 @@ def data_type_name(code: int) -> str:
     if code == STRUCTURE:
         return "STRUCT"
     name = _TYPE_NAMES.get(code)
-    return name if name is not None else _unknown(code)
+    return name if name is not None else unknown_name(code)
 
 
 # struct format (little-endian) of the fixed-size elementary types whose values are worth reporting.
@@ -450,7 +435,7 @@ class DeviceType(IntEnum):
     MANAGED_ETHERNET_SWITCH = 0x2C
 
 
-device_type_name = _namer(DeviceType, "a device profile")
+device_type_name = namer(DeviceType, "a device profile")
 
 
 class IdentityState(IntEnum):
@@ -465,7 +450,7 @@ class IdentityState(IntEnum):
     DEFAULT_FOR_GET_ATTRIBUTES_ALL = 255
 
 
-identity_state_name = _namer(IdentityState, "an Identity state")
+identity_state_name = namer(IdentityState, "an Identity state")
 
 
 # --- PCCC inside Execute PCCC (1770-6.5.16) ------------------------------------------------------------

@@ -5,10 +5,12 @@ spec's range name) and never raise, because the values come straight off the wir
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from types import MappingProxyType
 from typing import NamedTuple
+
+from protocols.base import namer, unknown_name
 
 
 class FunctionCode(IntEnum):
@@ -50,20 +52,6 @@ def is_user_defined(code: int) -> bool:
     return code == UMAS or any(code in r for r in _USER_DEFINED_RANGES)
 
 
-def _unknown(code: int) -> str:
-    return f"unknown_0x{code:02x}" if code >= 0 else f"unknown_{code}"
-
-
-def _namer(codes: type[IntEnum], what: str) -> Callable[[int], str]:
-    """A total name function for an enum of wire values: unknown values degrade to ``unknown_0x..``."""
-    names = {int(c): c.name.lower() for c in codes}
-
-    def name(value: int) -> str:
-        known = names.get(value)
-        return known if known is not None else _unknown(value)
-
-    name.__doc__ = f"snake_case name of {what}."
-    return name
 
 
 _FUNCTION_NAMES: dict[int, str] = {int(fc): fc.name.lower() for fc in FunctionCode}
@@ -76,7 +64,7 @@ for _r in _USER_DEFINED_RANGES:
 def function_name(code: int) -> str:
     """snake_case name of a function code (without the exception bit)."""
     name = _FUNCTION_NAMES.get(code)
-    return name if name is not None else _unknown(code)
+    return name if name is not None else unknown_name(code)
 
 
 class ExceptionCode(IntEnum):
@@ -100,7 +88,7 @@ _EXCEPTION_NAMES: dict[int, str] = {int(c): c.name.lower() for c in ExceptionCod
 def exception_name(code: int) -> str:
     """snake_case name of an exception code; 9 and anything above 11 are ``unknown_0x..``."""
     name = _EXCEPTION_NAMES.get(code)
-    return name if name is not None else _unknown(code)
+    return name if name is not None else unknown_name(code)
 
 
 def is_known_exception(code: int) -> bool:
@@ -128,7 +116,7 @@ class DiagnosticSubFunction(IntEnum):
     CLEAR_OVERRUN_COUNTER_AND_FLAG = 0x14
 
 
-diagnostic_name = _namer(DiagnosticSubFunction, "a Diagnostics (8) sub-function")
+diagnostic_name = namer(DiagnosticSubFunction, "a Diagnostics (8) sub-function")
 
 
 class MeiType(IntEnum):
@@ -138,7 +126,7 @@ class MeiType(IntEnum):
     READ_DEVICE_IDENTIFICATION = 0x0E
 
 
-mei_type_name = _namer(MeiType, "a MEI type")
+mei_type_name = namer(MeiType, "a MEI type")
 
 
 class ReadDeviceIdCode(IntEnum):
@@ -150,7 +138,7 @@ class ReadDeviceIdCode(IntEnum):
     SPECIFIC = 0x04  # one specific object (individual access)
 
 
-read_device_id_name = _namer(ReadDeviceIdCode, "a Read Device ID code")
+read_device_id_name = namer(ReadDeviceIdCode, "a Read Device ID code")
 
 
 class ConformityLevel(IntEnum):
@@ -164,7 +152,7 @@ class ConformityLevel(IntEnum):
     EXTENDED_STREAM_AND_INDIVIDUAL = 0x83
 
 
-conformity_level_name = _namer(ConformityLevel, "a 43/14 conformity level")
+conformity_level_name = namer(ConformityLevel, "a 43/14 conformity level")
 
 
 class DeviceObject(IntEnum):
@@ -191,7 +179,7 @@ def object_name(object_id: int) -> str:
         return f"reserved_0x{object_id:02x}"
     if 0x80 <= object_id <= 0xFF:
         return f"private_0x{object_id:02x}"
-    return _unknown(object_id)
+    return unknown_name(object_id)
 
 
 class Table(StrEnum):
@@ -268,7 +256,7 @@ class UmasFunction(IntEnum):
     STOP_PLC = 0x41
 
 
-umas_function_name = _namer(UmasFunction, "a UMAS function")
+umas_function_name = namer(UmasFunction, "a UMAS function")
 
 _PUBLIC_ACTIONS = {
     **dict.fromkeys(("read_coils", "read_discrete_inputs", "read_holding_registers", "read_input_registers",
