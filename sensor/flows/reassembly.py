@@ -94,7 +94,12 @@ class TcpStream:
             out.append((Note("tcp_out_of_window", f"{len(payload) - keep} bytes beyond the receiver's window"), tag))
             payload = payload[:keep]
         if self.next_seq is None:
-            self.next_seq = seq  # picked up mid-stream: the first acceptable segment starts the stream
+            # Picked up mid-stream: the first acceptable segment starts the stream, unless it lies wholly behind
+            # what the receiver acknowledged (a keep-alive's one old octet on an idle connection).
+            if window is not None and 0 <= seq_diff(window.ack, seq + len(payload)) <= MAX_SEQ_JUMP:
+                self.duplicate_bytes += len(payload)
+                return out
+            self.next_seq = seq
         ahead = seq_diff(seq, self.next_seq)
         if ahead > MAX_SEQ_JUMP:
             # Inside the window but far ahead: the capture lost data (drops, a mirror that missed packets).

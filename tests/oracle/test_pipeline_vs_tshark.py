@@ -340,22 +340,7 @@ ACKED_HOLE = Kind(
     "receiver's ACK past the hole could end the wait at once.", _delayed)
 
 
-def _keep_alive_taken_as_data(theirs: tuple, mine: tuple, seen: Seen, frame: int) -> bool:
-    return not theirs and ("weird", "s7comm_bad_tpkt_version") in mine and _flag(seen, frame, "keep-alive")
-
-
-KEEP_ALIVE = Kind(
-    "a TCP keep-alive (1 garbage octet at the sequence number just below what the PLC had acknowledged, frame "
-    "12) is the first payload of this connection, picked up mid-stream. TcpStream.deliver starts a mid-stream "
-    "stream at the first acceptable segment's seq and ignores the receiver's ACK, so the old octet becomes stream "
-    "data: s7comm_bad_tpkt_version, and because tcp/102 is shared with MMS the flow is given back "
-    "(probe_claim_withdrawn). Nothing follows on this connection here, but with a crafted capture (server ACK, "
-    "client keep-alive, then a Read Var job and its Ack_Data) the sensor reports no S7comm at all where tshark "
-    "decodes both: an idle S7 connection picked up mid-stream is lost for good. A receiver discards octets "
-    "below its ACK; the stream should start at max(seq, ack).", _keep_alive_taken_as_data)
-
 S7_SUSPECTED: dict[str, list[Kind]] = {
-    "s7comm/icsnpp_s7comm_plus.pcap": [KEEP_ALIVE],
     "s7comm/iti_tia_s300_goOnline.pcapng": [ACKED_HOLE],
     "s7comm/iti_wincc_s300_setup-alarm-read-write.pcapng": [ACKED_HOLE],
     "s7comm/iti_wincc_s400_production.pcapng": [ACKED_HOLE],

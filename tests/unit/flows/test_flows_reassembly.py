@@ -300,3 +300,13 @@ def test_only_the_last_bytes_are_kept_for_comparison():
     assert RETAINED_BYTES <= s.retained_bytes < RETAINED_BYTES + 256
     assert notes_of(s.deliver(0, b"?" * 8, "old")) == []  # too old to compare: counted, not judged
     assert notes_of(s.deliver(39 * 256, b"?" * 8, "new")) == [("tcp_overlap_conflict", "new", 39)]
+
+
+def test_mid_stream_a_keep_alive_starts_nothing():
+    """The first payload of an idle connection picked up mid-stream is often a keep-alive: one old octet just
+    below what the receiver acknowledged (icsnpp_s7comm_plus.pcap frame 14). It must not start the stream."""
+    s = TcpStream()
+    window = Window(ack=5000, edge=5000 + 8192)
+    assert s.deliver(4999, b"\x00", 1, window) == []
+    assert s.next_seq is None and s.duplicate_bytes == 1
+    assert s.deliver(5000, b"\x03\x00\x00\x1f", 2, window) == [(b"\x03\x00\x00\x1f", 2)]
