@@ -160,10 +160,6 @@ G120 = Kind(dnp3.G120_V3, dnp3._prefix)
 VTO = Kind(dnp3.VTO_EMPTY, dnp3._prefix)
 UDP_SPANNING = Kind(dnp3.UDP_SPANNING, dnp3._datagram_spanning)
 MITM_REDISSECTED = Kind(dnp3.MITM_REDISSECTED, dnp3._tshark_redissects)
-MITM_NEW_BYTES = Kind(
-    "QUT MITM: tshark calls the segment a (spurious) retransmission, the server having acknowledged its bytes, "
-    "and does not dissect it; no earlier copy of these bytes is in the capture, so our reassembler delivers "
-    "them and the request is decoded here. tshark reports it at no frame.", _first_copy_of_retransmission)
 MITM_FIRST_COPY_WINS = Kind(
     "QUT MITM: the attacker's forwarded copies are shifted one octet later than the originals (the attack alters "
     "the stream). The attacker's copy of the previous response ended one octet past the original, and that octet "
@@ -198,7 +194,6 @@ DNP3_DOCUMENTED: dict[str, dict[int, Kind]] = {
     },
     "dnp3/qut_mitm_training_infrequent_attacker.pcap.zip": {
         **at((33053, 33062, 84400, 84408, 84415, 130356, 225191, 246886), MITM_REDISSECTED),
-        **at((84360,), MITM_NEW_BYTES),
         **at((166456, 166462, 166469, 166505), MITM_FIRST_COPY_WINS),
         **at((261348, 261355), MITM_OUT_OF_ORDER),
     },
