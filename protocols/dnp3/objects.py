@@ -15,6 +15,7 @@ too; other objects are skipped by size, not decoded.
 """
 from __future__ import annotations
 
+import math
 import struct
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -87,6 +88,11 @@ def object_size(group: int, variation: int) -> int | None:
 # --- values of the objects the inventory cares about ---------------------------------------------------------
 
 _CROB = struct.Struct("<BBIIB")  # control code, count, on-time ms, off-time ms, status (§A.8.1)
+def json_safe(value: Any) -> Any:
+    """Floats off the wire may be NaN or infinite, which JSON cannot carry: they become their repr."""
+    return repr(value) if isinstance(value, float) and not math.isfinite(value) else value
+
+
 _AO = {1: struct.Struct("<iB"), 2: struct.Struct("<hB"), 3: struct.Struct("<fB"), 4: struct.Struct("<dB")}
 _G70_V3 = struct.Struct("<HH6sHIIHHH")  # §A.27.3 file command: name offset/size, created, perms, key, size,
 #                                        operational mode, max block size, request id, then the name
@@ -120,7 +126,7 @@ def decode_value(group: int, variation: int, raw: Any, start: int, end: int) -> 
     if group == Group.BINARY_OUTPUT_COMMAND and variation in (1, 2) and size >= _CROB.size:
         return control_code_name(raw[start])
     if group == Group.ANALOG_OUTPUT and variation in _AO and size >= _AO[variation].size:
-        return _AO[variation].unpack_from(raw, start)[0]
+        return json_safe(_AO[variation].unpack_from(raw, start)[0])
     if group in (Group.TIME_AND_DATE, Group.TIME_AND_DATE_CTO) and size >= _T:
         return dnp3_time(raw, start)
     if group in (Group.OCTET_STRING, Group.VIRTUAL_TERMINAL_OUTPUT_BLOCK):

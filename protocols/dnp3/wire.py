@@ -53,7 +53,7 @@ from protocols.dnp3.codes import (
     function_name,
 )
 from protocols.dnp3.crc import crc16
-from protocols.dnp3.objects import NO_DATA, PACKED, decode_value, object_size
+from protocols.dnp3.objects import NO_DATA, PACKED, decode_value, json_safe, object_size
 
 START = b"\x05\x64"
 HEADER_SIZE = 10
@@ -429,7 +429,7 @@ def _attributes(buf: Any, p: int, end: int, header: ObjectHeader, n: int, prefix
         elif data_type == AttributeType.UNCD:
             value = raw.decode("utf-8", "replace")
         elif data_type == AttributeType.FLT and len(raw) in _FLOATS:
-            value = struct.unpack(_FLOATS[len(raw)], raw)[0]
+            value = json_safe(struct.unpack(_FLOATS[len(raw)], raw)[0])
         elif data_type == AttributeType.U8BS8LIST:
             value = [[raw[i], raw[i + 1]] for i in range(0, len(raw) - 1, 2)]
         else:

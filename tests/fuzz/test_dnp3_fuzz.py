@@ -238,3 +238,18 @@ def test_stream_framing_does_not_depend_on_segmentation(case: Segmented, is_requ
     assert pieces == one_shot
     assert all(isinstance(o, Message) for o in pieces)
     assert stream.pending == 0
+
+
+def test_a_nan_or_infinite_float_stays_json():
+    """Found by the fuzzer: a float analog output (g41v3, g41v4) that is NaN or infinite must still make a JSON
+    field, as its repr (JSON has no NaN)."""
+    import struct
+
+    from protocols.dnp3.objects import decode_value
+
+    for variation, fmt in ((3, "<fB"), (4, "<dB")):
+        for value in (float("nan"), float("inf"), float("-inf")):
+            raw = struct.pack(fmt, value, 0)
+            decoded = decode_value(41, variation, raw, 0, len(raw))
+            assert decoded == repr(value) and json.loads(json.dumps(decoded)) == decoded
+    assert decode_value(41, 3, struct.pack("<fB", 2.5, 0), 0, 5) == 2.5
