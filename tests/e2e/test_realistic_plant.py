@@ -190,8 +190,10 @@ def test_poller_type_and_measured_period(plant: Plant, assets: dict[str, dict], 
     assert int(servers) == len(expected["servers"]), reasons
     assert abs(float(period) - expected["period_s"]) <= PERIOD_TOLERANCE * expected["period_s"], \
         f"measured {period} s, generated {expected['period_s']} s: {reasons}"
-    # one cycle gap per cycle of each connection, give or take a cycle split by a slow request
-    assert abs(int(gaps) - (expected["cycles"] - len(expected["servers"]))) <= 0.05 * expected["cycles"], reasons
+    # one cycle gap per cycle of each connection, give or take cycles split by a slow request: the plant runs 10x
+    # faster than real time, so a request held 5 ms by a busy machine is a 50 ms gap in plant time (measured: 6.6 %
+    # more gaps with six other jobs on the two cores)
+    assert abs(int(gaps) - (expected["cycles"] - len(expected["servers"]))) <= 0.10 * expected["cycles"], reasons
 
 
 def test_hmi_reasons_count_the_operator_writes(plant: Plant, assets: dict[str, dict]) -> None:
