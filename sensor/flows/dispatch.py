@@ -17,7 +17,7 @@ import numpy as np
 
 from protocols.base import ProtocolSpec, Verdict
 from sensor.decode.packets import TCP_SYN
-from sensor.flows.reassembly import SEQ_MOD, Window
+from sensor.flows.reassembly import SEQ_MOD, Window, starts_nothing
 from sensor.flows.table import Flow, FlowBatch
 from sensor.flows.windows import UNKNOWN, in_window, receiver_windows
 
@@ -100,6 +100,10 @@ class StreamRuns:
         return None if ack == UNKNOWN else Window(ack, int(self.edge[i]))
 
 
+def runs_window(ack: int, edge: int) -> Window | None:
+    return None if ack == UNKNOWN else Window(ack, edge)
+
+
 def _no_runs() -> StreamRuns:
     empty = np.zeros(0, dtype=np.int64)
     return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool), empty, empty)
@@ -145,6 +149,8 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
         flow = fb.flows[int(fb.row_flow[row])]
         stream = flow.streams[int(fb.direction[row])]
         if stream.pending or has_buffered(flow, int(fb.direction[row])) or (
-                stream.next_seq is not None and stream.next_seq != int(p.seq[row])):
-            clean[i] = False
+                stream.next_seq is not None and stream.next_seq != int(p.seq[row])) or (
+                stream.next_seq is None and starts_nothing(int(p.seq[row]), int(p.payload_len[row]), runs_window(
+                    int(ack[first]), int(edge[first])))):
+            clean[i] = False  # the slow path decides (a mid-stream keep-alive, TcpStream.deliver)
     return StreamRuns(rows, start, stop, clean, ack, edge)

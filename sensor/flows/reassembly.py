@@ -96,7 +96,7 @@ class TcpStream:
         if self.next_seq is None:
             # Picked up mid-stream: the first acceptable segment starts the stream, unless it lies wholly behind
             # what the receiver acknowledged (a keep-alive's one old octet on an idle connection).
-            if window is not None and 0 <= seq_diff(window.ack, seq + len(payload)) <= MAX_SEQ_JUMP:
+            if starts_nothing(seq, len(payload), window):
                 self.duplicate_bytes += len(payload)
                 return out
             self.next_seq = seq
@@ -207,6 +207,11 @@ class TcpStream:
         self.retained_bytes += len(data)
         while self.retained_bytes - len(self.retained[0][1]) >= RETAINED_BYTES:
             self.retained_bytes -= len(self.retained.pop(0)[1])
+
+
+def starts_nothing(seq: int, size: int, window: Window | None) -> bool:
+    """A first segment wholly behind what the receiver acknowledged (a keep-alive) does not start a stream."""
+    return window is not None and 0 <= seq_diff(window.ack, seq + size) <= MAX_SEQ_JUMP
 
 
 def _refusal(seq: int, size: int, next_seq: int | None, window: Window | None) -> str:
