@@ -96,11 +96,11 @@ class StreamRuns:
 
     def window(self, i: int) -> Window | None:
         """The receiver's state when row ``rows[i]`` arrived."""
-        ack = int(self.ack[i])
-        return None if ack == UNKNOWN else Window(ack, int(self.edge[i]))
+        return runs_window(int(self.ack[i]), int(self.edge[i]))
 
 
 def runs_window(ack: int, edge: int) -> Window | None:
+    """The receiver's state from the batch columns (UNKNOWN: no ACK seen yet)."""
     return None if ack == UNKNOWN else Window(ack, edge)
 
 
