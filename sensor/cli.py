@@ -10,6 +10,10 @@ import sys
 from collections.abc import Iterable
 from contextlib import ExitStack
 
+from sensor.detect import commands as detect_commands
+from sensor.detect.baseline import Baseline, BaselineError
+from sensor.detect.checks import detection_checks
+from sensor.detect.engine import Detector
 from sensor.pipeline import Options, Pipeline, format_summary
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
@@ -210,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the same as --decode-as modbus=PORT (kept for scripts)")
     analyze.add_argument("--alerts", metavar="PATH", help="write the alerts of this run as JSON lines")
     analyze.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
+    analyze.add_argument("--baseline", metavar="PATH", help="a baseline made by `otsensor learn`: alert on what it "
+                                                            "does not describe (the signatures run always)")
     analyze.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS",
                          help="pivot-chain window between hops (default: %(default)s)")
     analyze.add_argument("--strict", action="store_true",
@@ -235,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     suggest = policy_commands.add_parser("suggest", help="propose a policy YAML from what was observed")
     suggest.add_argument("--db", default="otsensor.db")
     suggest.add_argument("--output", "-o", metavar="PATH", help="write here instead of standard output")
+    detect_commands.add_parsers(commands)
     return parser
 
 
@@ -245,6 +252,7 @@ def _load_policy(path: str | None) -> Policy | None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     policy = _load_policy(args.policy)
+    baseline = Baseline.load(args.baseline) if args.baseline else None  # like the policy: before any capture
     # Everything that can be checked is checked before the first packet: outputs first, so that a wrong
     # path creates no database; then the database, with a write that is rolled back.
     for path in (args.events, args.flows, args.alerts):
@@ -256,16 +264,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             store = stack.enter_context(_open_store_for_writing(args.db))
             events = stack.enter_context(_Output(args.events)) if args.events else None
             flows = stack.enter_context(_Output(args.flows)) if args.flows else None
+            alerts_out = stack.enter_context(_Output(args.alerts)) if args.alerts else None
+            detected = AlertLog(alerts_out)
             bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
             options = Options(events=events, flows=flows, strict=args.strict,
                               decode_as=frozenset([*args.decode_as, *(("modbus", "tcp", p) for p in args.modbus_port)]),
                               broadcasts=policy.broadcasts if policy is not None else frozenset(),
                               fast_path=not args.no_fast_path,
-                              batch_frames=args.batch_frames, progress=bar)
+                              batch_frames=args.batch_frames, progress=bar,
+                              detector=Detector(detection_checks(baseline)), on_alerts=detected.write)
             summary = Pipeline(store, options).run(args.inputs)
             alerts = check_policy(store, policy, args.window) if policy is not None else []
-        if args.alerts:
-            _write_alerts(args.alerts, alerts)
+            detected.write(alerts)
     finally:
         if bar is not None:
             bar.close()  # an error line, too, starts on a line of its own
@@ -274,17 +284,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for error in summary.errors:
         print(f"error: {error}", file=sys.stderr)
     print(format_summary(summary))
-    if policy is not None:
-        print(f"alerts      {len(alerts)} from the policy check ({args.policy})")
+    print(f"alerts      {detected.count(alerts)} from detection"
+          + (f", {len(alerts)} from the policy check ({args.policy})" if policy is not None else ""))
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
 
 
-def _write_alerts(path: str, alerts: list[dict]) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as out:
-            out.writelines(json.dumps(alert, sort_keys=True) + "\n" for alert in alerts)
-    except OSError as error:
-        raise Fault(path, _cause(error)) from None
+class AlertLog:
+    """The ``--alerts`` file: one JSON line per alert as it begins or grows (a grown alert repeats its id)."""
+
+    def __init__(self, out: _Output | None) -> None:
+        self.out = out
+        self.ids: set[str] = set()
+
+    def write(self, alerts: list[dict]) -> None:
+        self.ids.update(a["id"] for a in alerts)
+        if self.out is not None:
+            self.out.writelines(json.dumps(alert, sort_keys=True) + "\n" for alert in alerts)
+
+    def count(self, policy_alerts: list[dict]) -> int:
+        """Distinct detection alerts (policy alerts were written through the same log, last)."""
+        return len(self.ids - {a["id"] for a in policy_alerts})
 
 
 ASSET_TABLE_COLUMNS = ["ip", "mac", "mac_vendor", "device_type", "roles", "identity", "services", "unit_ids",
@@ -341,11 +360,11 @@ def cmd_policy(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"analyze": cmd_analyze, "assets": cmd_assets, "alerts": cmd_alerts, "paths": cmd_paths,
-                "policy": cmd_policy}
+                "policy": cmd_policy, **detect_commands.HANDLERS}
     db = getattr(args, "db", None)
     try:
         return handlers[args.command](args)
-    except PolicyError as error:  # raised before anything is read or written
+    except (PolicyError, BaselineError) as error:  # raised before anything is read or written
         return _error(str(error))
     except (Fault, OutputFailed) as error:
         return _error(str(error))

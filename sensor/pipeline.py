@@ -24,11 +24,13 @@ from sensor.capture.source import CaptureInput, open_inputs
 from sensor.decode.fragments import FragmentReassembler
 from sensor.decode.layers import SUPPORTED_LINKTYPES, decode
 from sensor.decode.packets import Packets, Weird
+from sensor.detect.engine import Detector
 from sensor.dissect.generic import MessageBatch, ProtocolAnalyzer
+from sensor.dissect.linklayer import link_batches
 from sensor.dissect.modbus import PROTOCOL as MODBUS
 from sensor.dissect.modbus import ModbusAnalyzer, ModbusBatch
 from sensor.flows.dispatch import Dispatcher
-from sensor.flows.table import TRANSPORT_NAMES, Flow, FlowTable
+from sensor.flows.table import TRANSPORT_NAMES, Flow, FlowBatch, FlowTable
 from sensor.inventory.observe import Inventory
 from sensor.inventory.roles import infer_device_type
 from sensor.progress import PCAP_RECORD_HEADER, Progress
@@ -51,6 +53,8 @@ class Options:
     batch_frames: int = 65_536  # frames per batch: the unit of vectorised work and of checkpoints
     progress: Callable[[Progress], None] | None = None
     broadcasts: frozenset[str] = frozenset()  # directed broadcasts of the policy's networks: never assets
+    detector: Detector | None = None  # signatures and baseline checks; None: no detection
+    on_alerts: Callable[[list[dict]], None] | None = None  # hears every alert that began or grew, as it does
 
 
 @dataclass(slots=True)
@@ -103,6 +107,9 @@ class Pipeline:
         self.analyzers = [ProtocolAnalyzer(spec) for spec in BUILTIN if spec.name != MODBUS]
         self.inventory = Inventory(options.broadcasts)
         self.events = EventWriter(options.events) if options.events is not None else None
+        self.detector = options.detector
+        self.on_alerts = options.on_alerts
+        self._alerts: list[dict] = []  # alerts that began or grew since the last commit
         self.summary = Summary()
         self._weird_counts: dict[tuple[str, str], tuple[int, int]] = {}
         self._clock = time.perf_counter()
@@ -112,6 +119,7 @@ class Pipeline:
         self._hidden_summary = Summary()  # swapped in while muted (see _mute)
         self._hidden_events: EventWriter | None = None
         self._hidden_on_end: Callable[[Flow], None] | None = None
+        self._hidden_on_alerts: Callable[[list[dict]], None] | None = None
 
     def run(self, paths: list[str]) -> Summary:
         started = time.time()
@@ -224,6 +232,7 @@ class Pipeline:
         self.summary, self._hidden_summary = self._hidden_summary, self.summary
         self.events, self._hidden_events = self._hidden_events, self.events
         self.flows.on_end, self._hidden_on_end = self._hidden_on_end, self.flows.on_end
+        self.on_alerts, self._hidden_on_alerts = self._hidden_on_alerts, self.on_alerts
 
     def _process(self, fb: FrameBatch) -> None:
         s = self.summary
@@ -255,8 +264,14 @@ class Pipeline:
         if arp:
             self.inventory.observe_arp(packets.arp, packets.file)
             s.protocols["arp"] += arp
-        if packets.non_ip > arp:
-            s.protocols["other_non_ip"] += packets.non_ip - arp  # LLDP, STP, PROFINET DCP, ... (not decoded yet)
+        links, decoded = link_batches(packets, BUILTIN, weirds)  # link-layer protocols, by ethertype
+        if packets.non_ip > arp + decoded:
+            s.protocols["other_non_ip"] += packets.non_ip - arp - decoded  # LLDP, STP, PROFINET I/O, ... (not decoded)
+        for batch in links:
+            s.protocols[batch.protocol] += len(batch)
+            self.inventory.observe_link(batch)
+        if links and self.events is not None:
+            self.events.hold(links)  # written with this batch's other events, in frame order
         fb = self.flows.update(packets, weirds)
         self.dispatcher.assign(fb)
         self.inventory.observe_flows(fb)
@@ -267,7 +282,7 @@ class Pipeline:
         others = [batch for analyzer in self.analyzers if (batch := analyzer.analyze(fb, weirds)) is not None]
         for code, detail in self.inventory.limits_hit():
             weirds.append(Weird(code, "inventory", packets.file, int(packets.frame[-1]), float(packets.ts[-1]), detail))
-        self._messages(modbus, others, weirds)
+        self._messages(modbus, others, weirds, fb)
 
     def _end_of_input(self, name: str) -> None:
         """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""
@@ -275,22 +290,33 @@ class Pipeline:
         with self._guard(weirds, name, 0):
             flows = self.flows.flows()
             others = [batch for analyzer in self.analyzers if (batch := analyzer.flush(flows, name, weirds)) is not None]
-            self._messages(self.modbus.flush(flows, name, weirds), others, weirds)
+            self._messages(self.modbus.flush(flows, name, weirds), others, weirds, None, name)
         limits = [Weird(code, "inventory", name, 0, 0.0, detail) for code, detail in self.inventory.limits_hit()]
         if limits and self.events is not None:
             self.events.write(None, [], limits)  # hit by the last batch's messages, after its events were written
         self._count_weirds(weirds + limits)
 
-    def _messages(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird]) -> None:
-        """Dissected messages feed the inventory and, when asked for, the events file."""
+    def _messages(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird],
+                  fb: FlowBatch | None, file: str = "") -> None:
+        """Dissected messages feed the inventory, detection and, when asked for, the events file."""
         if modbus is not None:
             self.summary.protocols[MODBUS] += len(modbus)
             self.inventory.observe_modbus(modbus)
         for batch in others:
             self.summary.protocols[batch.protocol] += len(batch)
             self.inventory.observe_messages(batch)
+        if self.detector is not None:
+            self.detector.observe(fb.packets.file if fb is not None else file, modbus, others, fb, weirds)
         if self.events is not None:
             self.events.write(modbus, others, weirds)
+
+    def _alert(self, alerts: list[dict]) -> None:
+        """Alerts go to the store at the next commit and, as they happen, to whoever listens."""
+        if not alerts or self._muted:  # muted: an earlier run stored and wrote these already
+            return
+        self._alerts += alerts
+        if self.on_alerts is not None:
+            self.on_alerts(alerts)
 
     def _count_weirds(self, weirds: list[Weird]) -> None:
         for w in weirds:
@@ -299,11 +325,14 @@ class Pipeline:
             self.summary.weirds[w.code] += 1
 
     def _flush(self, checkpoint: FileCheckpoint | None) -> None:
+        if self.detector is not None:  # alerts that grew are written at commits, not per batch: each copy is whole
+            self._alert(self.detector.changed())
         assets, comms, points, polls = self.inventory.take()
         batch = StoreBatch(assets=assets, points=points, communications=comms, polls=polls,
                            weirds=self._weird_counts, files=[checkpoint] if checkpoint else [],
-                           macs=self.inventory.macs.corrections())
+                           macs=self.inventory.macs.corrections(), alerts=self._alerts)
         self._weird_counts = {}
+        self._alerts = []
         if not self._muted:  # muted: an earlier run stored these facts already
             self.store.commit(batch)
 
@@ -317,7 +346,7 @@ class Pipeline:
         polls_by_client: dict[str, list[dict]] = {}
         for poll in self.store.polls():
             polls_by_client.setdefault(poll["client"], []).append(poll)
-        types = [(a["ip"], *infer_device_type(a, polls_by_client.get(a["ip"], []))) for a in assets]
+        types = [(a["ip"] or a["mac"], *infer_device_type(a, polls_by_client.get(a["ip"], []))) for a in assets]
         run = Run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
                   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), names, s.packets, s.bytes, round(seconds, 3))
         self.store.commit(StoreBatch(device_types=types, runs=[run]))

@@ -32,6 +32,7 @@ from sensor.decode.packets import (
     PROTO_UDP,
     TCP_SYN,
     ArpRows,
+    LinkRows,
     Packets,
     Weird,
 )
@@ -49,13 +50,16 @@ MAX_TCP_OPTIONS = 40  # at most 40 option bytes, so at most 40 options
 MAX_WINDOW_SCALE = 14  # RFC 7323 §2.3: a larger shift is used as 14
 
 
-def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[int, str]]]:
-    """Ethertype, offset of the network header, source MAC and link-layer broadcast flag of every frame."""
+def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                         list[tuple[int, str]]]:
+    """Ethertype, offset of the network header, source and destination MAC and link-layer broadcast flag of
+    every frame (the destination is 0 where the link layer has none)."""
     data, base, end, lt = fb.data, fb.offset, fb.offset + fb.caplen, fb.linktype
     n = len(base)
     ethertype = np.zeros(n, dtype=np.int64)
     l3 = base.copy()
     mac = np.zeros(n, dtype=np.uint64)
+    mac_dst = np.zeros(n, dtype=np.uint64)
     broadcast = np.zeros(n, dtype=bool)  # sent to ff:ff:ff:ff:ff:ff (SLL: packet type 1, "to everyone")
     short: list[tuple[int, str]] = []
 
@@ -71,6 +75,7 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
         ethertype = np.where(ok, et, ethertype)
         l3 = np.where(ok, off, l3)
         mac = np.where(ok, u48(data, base + 6).astype(np.uint64), mac)
+        mac_dst = np.where(ok, u48(data, base).astype(np.uint64), mac_dst)
         broadcast |= ok & (u48(data, base) == 0xFFFFFFFFFFFF)
         short += [(i, "ethernet_frame_too_short") for i in np.nonzero(eth & ~ok)[0]]
 
@@ -116,7 +121,7 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
         ethertype = np.where(ok, et, ethertype)
         l3 = np.where(ok, base + 4, l3)
         short += [(i, "loopback_frame_too_short") for i in np.nonzero(loop & ~ok)[0]]
-    return ethertype, l3, mac, broadcast, short
+    return ethertype, l3, mac, mac_dst, broadcast, short
 
 
 def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
@@ -125,7 +130,7 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
         return []
     data, end = fb.data, fb.offset + fb.caplen
     n = len(fb)
-    ethertype, l3, mac, l2_broadcast, short = _link_layer(fb)
+    ethertype, l3, mac, mac_dst, l2_broadcast, short = _link_layer(fb)
     weird_rows: list[tuple[int, str]] = list(short)
     avail = end - l3
     snapped = fb.caplen < fb.wirelen
@@ -224,7 +229,7 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
         ip_version=ip_version, proto=proto, src_hi=src_hi, src_lo=src_lo, dst_hi=dst_hi, dst_lo=dst_lo,
         sport=sport, dport=dport, tcp_flags=tcp_flags, seq=seq, ack=ack, window=window,
         wscale=wscale, payload_off=payload_off,
-        payload_len=payload_len, arp=arp,
+        payload_len=payload_len, arp=arp, link=_link_rows(fb, ethertype, l3, mac, mac_dst),
         non_ip=int(np.count_nonzero(ip_version == 0)),
     )
     packets.weirds = [Weird(code, code.split("_", 1)[0], fb.file, int(fb.frame[i]), float(fb.ts[i]))
@@ -261,6 +266,18 @@ def _window_scale(data: np.ndarray, l4: np.ndarray, thl: np.ndarray, syn: np.nda
         at = np.where(live & (kind != 0), at + size, end)
     out[rows] = found
     return out
+
+
+def _link_rows(fb: FrameBatch, ethertype: np.ndarray, l3: np.ndarray, mac: np.ndarray,
+               mac_dst: np.ndarray) -> LinkRows | None:
+    """Frames of every other ethertype, kept with their payload bounds so link-layer protocols can be dispatched.
+    Ethertypes below 0x0600 are IEEE 802.3 lengths (LLC follows), not protocols, and are left out."""
+    rows = np.nonzero((ethertype >= 0x0600) & ~np.isin(ethertype, (ETH_IPV4, ETH_IPV6, ETH_ARP)))[0]
+    if len(rows) == 0:
+        return None
+    end = fb.offset[rows] + fb.caplen[rows]
+    return LinkRows(frame=fb.frame[rows], ts=fb.ts[rows], ethertype=ethertype[rows], mac_src=mac[rows],
+                    mac_dst=mac_dst[rows], payload_off=np.minimum(l3[rows], end), payload_end=end)
 
 
 def _arp(fb: FrameBatch, ethertype: np.ndarray, l3: np.ndarray, avail: np.ndarray) -> ArpRows | None:

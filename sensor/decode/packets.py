@@ -47,6 +47,23 @@ class ArpRows:
 
 
 @dataclass(slots=True)
+class LinkRows:
+    """Frames of an ethertype that is neither IP nor ARP, for the link-layer protocols (PROFINET DCP, LLDP...).
+
+    ``payload_off``/``payload_end`` bound what follows the ethertype (after VLAN tags) in ``Packets.data``;
+    ``mac_dst`` is 0 where the link layer carries no destination (Linux cooked captures).
+    """
+
+    frame: np.ndarray
+    ts: np.ndarray
+    ethertype: np.ndarray
+    mac_src: np.ndarray  # uint64
+    mac_dst: np.ndarray  # uint64
+    payload_off: np.ndarray
+    payload_end: np.ndarray
+
+
+@dataclass(slots=True)
 class Packets:
     """Decoded header fields; ``proto == PROTO_NONE`` rows carry no L4 header we understand."""
 
@@ -75,6 +92,7 @@ class Packets:
     payload_off: np.ndarray
     payload_len: np.ndarray
     arp: ArpRows | None = None
+    link: LinkRows | None = None  # non-IP, non-ARP frames with an ethertype
     weirds: list[Weird] = field(default_factory=list)
     non_ip: int = 0  # frames with no IP header (ARP, LLDP, STP, ...)
 

@@ -13,6 +13,11 @@ from sensor.inventory.oui import mac_vendor
 MAX_ADDRESSES = 65_536  # IPs whose MAC evidence is remembered
 
 
+def is_station(mac: str) -> bool:
+    """A unicast MAC names one station; the group bit (the first octet's lowest) marks multicast and broadcast."""
+    return not int(mac[:2], 16) & 1
+
+
 class MacBook:
     def __init__(self) -> None:
         self._arp: dict[str, tuple[int, Source]] = {}

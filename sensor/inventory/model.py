@@ -63,7 +63,8 @@ class Service:
 
 @dataclass(slots=True)
 class AssetDelta:
-    """What one flush learned about one IP address."""
+    """What one flush learned about one device: an IP address, or (``ip`` empty) a station seen only at layer 2,
+    known by its ``mac``."""
 
     ip: str
     first_seen: float
@@ -79,6 +80,11 @@ class AssetDelta:
     identity: Identity | None = None
     modules: dict[str, dict] = field(default_factory=dict)  # slot -> what the module said of itself
     sources: dict[str, Source] = field(default_factory=dict)  # attribute name -> first evidence
+
+    @property
+    def key(self) -> str:
+        """What the store keys the asset by: its IP, or its MAC for a station seen only at layer 2."""
+        return self.ip or self.mac or ""
 
 
 @dataclass(slots=True)

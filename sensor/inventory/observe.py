@@ -12,11 +12,12 @@ from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, function_name
 from sensor.decode.packets import ArpRows
 from sensor.dissect.generic import MessageBatch
+from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.table import Flow, FlowBatch
 from sensor.inventory import timing
 from sensor.inventory.addresses import is_host
-from sensor.inventory.macs import MAX_ADDRESSES, MacBook
+from sensor.inventory.macs import MAX_ADDRESSES, MacBook, is_station
 from sensor.inventory.model import (
     AssetDelta,
     CommunicationDelta,
@@ -26,6 +27,7 @@ from sensor.inventory.model import (
     Service,
     Source,
 )
+from sensor.inventory.oui import mac_vendor
 from sensor.inventory.points import READ, WRITE, PointBook
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
@@ -68,6 +70,7 @@ class Inventory:
 
     def _reset(self) -> None:
         self.assets: dict[str, AssetDelta] = {}
+        self.stations: dict[str, AssetDelta] = {}  # MAC -> a device seen at layer 2 (folded into its IP asset by the store)
         self.communications: dict[tuple, CommunicationDelta] = {}
         self.polls: dict[tuple[str, str], PollStats] = {}
         self.protocol_points: dict[tuple, PointDelta] = {}  # points of protocols other than Modbus
@@ -396,6 +399,44 @@ class Inventory:
                     asset.sources.setdefault(f"hostname:{fact.value}", source)
         self._generic_polls(flows, requests)
 
+    def observe_link(self, lb: LinkBatch) -> None:
+        """Link-layer messages: every sending station is a device known by its MAC, and what a message says of
+        its sender or receiver (identity, roles, names) is about the station with that MAC. The store lists it
+        under the IP asset that MAC belongs to, or on its own when it has none."""
+        for i, message in enumerate(lb.messages):
+            ts = float(lb.ts[i])
+            source = Source(lb.protocol, lb.file, int(lb.frame[i]))
+            ends = {"src": lb.src[i], "dst": lb.dst[i]}
+            sender = self._station(ends["src"], ts, source)
+            if sender is not None:
+                sender.packets += 1
+            for fact in message.facts:
+                station = self._station(ends.get(fact.about), ts, source)
+                if station is None:
+                    continue
+                if fact.kind == "role":
+                    self._role(station.mac, f"{lb.protocol}_{fact.value}", source, ts, station)
+                elif fact.kind == "identity":
+                    self._identity(station.mac, lb.protocol, fact.value, source, ts, station)
+                elif fact.kind == "hostname":
+                    station.hostnames.add(str(fact.value))
+                    station.sources.setdefault(f"hostname:{fact.value}", source)
+
+    def _station(self, mac: str | None, ts: float, source: Source) -> AssetDelta | None:
+        """The delta of the station with this unicast MAC (group addresses are no devices)."""
+        if mac is None or not is_station(mac):
+            return None
+        station = self.stations.get(mac)
+        if station is None:
+            if len(self.stations) >= MAX_ADDRESSES:
+                self.macs.refused += 1  # counted as mac_table_full
+                return None
+            station = self.stations[mac] = AssetDelta(ip="", first_seen=ts, last_seen=ts, mac=mac,
+                                                      mac_vendor=mac_vendor(mac))
+            station.sources["mac"] = Source(source.proto, source.file, source.frame, "source MAC of its frames")
+        station.first_seen, station.last_seen = min(station.first_seen, ts), max(station.last_seen, ts)
+        return station
+
     def _point(self, flow: Flow, protocol: str, message: Message, point: Point, source: Source, ts: float) -> None:
         """A point read or written, in the protocol's own space; equal requests add up until the flush, and
         the store merges touching address ranges as it does for Modbus."""
@@ -422,8 +463,8 @@ class Inventory:
             g, ts, kinds = (np.array(column) for column in zip(*requests))
             self._polls(flows, g.astype(np.int64), ts.astype(float), kinds.astype(np.int64))
 
-    def _role(self, ip: str, role: str, source: Source, ts: float) -> None:
-        asset = self._asset(ip, ts)
+    def _role(self, ip: str, role: str, source: Source, ts: float, asset: AssetDelta | None = None) -> None:
+        asset = asset or self._asset(ip, ts)
         if role not in asset.roles:
             asset.roles.add(role)
             asset.sources.setdefault(f"role:{role}", source)
@@ -439,14 +480,16 @@ class Inventory:
         if len(known) > 2:  # more than the slot and its source: worth listing
             self._asset(ip, ts).modules[slot] = dict(sorted(known.items()))
 
-    def _identity(self, ip: str, protocol: str, value: dict, source: Source, ts: float) -> None:
-        """Identity facts accumulate per device and protocol: a later message adds what an earlier lacked."""
+    def _identity(self, ip: str, protocol: str, value: dict, source: Source, ts: float,
+                  asset: AssetDelta | None = None) -> None:
+        """Identity facts accumulate per device and protocol: a later message adds what an earlier lacked.
+        ``ip`` is the device's key (its MAC for a station seen at layer 2, whose ``asset`` is given)."""
         known = self._identity_facts.setdefault((ip, protocol), {})
         for key, item in value.items():
             if item is not None and item != "":
                 known.setdefault(key, item)
         first = self._identity_sources.setdefault((ip, protocol), source)
-        asset = self._asset(ip, ts)
+        asset = asset or self._asset(ip, ts)
         core = {"vendor": known.get("vendor"), "product": known.get("product") or known.get("model"),
                 "revision": known.get("revision") or known.get("firmware")}
         details = tuple((k, v) for k, v in sorted(known.items()) if k not in ("vendor", "product", "revision"))
@@ -467,7 +510,7 @@ class Inventory:
             given = self.macs.give(ip)
             if given is not None:
                 asset.mac, asset.mac_vendor, asset.sources["mac"] = given
-        out = (list(self.assets.values()), list(self.communications.values()),
+        out = (list(self.assets.values()) + list(self.stations.values()), list(self.communications.values()),
                self.points.take() + list(self.protocol_points.values()),
                list(self.polls.values()))
         self._reset()

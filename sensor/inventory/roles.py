@@ -18,7 +18,8 @@ from sensor.inventory import timing
 
 PLC, HMI, ENGINEERING, HISTORIAN, IT_HOST = "plc", "hmi", "engineering_station", "historian", "it_host"
 HMI_MAX_PERIOD_S = 2.5  # "a period up to about 2 s": the largest poll cycle of an operator display
-SERVER_ROLES = ("server", "outstation", "target", "adapter", "controlled_station")
+# PROFINET's io_controller (the PLC) and io_device (its field station) are both the controlled side of a plant
+SERVER_ROLES = ("server", "outstation", "target", "adapter", "controlled_station", "io_controller", "io_device")
 CLIENT_ROLES = ("client", "master", "originator", "scanner", "controlling_station")
 
 
@@ -71,8 +72,7 @@ def infer_device_type(asset: dict[str, Any], polls: list[dict[str, Any]]) -> tup
 def _server_reasons(asset: dict[str, Any], served: list[str]) -> list[str]:
     services = asset.get("services") or []
     reasons = []
-    for role in served:
-        protocol = _protocol(role, SERVER_ROLES)
+    for protocol in dict.fromkeys(_protocol(role, SERVER_ROLES) for role in served):  # one reason per protocol
         ports = sorted({f"{s['transport']}/{s['port']}" for s in services if s["protocol"] == protocol})
         reasons.append(f"answers {protocol} requests" + (f" on {', '.join(ports)}" if ports else "")
                        + (f" for unit ids {', '.join(map(str, asset.get('unit_ids') or []))}"

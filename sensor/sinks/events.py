@@ -6,10 +6,12 @@ from typing import IO
 
 import numpy as np
 
+from protocols.base import Message
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of
 from sensor.decode.packets import Weird
 from sensor.dissect.generic import MessageBatch
+from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import ModbusBatch
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # one encoder for every line
@@ -21,6 +23,11 @@ class EventWriter:
     def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.count = 0
+        self._held: list[LinkBatch] = []
+
+    def hold(self, links: list[LinkBatch]) -> None:
+        """Link-layer messages of the batch in hand: written by the next ``write``, in frame order with the rest."""
+        self._held += links
 
     def write(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird]) -> None:
         lines: list[tuple[int, int, str]] = []
@@ -28,6 +35,9 @@ class EventWriter:
             lines += self._modbus(modbus)
         for k, batch in enumerate(others, start=1):
             lines += self._messages(batch, k << 24)
+        for k, link in enumerate(self._held, start=len(others) + 1):
+            lines += self._link_messages(link, k << 24)
+        self._held = []
         for i, w in enumerate(weirds):
             record = {"ts": w.ts, "frame": w.frame, "file": w.file, "proto": "weird", "name": w.code,
                       "layer": w.layer, "detail": w.detail}
@@ -74,15 +84,7 @@ class EventWriter:
             flow = mb.flows[int(mb.flow[i])]
             ends = ((flow.initiator, flow.init_port), (flow.responder, flow.resp_port))
             (src, sport), (dst, dport) = ends[int(mb.side[i])], ends[1 - int(mb.side[i])]
-            record = {
-                "ts": ts[i], "frame": frames[i], "file": mb.file, "proto": mb.protocol,
-                "src": src, "sport": sport, "dst": dst, "dport": dport,
-                "direction": message.direction, "action": message.action,
-                "function_code": message.function_code, "function_name": message.function_name,
-                **message.fields,
-            }
-            if message.weird:
-                record["weird"] = message.weird
+            record = _record(ts[i], frames[i], mb.file, mb.protocol, src, sport, dst, dport, message)
             if mb.request_frame[i] >= 0:
                 record["request_frame"] = int(mb.request_frame[i])
                 record["response_time"] = round(float(mb.response_time[i]), 6)
@@ -90,6 +92,27 @@ class EventWriter:
                 record["disputed"] = True
             out.append((frames[i], order | i, _dumps(record)))
         return out
+
+    @staticmethod
+    def _link_messages(lb: LinkBatch, order: int) -> list[tuple[int, int, str]]:
+        """Link-layer messages: their ends are MAC addresses, and they have no ports."""
+        frames, ts = lb.frame.tolist(), lb.ts.tolist()
+        return [(frames[i], order | i, _dumps(_record(ts[i], frames[i], lb.file, lb.protocol, lb.src[i], None,
+                                                      lb.dst[i], None, message)))
+                for i, message in enumerate(lb.messages)]
+
+
+def _record(ts: float, frame: int, file: str, proto: str, src: str | None, sport: int | None, dst: str | None,
+            dport: int | None, message: Message) -> dict:
+    """The contract's fields, then the protocol's own."""
+    record = {
+        "ts": ts, "frame": frame, "file": file, "proto": proto, "src": src, "sport": sport, "dst": dst,
+        "dport": dport, "direction": message.direction, "action": message.action,
+        "function_code": message.function_code, "function_name": message.function_name, **message.fields,
+    }
+    if message.weird:
+        record["weird"] = message.weird
+    return record
 
 
 def _add_request_context(record: dict, mb: ModbusBatch, i: int) -> None:

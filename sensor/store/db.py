@@ -28,6 +28,7 @@ from .tables import (
     asset_row,
     communication_row,
     file_row,
+    fold_station,
     point_row,
     poll_row,
     weird_row,
@@ -112,19 +113,40 @@ class Store:
             self._merge(WEIRDS, (weird_row(k, v) for k, v in batch.weirds.items()))
             self._merge(FILES, (file_row(f, now) for f in batch.files))
             self.db.conn.executemany(
-                "UPDATE assets SET device_type = ?, device_type_reasons = ? WHERE ip = ?",
+                "UPDATE assets SET device_type = ?, device_type_reasons = ? WHERE key = ?",
                 [(kind, dumps(sorted(reasons)), ip) for ip, kind, reasons in batch.device_types],
             )
             self.db.conn.executemany(
-                "UPDATE assets SET zone = ?, zone_level = ? WHERE ip = ?",
+                "UPDATE assets SET zone = ?, zone_level = ? WHERE key = ?",
                 [(zone, level, ip) for ip, zone, level in batch.zones]
             )
             self.db.conn.executemany(  # a MAC later shown to be a router's is taken back (None)
-                "UPDATE assets SET mac = ?, mac_vendor = ? WHERE ip = ?",
+                "UPDATE assets SET mac = ?, mac_vendor = ? WHERE key = ?",
                 [(mac, vendor, ip) for ip, mac, vendor in batch.macs],
             )
+            self._fold_stations()
             if batch.runs:
                 self.db["runs"].insert_all(RUNS.encode(run._asdict()) for run in batch.runs)
+
+    def _fold_stations(self) -> None:
+        """A station keyed by its MAC (seen at layer 2 only) whose MAC is now an IP asset's is that asset: its row
+        joins the IP asset's and is removed, so a device is listed once. When several IP assets share the MAC
+        (a device whose address changed), the one the station announced as its own (identity ``ip_address``)
+        is chosen; with none announced the station stays on its own."""
+        candidates: dict[str, list[str]] = defaultdict(list)
+        for station_key, host_key in self.db.execute(
+                "SELECT s.key, a.key FROM assets s JOIN assets a ON a.mac = s.mac AND a.ip IS NOT NULL"
+                " WHERE s.ip IS NULL ORDER BY s.key, a.key"):
+            candidates[station_key].append(host_key)
+        for station_key, hosts in candidates.items():
+            rows = {row["key"]: row for row in self._stored(ASSETS, [(station_key,), *((h,) for h in hosts)])}
+            station = rows[station_key]
+            announced = (station.get("identity") or {}).get("ip_address")
+            host_key = hosts[0] if len(hosts) == 1 else announced if announced in hosts else None
+            if host_key is None:
+                continue
+            self.db.execute("DELETE FROM assets WHERE key = ?", [station_key])
+            self._upsert(ASSETS, [ASSETS.encode(fold_station(rows[host_key], station))])
 
     def set_device_types(self, rows: list[tuple[str, str | None, list[str]]]) -> None:
         self.commit(StoreBatch(device_types=rows))
@@ -207,10 +229,10 @@ class Store:
                 "quantity": point["quantity"], "count": point["count"], "last_values": point["last_values"],
             })
         assets = [
-            {**{name: row[name] for name in ASSET_FIELDS}, "points": points.get(row["ip"], [])}
+            {**{name: row[name] for name in ASSET_FIELDS}, "points": points.get(row["ip"], []) if row["ip"] else []}
             for row in self._rows(ASSETS)
         ]
-        return sorted(assets, key=lambda asset: ip_key(asset["ip"]))
+        return sorted(assets, key=lambda asset: ip_key(asset["ip"] or asset["mac"] or ""))  # MAC-keyed: last
 
     def points(self) -> list[dict[str, Any]]:
         return sorted(self._rows(POINTS), key=lambda p: (

@@ -188,3 +188,15 @@ def points_protocol_neutral(db: Database) -> None:
         " FROM points_0004")
     db.execute("DROP TABLE points_0004")
     db["points"].create_index(["server"])
+
+
+@migration("0006_assets_keyed_by_mac")
+def assets_keyed_by_mac(db: Database) -> None:
+    """Assets are keyed by ``key``: the IP, or the MAC of a station seen only at layer 2 (a PROFINET DCP
+    responder with no IP traffic), whose ``ip`` is null. Existing rows are IP assets: their key is their IP.
+    The table is rebuilt (SQLite cannot change a primary key in place) with every column it has."""
+    db.execute("ALTER TABLE assets ADD COLUMN key TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE assets SET key = ip")
+    for sql in db["assets"].transform_sql(pk="key", not_null={"ip": False}, column_order=("key",)):
+        db.execute(sql)
+    db["assets"].create_index(["mac"])

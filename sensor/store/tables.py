@@ -1,6 +1,7 @@
 """Each merged table's rules, and the one function per record that turns a pipeline delta into a row."""
 from __future__ import annotations
 
+import heapq
 from dataclasses import fields
 from typing import Any
 
@@ -33,7 +34,7 @@ SEEN = {"first_seen": min, "last_seen": max}
 
 ASSETS = TableSpec(
     "assets",
-    key=("ip",),
+    key=("key",),  # the IP, or the MAC of a station seen only at layer 2
     json_columns=frozenset(
         {"hostnames", "device_type_reasons", "roles", "identity", "services", "unit_ids", "sources", "modules"}
     ),
@@ -83,7 +84,7 @@ RUNS = TableSpec("runs", key=("id",), json_columns=frozenset({"files"}))  # appe
 
 def asset_row(delta: AssetDelta) -> dict[str, Any]:
     return {
-        "ip": delta.ip, "mac": delta.mac, "mac_vendor": delta.mac_vendor,
+        "key": delta.key, "ip": delta.ip or None, "mac": delta.mac, "mac_vendor": delta.mac_vendor,
         "hostnames": sorted(delta.hostnames), "roles": sorted(delta.roles),
         "unit_ids": sorted(delta.unit_ids),
         "services": [service_json(s) for s in sorted(delta.services)],
@@ -93,6 +94,21 @@ def asset_row(delta: AssetDelta) -> dict[str, Any]:
         "packets": delta.packets, "bytes": delta.bytes,
         "sources": {attribute: source.to_json() for attribute, source in delta.sources.items()},
     }
+
+
+FOLDED = ("hostnames", "roles", "unit_ids", "services", "modules", "first_seen", "last_seen", "packets", "bytes",
+          "sources")
+"""What a station seen first at layer 2 brings to the IP asset it turns out to be; its key, addresses and
+derived columns (device type, zone) are the IP asset's."""
+
+
+def fold_station(host: dict[str, Any], station: dict[str, Any]) -> dict[str, Any]:
+    """The IP asset ``host`` with what its MAC-keyed ``station`` row knew merged in (decoded rows). The IP
+    asset's own identity wins; the station's fills in when it has none. Its evidence stays first."""
+    row = {"key": host["key"], **ASSETS.merge(host, {c: station[c] for c in FOLDED})}
+    if host.get("identity") is None and station.get("identity") is not None:
+        row["identity"] = station["identity"]
+    return row
 
 
 def service_json(service: Service) -> dict[str, Any]:
@@ -140,7 +156,7 @@ def alert_row(alert: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": alert["id"], "ts": first, "last_seen": alert.get("last_seen", first),
         **{name: alert.get(name) for name in DESCRIPTIVE_ALERT_FIELDS},
-        "frames": frames(ALERT_FRAMES)([], [list(f) for f in alert.get("frames", ())]),
+        "frames": frames(ALERT_FRAMES)([], [list(f) for f in heapq.nsmallest(ALERT_FRAMES, map(tuple, alert.get("frames", ())))]),
         "count": alert.get("count", 1),
     }
 

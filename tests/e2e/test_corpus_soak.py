@@ -37,6 +37,8 @@ from helpers import captures_dir
 from sensor.capture import CaptureError
 from sensor.capture.chunks import MAX_CAPLEN
 from sensor.capture.source import open_inputs
+from sensor.detect.engine import Detector
+from sensor.detect.signatures import Signatures
 from sensor.pipeline import Options, Pipeline, Summary
 from sensor.store import Store
 
@@ -193,7 +195,8 @@ def analyse(path: Path, db: Path, guard: float) -> Summary:
     try:
         store = Store.open(str(db))
         try:
-            summary = Pipeline(store, Options(events=io.StringIO(), flows=io.StringIO(), strict=True)).run([str(path)])
+            summary = Pipeline(store, Options(events=io.StringIO(), flows=io.StringIO(), strict=True,
+                                                      detector=Detector([Signatures()]))).run([str(path)])
         finally:
             store.close()
     finally:

@@ -16,6 +16,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sensor.detect.engine import Detector
+from sensor.detect.signatures import Signatures
 from sensor.pipeline import Options, Pipeline
 from sensor.store import Store
 
@@ -36,7 +38,8 @@ def run(frames: list[tuple], batch_size: int, fast: bool = True) -> tuple[str, P
     events = io.StringIO()
     store = Store.open(":memory:")
     try:
-        pipeline = Pipeline(store, Options(events=events, strict=True, fast_path=fast))
+        pipeline = Pipeline(store, Options(events=events, strict=True, fast_path=fast,
+                                           detector=Detector([Signatures()])))
         for start in range(0, len(frames), batch_size):
             pipeline._process(frame_batch(frames[start:start + batch_size], file=FILE, first=start + 1))
         pipeline._end_of_input(FILE)

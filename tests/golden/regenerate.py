@@ -34,6 +34,11 @@ CASES = {
     # S7comm: SZL 0x0011/0x001C identity; S7comm-plus from an HMI with the order code in the clear
     "icsnpp_s7ident": "s7comm/icsnpp_s7ident.pcap",
     "iti_S7-1511_db2_var1_HMI": "s7comm/iti_S7-1511_db2_var1_HMI.pcap",
+    # PROFINET DCP: Identify and Set IP of a station (its identity joins its IP asset); a NameOfStation that is a
+    # format string (profinet_dcp_bad_name_of_station); named Identify requests of eleven stations seen at layer 2 only
+    "iti_ChangeIPUsingDCP": "profinet/iti_ChangeIPUsingDCP.pcap",
+    "iti_profinet-wireshark-bug": "profinet/iti_profinet-wireshark-bug.pcap",
+    "iti_PROFINET-RT": "profinet/iti_PROFINET-RT.pcap",
 }
 PROTOCOL_OF = {name: path.split("/")[0] for name, path in CASES.items()}  # the registry conformance test reads it
 

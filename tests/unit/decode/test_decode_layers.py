@@ -426,3 +426,16 @@ def test_non_ip_frames_keep_their_ethertype_and_payload_offset():
     start = int(packets.l3_off[1])
     assert packets.data[start:start + 4].tobytes() == b"\xfe\xfe\x05\x00"
     assert packets.ip_version.tolist() == [0, 0] and packets.non_ip == 2
+
+
+def test_link_rows_bound_each_payload_and_name_both_macs():
+    """``Packets.link`` keeps frames of other ethertypes with their payload bounds; IP, ARP and 802.3 lengths stay out."""
+    dcp = bytes(Ether(src=MAC_A, dst="01:0e:cf:00:00:00") / Dot1Q(vlan=5, type=0x8892) / Raw(b"\xfe\xfe\x05\x00"))
+    llc = bytes(Ether(src=MAC_A, dst="01:80:c2:00:00:00", type=0x0026) / Raw(b"\x42\x42\x03" + b"\0" * 35))
+    arp = bytes(Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(psrc="10.0.0.1", pdst="10.0.0.2"))
+    packets, _ = decode_one([(dcp, LINKTYPE_ETHERNET, 1.0), (llc, LINKTYPE_ETHERNET, 2.0), (arp, LINKTYPE_ETHERNET, 3.0)])
+    link = packets.link
+    assert link is not None and link.frame.tolist() == [1] and link.ethertype.tolist() == [0x8892]
+    assert packets.data[int(link.payload_off[0]):int(link.payload_end[0])].tobytes()[:4] == b"\xfe\xfe\x05\x00"
+    assert int(link.payload_end[0]) - int(link.payload_off[0]) == len(dcp) - 18
+    assert (int(link.mac_src[0]), int(link.mac_dst[0])) == (int(MAC_A.replace(":", ""), 16), 0x010ECF000000)

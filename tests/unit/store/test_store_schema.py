@@ -124,4 +124,4 @@ def test_points_of_a_modbus_only_database_are_upgraded_in_place(tmp_path):
     with Store.open(str(path)) as store:
         (row,) = store.points()
         assert (row["protocol"], row["name"], row["address"], row["quantity"], row["count"]) == ("modbus", "", 0, 10, 7)
-        assert [name for name, _ in migration_rows(path)][-1] == "0005_points_protocol_neutral"
+        assert "0005_points_protocol_neutral" in [name for name, _ in migration_rows(path)]

@@ -1,0 +1,85 @@
+"""How many distinct values one channel showed within a sliding window, for a whole batch at once.
+
+A burst rule asks, at each message, "how many different values (unit ids, addresses, or messages
+themselves) did this channel show in the last ``window_s`` seconds?". Scans and floods make this
+question run over every request, so it is answered with sorted arrays, not a loop.
+
+Each occurrence of a value counts from its message until the window has passed or the same value
+comes again (the newer occurrence takes over), so the count at a message is the number of messages
+up to it minus the occurrences that had stopped counting by then (positions, not times, so that
+messages with equal time stamps count in capture order). Between batches
+a ``Window`` keeps only the newest occurrence of each value still inside the window: that is all a
+later batch needs, so the answer does not depend on where batches split.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MAX_WINDOW_VALUES = 100_000  # occurrences one window keeps; beyond it the oldest go (weird burst_window_full)
+
+
+@dataclass(slots=True)
+class Window:
+    """The newest occurrence of each value still inside the window, in time order."""
+
+    values: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    ts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=float))
+    frames: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    firing: bool = False
+    full: bool = False  # MAX_WINDOW_VALUES was hit (reported once)
+
+
+@dataclass(slots=True)
+class Burst:
+    """What one batch did to a window: the frames that belong to a burst, and the count at the end."""
+
+    frames: np.ndarray
+    ts: np.ndarray
+    count: int
+    overflowed: bool
+
+
+def advance(w: Window, values: np.ndarray, ts: np.ndarray, frames: np.ndarray, window_s: float, threshold: int,
+            every: bool) -> Burst:
+    """Add one channel's occurrences (capture order) and say which frames belong to a burst.
+
+    Once the count reaches ``threshold``, the newest occurrence of every value in the window is part of
+    the burst, and so is each later occurrence of a value not already in it (``every``: each one).
+    """
+    old = len(w.values)
+    floor = w.ts[-1] if old else -np.inf  # time runs forward: a capture's late-stamped frame takes the last time
+    v = np.concatenate([w.values, values.astype(np.int64)])
+    t = np.concatenate([w.ts, np.maximum.accumulate(np.maximum(ts.astype(float), floor))])
+    f = np.concatenate([w.frames, frames.astype(np.int64)])
+    n = len(v)
+    order = np.lexsort((np.arange(n), v))  # by value, then position: each value's occurrences in time order
+    repeat = v[order][1:] == v[order][:-1]
+    earlier, later = order[:-1][repeat], order[1:][repeat]
+    superseded_at = np.full(n, n)  # where the same value comes again
+    superseded_at[earlier] = later
+    previous = np.full(n, -np.inf)
+    previous[later] = t[earlier]
+    expires_at = np.searchsorted(t, t + window_s, side="left")  # first occurrence outside its window
+    ends_at = np.minimum(superseded_at, expires_at)  # the first position at which it no longer counts
+    ended = np.cumsum(np.bincount(ends_at, minlength=n + 1)[:n])
+    count = (np.arange(n) + 1 - ended)[old:]
+    now = t[old:]
+    firing = count >= threshold
+    fresh = previous[old:] + window_s <= now
+    picked = set((old + np.nonzero(firing & (fresh | every))[0]).tolist())
+    began = old + np.nonzero(firing & ~np.r_[w.firing, firing[:-1]])[0]
+    if len(began):  # where a burst began, the values that made it are part of it: j counts at some start
+        first_start = np.searchsorted(began, np.arange(n), side="left")
+        at = began[np.minimum(first_start, len(began) - 1)]
+        picked.update(np.nonzero((first_start < len(began)) & (at < ends_at))[0].tolist())
+    following = superseded_at < n
+    keep = ~following & (t + window_s > (t[-1] if n else 0.0))
+    overflowed = int(keep.sum()) > MAX_WINDOW_VALUES and not w.full
+    kept = np.nonzero(keep)[0][-MAX_WINDOW_VALUES:]
+    w.values, w.ts, w.frames = v[kept], t[kept], f[kept]
+    w.firing = bool(firing[-1]) if len(firing) else w.firing
+    w.full = w.full or overflowed
+    rows = np.array(sorted(picked), dtype=np.int64)
+    return Burst(f[rows], t[rows], int(count[-1]) if len(count) else len(w.values), overflowed)
