@@ -241,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     suggest = policy_commands.add_parser("suggest", help="propose a policy YAML from what was observed")
     suggest.add_argument("--db", default="otsensor.db")
     suggest.add_argument("--output", "-o", metavar="PATH", help="write here instead of standard output")
+    suggest.add_argument("--baseline", metavar="PATH", help="propose the conduits this learned baseline allows "
+                                                            "(zones still come from the database's assets)")
     detect_commands.add_parsers(commands)
     return parser
 
@@ -345,10 +347,12 @@ def cmd_paths(args: argparse.Namespace) -> int:
 
 
 def cmd_policy(args: argparse.Namespace) -> int:
-    from sensor.policy.commands import suggest_policy
+    from sensor.policy.commands import baseline_communications, suggest_policy
 
+    baseline = Baseline.load(args.baseline) if args.baseline else None
     with Store.open(args.db) as store:
-        text = suggest_policy(store.communications(), store.assets())
+        comms = baseline_communications(baseline) if baseline is not None else store.communications()
+        text = suggest_policy(comms, store.assets())
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text)

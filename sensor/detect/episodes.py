@@ -55,6 +55,10 @@ class Episode:
     detections: dict[str, Finding] = field(default_factory=dict)  # rule -> the latest finding of that rule
     counts: dict[str, int] = field(default_factory=dict)  # rule -> frames it flagged
     truncated: bool = False
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = id_of(self)
 
     def alert(self) -> dict:
         """The contract alert: the most severe detection speaks; every detection is in the evidence."""
@@ -62,7 +66,7 @@ class Episode:
         client, server, protocol, kind = self.key
         rules = sorted(self.detections)
         return {
-            "id": id_of(self),
+            "id": self.id,
             "ts": self.first_seen,
             "rule": primary.rule,
             "rules": rules,
@@ -111,14 +115,14 @@ class Episodes:
         room = MAX_ALERT_FRAMES - len(episode.frames)
         if len(new) > room and not episode.truncated:
             episode.truncated = True
-            self.limits.append(("alert_frames_limit", f"alert {id_of(episode)} lists its first "
+            self.limits.append(("alert_frames_limit", f"alert {episode.id} lists its first "
                                                       f"{MAX_ALERT_FRAMES} frames; its count goes on"))
         episode.frames += new[:max(room, 0)]
         episode.count += len(new)
         episode.counts[f.rule] = episode.counts.get(f.rule, 0) + len(frames)
         episode.detections[f.rule] = f
         episode.last_seen = max(episode.last_seen, float(f.ts[-1]))
-        self._changed[id_of(episode)] = episode
+        self._changed[episode.id] = episode
 
     def changed(self) -> list[dict]:
         """Alerts of the episodes that began or grew since the last call, in order of first frame."""
@@ -133,8 +137,8 @@ class Episodes:
 
 def _split(f: Finding) -> list[Finding]:
     """A finding cut where its own frames fall silent longer than an episode's gap (one batch can span it)."""
-    if not len(f.frame):
-        return []
+    if len(f.frame) < 2:
+        return [f] if len(f.frame) else []
     cuts = (np.nonzero(np.diff(f.ts) > EPISODE_GAP_S)[0] + 1).tolist()
     if not cuts:
         return [f]

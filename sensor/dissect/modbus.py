@@ -80,7 +80,7 @@ class ModbusAnalyzer:
 
     def analyze(self, fb: FlowBatch, weirds: list[Weird]) -> ModbusBatch | None:
         runs = stream_runs(fb, PROTOCOL, has_buffered)
-        if len(runs.rows) == 0:
+        if len(runs.start) == 0:  # a run may hold no row (SYNs, or segments behind an acknowledged hole)
             return None
         p = fb.packets
         rows = runs.rows

@@ -11,12 +11,13 @@ Those can be parsed in place, in bulk.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from protocols.base import ProtocolSpec, Verdict
 from sensor.decode.packets import TCP_SYN
+from sensor.flows.connections import Handshakes, Syn, handshakes, position_keys
 from sensor.flows.reassembly import SEQ_MOD, Window, starts_nothing
 from sensor.flows.table import Flow, FlowBatch
 from sensor.flows.windows import UNKNOWN, in_window, receiver_windows
@@ -81,10 +82,14 @@ class Dispatcher:
 
 @dataclass(slots=True)
 class StreamRuns:
-    """Payload rows of one protocol, ordered by (flow, direction, capture order).
+    """Payload rows of one protocol, ordered by (flow, direction, capture order), cut into runs.
 
-    ``start``/``stop`` delimit one run per (flow, direction); ``clean`` says whether that run can
-    be parsed in place because it continues the stream exactly and nothing is buffered.
+    ``start``/``stop`` delimit runs of one (flow, direction) each: one per direction, cut where a SYN must be
+    applied between two of its segments (``before``: a new connection on the same ports, or a SYN after data).
+    A run may hold no row: SYNs after the direction's last segment, or segments waiting behind a hole that the
+    receiver may have acknowledged since (``last``: the direction's final run, after which its receiver's
+    final window applies). ``clean`` says whether a run can be parsed in place because it continues the stream
+    exactly and nothing is buffered.
     """
 
     rows: np.ndarray
@@ -93,6 +98,10 @@ class StreamRuns:
     clean: np.ndarray
     ack: np.ndarray  # per row: what its receiver had acknowledged, or UNKNOWN
     edge: np.ndarray  # per row: the right edge of the receiver's window, or UNKNOWN
+    flow: np.ndarray  # per run: its flow in the batch
+    direction: np.ndarray  # per run
+    last: np.ndarray  # per run: the last of its (flow, direction) in the batch
+    before: dict[int, list[Syn]] = field(default_factory=dict)  # run -> SYNs to apply before its first row
 
     def window(self, i: int) -> Window | None:
         """The receiver's state when row ``rows[i]`` arrived."""
@@ -106,11 +115,12 @@ def runs_window(ack: int, edge: int) -> Window | None:
 
 def _no_runs() -> StreamRuns:
     empty = np.zeros(0, dtype=np.int64)
-    return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool), empty, empty)
+    return StreamRuns(empty, empty, empty, np.zeros(0, dtype=bool), empty, empty, empty, empty,
+                      np.zeros(0, dtype=bool))
 
 
 def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int], bool]) -> StreamRuns:
-    """Group the protocol's TCP payload rows per (flow, direction) and find the clean runs.
+    """Group the protocol's TCP payload rows per (flow, direction), cut them where SYNs fall, find the clean runs.
 
     ``has_buffered(flow, direction)`` tells whether the dissector holds a partial message there.
     """
@@ -119,31 +129,94 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
     if not mine.any():
         return _no_runs()
     in_flow = mine[fb.row_flow]
-    for row in np.nonzero(in_flow & ((p.tcp_flags & TCP_SYN) != 0))[0].tolist():
-        flow = fb.flows[int(fb.row_flow[row])]
-        flow.streams[int(fb.direction[row])].syn(int(p.seq[row]), int(p.wscale[row]))
     rows = np.nonzero(in_flow & (p.payload_len > 0))[0]
-    ack, edge = receiver_windows(fb, in_flow, rows)
-    if len(rows) == 0:
-        return _no_runs()
     slot = fb.row_flow[rows] * 2 + fb.direction[rows]
     order = np.argsort(slot, kind="stable")
-    rows, slot, ack, edge = rows[order], slot[order], ack[order], edge[order]
+    rows, slot = rows[order], slot[order]
+    shakes = handshakes(fb, in_flow, rows, slot)
+    before, trailing = _place_syns(fb, shakes, rows, slot)
+    ack, edge = receiver_windows(fb, in_flow, rows, shakes)
     boundary = np.ones(len(rows), dtype=bool)
     boundary[1:] = slot[1:] != slot[:-1]
+    boundary[list(before)] = True
     start = np.nonzero(boundary)[0]
-    stop = np.append(start[1:], len(rows))
+    stop = np.append(start[1:], len(rows))[:len(start)]
+    run_of_row = np.cumsum(boundary) - 1
+    last = np.append(slot[start[1:]] != slot[start[:-1]], True)[:len(start)]
+    runs = StreamRuns(rows, start, stop, np.zeros(len(start), dtype=bool), ack, edge, fb.row_flow[rows[start]],
+                      fb.direction[rows[start]], last, {int(run_of_row[k]): syns for k, syns in before.items()})
+    _add_empty_runs(fb, runs, np.nonzero(mine)[0], set(slot.tolist()), trailing)
+    runs.clean[:len(start)] = _clean(fb, runs, slot, boundary, run_of_row, has_buffered)
+    return runs
+
+
+def _place_syns(fb: FlowBatch, shakes: Handshakes, rows: np.ndarray, slot: np.ndarray
+                ) -> tuple[dict[int, list[Syn]], dict[int, list[Syn]]]:
+    """Where each SYN takes effect among its direction's segments.
+
+    A SYN before the direction's first segment of the batch (and before any new connection there) is applied
+    now, as the handshake of a connection usually is. Any other cuts the direction's rows before its next
+    segment (``before``: sorted position -> SYNs) or, after its last one, waits for an empty run (``trailing``:
+    slot -> SYNs). Returns (before, trailing)."""
+    n = len(fb.row_flow)
+    keys = position_keys(slot, rows, n)
+    before: dict[int, list[Syn]] = {}
+    trailing: dict[int, list[Syn]] = {}
+    waiting: set[int] = set()  # slots where a SYN waits, so later ones must wait too (capture order)
+    nexts = np.searchsorted(keys, position_keys(np.array(shakes.slot, np.int64), np.array(shakes.row, np.int64), n))
+    for k, s, syn in zip(nexts.tolist(), shakes.slot, shakes.syn):  # k: the direction's next segment, if any
+        here = k < len(keys) and int(slot[k]) == s
+        first = k == 0 or int(slot[k - 1]) != s  # no segment of the direction before the SYN
+        if not syn.restart and s not in waiting and first:
+            fb.flows[s >> 1].streams[s & 1].syn(syn.seq, syn.wscale)  # type: ignore[arg-type, index]
+            continue
+        waiting.add(s)
+        (before.setdefault(k, []) if here else trailing.setdefault(s, [])).append(syn)
+    return before, trailing
+
+
+def _add_empty_runs(fb: FlowBatch, runs: StreamRuns, mine: np.ndarray, with_rows: set[int],
+                    trailing: dict[int, list[Syn]]) -> None:
+    """Runs without rows: for SYNs after a direction's last segment, and for a direction without segments in
+    the batch whose stream holds segments behind a hole (the receiver's ACKs may have ended the wait)."""
+    extra: dict[int, list[Syn]] = dict(trailing)
+    for g in mine.tolist():
+        for d, stream in enumerate(fb.flows[g].streams or ()):
+            if stream.pending and g * 2 + d not in with_rows:
+                extra.setdefault(g * 2 + d, [])
+    if not extra:
+        return
+    slots = sorted(extra)
+    at = np.full(len(slots), len(runs.rows), dtype=np.int64)
+    for k, s in enumerate(slots):
+        runs.last[runs.flow * 2 + runs.direction == s] = False
+        if extra[s]:
+            runs.before[len(runs.start) + k] = extra[s]
+    runs.start, runs.stop = np.r_[runs.start, at], np.r_[runs.stop, at]
+    runs.flow = np.r_[runs.flow, np.array(slots, dtype=np.int64) >> 1]
+    runs.direction = np.r_[runs.direction, np.array(slots, dtype=np.int64) & 1]
+    runs.last = np.r_[runs.last, np.ones(len(slots), dtype=bool)]
+    runs.clean = np.r_[runs.clean, np.zeros(len(slots), dtype=bool)]
+
+
+def _clean(fb: FlowBatch, runs: StreamRuns, slot: np.ndarray, boundary: np.ndarray, run_of_row: np.ndarray,
+           has_buffered: Callable[[Flow, int], bool]) -> np.ndarray:
+    """Runs (with rows) that continue their stream exactly, in the receiver's window, with nothing buffered."""
+    p = fb.packets
+    rows, ack, edge = runs.rows, runs.ack, runs.edge
+    n_runs = int(run_of_row[-1]) + 1 if len(rows) else 0
     seq = p.seq[rows]
     size = p.payload_len[rows]
     contiguous = np.ones(len(rows), dtype=bool)
     contiguous[1:] = (seq[1:] == (seq[:-1] + size[:-1]) % SEQ_MOD) | boundary[1:]
     syn_data = (p.tcp_flags[rows] & TCP_SYN) != 0
     bad = ~contiguous | syn_data | ~in_window(seq, size, ack, edge)
-    run_of_row = np.cumsum(boundary) - 1
-    run_bad = np.bincount(run_of_row, weights=bad, minlength=len(start)) > 0
-    clean = ~run_bad
-    for i, first in enumerate(start.tolist()):
+    clean = np.bincount(run_of_row, weights=bad, minlength=n_runs) == 0
+    for i, first in enumerate(runs.start[:n_runs].tolist()):
         if not clean[i]:
+            continue
+        if i in runs.before:
+            clean[i] = False  # a SYN to apply first: the slow path does it in order
             continue
         row = int(rows[first])
         flow = fb.flows[int(fb.row_flow[row])]
@@ -153,4 +226,4 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
                 stream.next_seq is None and starts_nothing(int(p.seq[row]), int(p.payload_len[row]), runs_window(
                     int(ack[first]), int(edge[first])))):
             clean[i] = False  # the slow path decides (a mid-stream keep-alive, TcpStream.deliver)
-    return StreamRuns(rows, start, stop, clean, ack, edge)
+    return clean

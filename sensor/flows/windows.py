@@ -7,15 +7,18 @@ made acceptable by a window the receiver only opened later. The shift is the one
 agreed when both SYNs were seen (0 when either lacked the option); for a connection picked up
 mid-stream it is unknown and the largest, 14, is assumed. SYN segments' windows are never scaled.
 
-Running maxima are taken per (flow, direction) with one ``np.maximum.accumulate`` over the batch, in
-sequence space unwrapped around a base per stream; the final values carry over to the next batch.
+Running maxima are taken per (flow, direction, connection) with one ``np.maximum.accumulate`` over the batch,
+in sequence space unwrapped around a base per stream; the final values carry over to the next batch. A new
+connection on the same ports (``sensor.flows.connections``) starts from nothing: the old one's ACKs do not
+judge it.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from sensor.decode.packets import TCP_ACK, TCP_RST, TCP_SYN
-from sensor.flows.reassembly import SEQ_MOD, Window
+from sensor.flows.connections import Handshakes
+from sensor.flows.reassembly import SEQ_MOD, TcpStream, Window
 from sensor.flows.table import FlowBatch
 
 ASSUMED_SHIFT = 14  # mid-stream: the handshake that set the window scale was not seen
@@ -30,30 +33,37 @@ def _wrap(x: np.ndarray) -> np.ndarray:
     return np.where(d >= SEQ_MOD // 2, d - SEQ_MOD, d)
 
 
-def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
+                     shakes: Handshakes) -> tuple[np.ndarray, np.ndarray]:
     """(ack, edge) that the receiver of each payload row in ``rows`` had announced before it; UNKNOWN when none.
 
-    ``in_flow`` marks the batch rows of flows under reassembly (their streams exist). The streams'
-    ``window`` is updated to the batch's final values.
+    ``in_flow`` marks the batch rows of flows under reassembly (their streams exist); ``shakes`` tells the
+    connections each flow began in the batch. The streams' ``window`` is updated to the batch's final values.
     """
     p = fb.packets
     flags = p.tcp_flags
     acks = np.nonzero(in_flow & ((flags & TCP_ACK) != 0) & ((flags & TCP_RST) == 0))[0]
-    ack_key = fb.row_flow[acks] * 2 + 1 - fb.direction[acks]  # an ACK speaks of the other direction's bytes
-    data_key = fb.row_flow[rows] * 2 + fb.direction[rows]
+    span = np.int64(len(fb.row_flow) + 1)  # key = stream * span + connection
+    # an ACK speaks of the other direction's bytes
+    ack_key = (fb.row_flow[acks] * 2 + 1 - fb.direction[acks]) * span + shakes.epoch_of(acks)
+    data_key = (fb.row_flow[rows] * 2 + fb.direction[rows]) * span + shakes.epoch_of(rows)
     keys = np.unique(np.concatenate([ack_key, data_key]))
+    for g in shakes.began:  # a new connection: the old one's window ends here
+        for stream in fb.flows[g].streams:
+            stream.window = None
     if len(keys) == 0:
         return np.full(len(rows), UNKNOWN, np.int64), np.full(len(rows), UNKNOWN, np.int64)
 
-    # per stream: the shift of the acking side, the stored window, and a base to unwrap around
+    # per stream and connection: the shift of the acking side, the stored window, and a base to unwrap around
     shift = np.empty(len(keys), np.int64)
     base = np.full(len(keys), UNKNOWN, np.int64)
     stored_edge = np.full(len(keys), _NONE, np.int64)
     for i, key in enumerate(keys.tolist()):
-        flow = fb.flows[key >> 1]
-        stream, acker = flow.streams[key & 1], flow.streams[1 - (key & 1)]
-        shift[i] = _shift(acker.wscale, stream.wscale)
-        if stream.window is not None:
+        s, epoch = divmod(key, int(span))
+        g, side = s >> 1, s & 1
+        stream, acker = fb.flows[g].streams[side], fb.flows[g].streams[1 - side]
+        shift[i] = _shift(_wscale(shakes, acker, g, epoch, 1 - side), _wscale(shakes, stream, g, epoch, side))
+        if epoch == 0 and stream.window is not None:
             base[i] = stream.window.ack
             stored_edge[i] = _wrap(np.int64(stream.window.edge - stream.window.ack))
     ack_rank = np.searchsorted(keys, ack_key)
@@ -83,20 +93,27 @@ def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray) -> tu
     seen_edge = np.where(has_stored, np.maximum(seen_edge, stored_edge[rank]), seen_edge)
     known = seen_ack > _NONE // 2
 
-    # the stream's window after the batch: its last event
+    # the stream's window after the batch: the last event of its flow's last connection
     last = np.r_[rank[1:] != rank[:-1], True]
     for r, a, e, k in zip(rank[last].tolist(), seen_ack[last].tolist(), seen_edge[last].tolist(),
                           known[last].tolist()):
-        if k:
-            key = int(keys[r])
+        s, epoch = divmod(int(keys[r]), int(span))
+        if k and epoch == shakes.began.get(s >> 1, 0):
             b = int(base[r])
-            fb.flows[key >> 1].streams[key & 1].window = Window((b + a) % SEQ_MOD, (b + e) % SEQ_MOD)
+            fb.flows[s >> 1].streams[s & 1].window = Window((b + a) % SEQ_MOD, (b + e) % SEQ_MOD)
 
     ack_out = np.full(len(event_row), UNKNOWN, np.int64)
     edge_out = np.full(len(event_row), UNKNOWN, np.int64)
     ack_out[order] = np.where(known, np.mod(base[rank] + seen_ack, SEQ_MOD), UNKNOWN)
     edge_out[order] = np.where(known, np.mod(base[rank] + seen_edge, SEQ_MOD), UNKNOWN)
     return ack_out[len(acks):], edge_out[len(acks):]
+
+
+def _wscale(shakes: Handshakes, stream: TcpStream, g: int, epoch: int, side: int) -> int | None:
+    """A side's window scale option in a connection: as its stream knows it, else from the batch's SYNs."""
+    if epoch == 0 and stream.wscale is not None:
+        return stream.wscale
+    return shakes.wscale.get((g, epoch, side))
 
 
 def _shift(acker: int | None, sender: int | None) -> int:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sensor.detect.baseline import Baseline
 from sensor.inventory.addresses import is_host
 from sensor.policy.check import alerts_for, breaches
 from sensor.policy.observed import Communication, merge
@@ -79,6 +80,21 @@ def paths_document(communications: Rows, assets: Rows, policy: str | Path | Poli
 def suggest_policy(communications: Rows, assets: Rows) -> str:
     """``otsensor policy suggest``: a commented policy YAML proposing zones and conduits from what was seen."""
     return suggest(merge(communications), list(assets))
+
+
+def baseline_communications(baseline: Baseline) -> list[dict[str, Any]]:
+    """The communications a learned baseline allows, as store rows, with the functions it allows on each:
+    ``policy suggest --baseline`` then proposes exactly the conduits the allowlist allows (read-only where
+    the baseline learned only reads)."""
+    learned = baseline.learned
+    first, last = float(learned.get("first_ts") or 0.0), float(learned.get("last_ts") or 0.0)
+    functions: dict[tuple[str, str], dict[str, int]] = {}
+    for client, server, _protocol, _action, function in baseline.functions.items:
+        functions.setdefault((client, server), {})[function] = 1
+    return [{"initiator": client, "responder": server, "transport": transport, "port": port,
+             "protocol": baseline.services.get((client, server, transport, port)) or transport,
+             "first_seen": first, "last_seen": last, "actions": functions.get((client, server), {})}
+            for client, server, transport, port in sorted(baseline.communications.items)]
 
 
 def render_paths_table(doc: Mapping[str, Any]) -> str:

@@ -174,3 +174,28 @@ def test_suggested_policy_allows_what_it_saw(otsensor: Callable, runs: dict[str,
     suggested.write_text(result.stdout)
     assert [a for a in ours(analyze(otsensor, tmp_path, "allowed_plant", suggested).alerts_jsonl)
             if a["rule"].startswith("policy.")] == []
+
+
+def test_policy_suggested_from_a_baseline_allows_what_it_learned(otsensor: Callable, runs: dict[str, Run],
+                                                                  tmp_path: Path):
+    """The baseline and the policy agree: its conduits allow the learned traffic, and a communication deleted
+    from the baseline is no longer allowed by the policy suggested from it."""
+    baseline = tmp_path / "baseline.json"
+    learned = otsensor("learn", SCENARIOS / "allowed_plant.pcap", "--baseline", baseline)
+    assert learned.returncode == 0, learned.stderr
+    db = runs["allowed_plant"].db
+    whole = otsensor("policy", "suggest", "--db", db, "--baseline", baseline)
+    assert whole.returncode == 0, whole.stderr
+    (tmp_path / "whole.yaml").write_text(whole.stdout)
+    assert [a for a in ours(analyze(otsensor, tmp_path, "allowed_plant", tmp_path / "whole.yaml").alerts_jsonl)
+            if a["rule"].startswith("policy.")] == []
+
+    lines = baseline.read_text().splitlines()
+    hmi_plc = next(i for i, line in enumerate(lines) if f'"client": "{HMI}", "server": "{PLC}", "transport"' in line)
+    baseline.write_text("\n".join(lines[:hmi_plc] + lines[hmi_plc + 1:]))  # a person deletes one line
+    narrowed = otsensor("policy", "suggest", "--db", db, "--baseline", baseline)
+    assert narrowed.returncode == 0, narrowed.stderr
+    (tmp_path / "narrowed.yaml").write_text(narrowed.stdout)
+    (tmp_path / "again").mkdir()
+    found = triples(analyze(otsensor, tmp_path / "again", "allowed_plant", tmp_path / "narrowed.yaml").alerts_jsonl)
+    assert ("policy.no_conduit", HMI, PLC) in found

@@ -71,7 +71,6 @@ DOCUMENTED: list[Documented] = [
     Documented("iti_fuzz-1011.pcap", 5, ((5, 4, None, 12993, 255),), (), FUZZED_ACK, "tcp_out_of_window"),
     Documented("iti_fuzz-72.pcap", 19, (), ((19, 47, 1, 0, 1),), FUZZED_SEQUENCE),
     Documented("iti_fuzz-72.pcap", 21, (), ((21, 51, 1, 0, 1),), FUZZED_SEQUENCE),
-    Documented("iti_fuzz-72.pcap", 23, (), ((23, 53, None, 243, 1),), FUZZED_SEQUENCE),
     Documented("iti_mb2.pcap", 1131, (), tuple((1131, 4, None, t, 255) for t in range(22506, 22510)),
                NEW_BYTES_IN_RETRANSMISSION + " Frame 1014 carried only request 22505; 1131 re-sends it with "
                "requests 22506-22509 appended."),

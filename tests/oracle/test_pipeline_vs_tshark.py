@@ -114,14 +114,6 @@ def _out_of_order_decoded(theirs: tuple, mine: tuple, seen: Seen, frame: int) ->
     return not theirs and bool(mine) and _flag(seen, frame, "out-of-order")
 
 
-def _delayed(theirs: tuple, mine: tuple, seen: Seen, frame: int) -> bool:
-    """Rows only tshark has here we report at a later frame; rows only we have here tshark has at an earlier one."""
-    t_only, o_only = Counter(theirs) - Counter(mine), Counter(mine) - Counter(theirs)
-    later = {r for f, (t, o) in seen.diffs.items() if f > frame for r in Counter(o) - Counter(t)}
-    earlier = {r for f, (t, o) in seen.diffs.items() if f < frame for r in Counter(t) - Counter(o)}
-    return all(r in later for r in t_only) and all(r in earlier for r in o_only)
-
-
 def judge(name: str, seen: Seen, documented: dict[int, Kind], suspected: list[Kind]) -> list[str]:
     """Every problem with one file: unexplained differences, suspected bugs, documented ones that no longer occur."""
     problems: list[str] = []
@@ -171,6 +163,15 @@ MITM_OUT_OF_ORDER = Kind(
     "sequence numbers past it) and does not dissect it; to our reassembler its bytes continue the stream, so "
     "the response is decoded here. tshark reports it at no frame.", _out_of_order_decoded)
 
+SPLICED_OLD_BYTES = Kind(
+    "spliced sessions on one 4-tuple (192.168.1.2:49159 <-> 192.168.1.1:20000): frame 13 belongs to a session "
+    "picked up mid-stream, frames 15-17 are a new handshake on the same ports (tshark: 'TCP port numbers "
+    "reused'), and both tools follow the new connection from there (13, 18, 24 and 29 decode in both). Frame 25 "
+    "carries the OLD session's server bytes (its sequence number is what frame 13 acknowledged), 269,476,184 "
+    "bytes ahead of the new connection's: its receiver would discard it, beyond the 65,536-byte window it "
+    "announced (shift 8 from the new SYNs), and so do we (tcp_out_of_window); tshark, which does not check "
+    "windows, takes it for data after lost segments and decodes it.", _refused_out_of_window)
+
 DNP3_DOCUMENTED: dict[str, dict[int, Kind]] = {
     "dnp3/icsnpp_dnp3_example.pcap": at((18, 114, 210, 311, 810), WRAP),
     "dnp3/iti_DNP3-Malformed.pcap": at((
@@ -184,7 +185,7 @@ DNP3_DOCUMENTED: dict[str, dict[int, Kind]] = {
     # package oracle's SPLICED frames (28, 34, ...) agree here: tshark calls them retransmissions, and our
     # reassembler refuses them as far outside the receiver's window (tcp_out_of_window): neither reports them.
     "dnp3/malcolm_DNP3.pcap": {
-        **at((8,), VTO), **at((32,), G120), **at((155, 283, 379, 480, 979), WRAP),
+        **at((8,), VTO), **at((32,), G120), **at((155, 283, 379, 480, 979), WRAP), **at((25,), SPLICED_OLD_BYTES),
         **at((1209, 1324, 1331), UDP_SPANNING),
         **at((1283, 1306, 1345, 1362, 1375, 1379, 1380, 1382, 1384, 1385, 1389, 1390, 1393, 1395, 1398, 1399, 1403,
               1405, 1406, 1407, 1408, 1410, 1412, 1414, 1417, 1422, 1424, 1425, 1426, 1427, 1429, 1436, 1441, 1443,
@@ -200,21 +201,7 @@ DNP3_DOCUMENTED: dict[str, dict[int, Kind]] = {
 }
 """Per file, frame -> why. Files not listed agree with tshark on every frame."""
 
-LATER_SYN = Kind(
-    "spliced sessions on one 4-tuple (192.168.1.2:49159 <-> 192.168.1.1:20000): frame 13 is the first segment of a "
-    "session picked up mid-stream; frame 15 is a new SYN on the same ports (tshark: 'TCP Port numbers reused', a "
-    "new stream) whose handshake continues at 16-17. We refuse frame 13 as '-1947737287 bytes from the stream's "
-    "next byte': it is judged against the ISN of the SYN that comes two frames LATER. stream_runs "
-    "(sensor/flows/dispatch.py) applies every SYN of a batch to its stream before any payload row of the batch "
-    "is placed; with --batch-frames 1 frame 13 is decoded and the new session's data (18, 29) is refused instead, "
-    "so the output depends on where batches happen to split. Frame 24 (the new session's Authentication "
-    "Response) is refused as 'ends 269476184 bytes behind what the receiver acknowledged': the new handshake "
-    "does not start a new connection (TcpStream.syn keeps next_seq and the old session's window), so the old "
-    "session's ACKs judge the new one. Both tools should decode 13 and 24.", _refused_out_of_window)
-
-DNP3_SUSPECTED: dict[str, list[Kind]] = {
-    "dnp3/malcolm_DNP3.pcap": [LATER_SYN],
-}
+DNP3_SUSPECTED: dict[str, list[Kind]] = {}
 
 
 def _dnp3_tshark(name: str, tmp: Path) -> tuple[dnp3.TsharkView, set[int]]:
@@ -323,23 +310,7 @@ S7_DOCUMENTED: dict[str, dict[int, Kind]] = {
                                        S7_SPURIOUS),
 }
 
-ACKED_HOLE = Kind(
-    "holes the receiver has acknowledged are waited for anyway. Before each client request of this capture 7 "
-    "octets are missing (tshark: 'Previous segment(s) not captured'; the PLC's next ACK covers them: 'ACKed "
-    "segment that wasn't captured'). Acknowledged bytes are never retransmitted, yet TcpStream holds everything "
-    "behind the hole until MAX_PENDING_SEGMENTS (64) segments wait, then gives up one hole per new segment: each "
-    "request is reported about 64 client segments late, at another request's frame (with a tcp_gap there), and "
-    "the last ones only when the capture ends. Each response thus comes before its request and is not paired "
-    "with it (1 of 224 responses paired in goOnline, 12 of 82 and 1 of 445 in the WinCC captures), so replies "
-    "lose their request's context (items read, SZL ids). tshark decodes each request at its own frame; the "
-    "receiver's ACK past the hole could end the wait at once.", _delayed)
-
-
-S7_SUSPECTED: dict[str, list[Kind]] = {
-    "s7comm/iti_tia_s300_goOnline.pcapng": [ACKED_HOLE],
-    "s7comm/iti_wincc_s300_setup-alarm-read-write.pcapng": [ACKED_HOLE],
-    "s7comm/iti_wincc_s400_production.pcapng": [ACKED_HOLE],
-}
+S7_SUSPECTED: dict[str, list[Kind]] = {}
 
 
 def s7_ours(events: list[dict]) -> s7.View:

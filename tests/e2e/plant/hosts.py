@@ -64,17 +64,47 @@ def plc(spec: dict) -> None:
         )
         # Blocks start at 1: pymodbus 3.16 maps protocol address 0 to the block start "1".
         # A single context (not a dict) is unit id 0, which pymodbus serves for every unit id asked.
-        context = ModbusServerContext(devices=device if spec.get("any_unit") else {spec["unit"]: device})
+        devices = device if spec.get("any_unit") else {spec["unit"]: device}
+        context = _faulty_context(spec["faults"], devices) if spec.get("faults") else ModbusServerContext(devices=devices)
         server = ModbusTcpServer(context, identity=ModbusDeviceIdentification(info_name=spec["identity"]),
                                  address=(spec["ip"], spec.get("port", 502)))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.shutdown()))
         await server.serve_forever(background=True)
-        print("ready", flush=True)
+        if spec.get("faults"):  # its faults are in plant time: it waits for "go T0" like a client
+            context.t0 = await loop.run_in_executor(None, _wait_go)
+        else:
+            print("ready", flush=True)
         await server.serving
 
     asyncio.run(serve())
+
+
+def _faulty_context(faults: list[dict], devices):
+    """A server context that answers every request with an exception while a fault lasts:
+    ``faults`` are ``{"from": plant s, "to": plant s, "exception": code, "speed": x}``."""
+    from pymodbus.constants import ExcCodes
+    from pymodbus.datastore import ModbusServerContext
+
+    class Faulty(ModbusServerContext):
+        t0: float | None = None
+
+        def fault(self):
+            if self.t0 is None:
+                return None
+            for f in faults:
+                if self.t0 + f["from"] / f["speed"] <= time.time() < self.t0 + f["to"] / f["speed"]:
+                    return ExcCodes(f["exception"])
+            return None
+
+        async def async_getValues(self, *args, **kwargs):
+            return self.fault() or await super().async_getValues(*args, **kwargs)
+
+        async def async_setValues(self, *args, **kwargs):
+            return self.fault() or await super().async_setValues(*args, **kwargs)
+
+    return Faulty(devices=devices)
 
 
 # --- Modbus clients --------------------------------------------------------------------------------------------
@@ -130,7 +160,15 @@ async def _write(client, write: dict):
         return await client.write_register(write["address"], write["values"][0], device_id=write["unit"])
     if write["fc"] == 16:
         return await client.write_registers(write["address"], write["values"], device_id=write["unit"])
+    if write["fc"] == 8:  # diagnostics, sub-function 0: return query data
+        return await client.diag_query_data(bytes(write["values"]), device_id=write["unit"])
+    if write["fc"] == 43:  # 43/14: read device identification
+        return await client.read_device_information(read_code=1, object_id=0, device_id=write["unit"])
     raise ValueError(f"no write with function code {write['fc']}")
+
+
+def _kind(write: dict) -> str:
+    return {8: "diagnostics", 43: "identify"}.get(write["fc"], "writes")
 
 
 async def _connect(ip: str):
@@ -164,7 +202,10 @@ def poller(spec: dict) -> None:
                     await log.call(ip, unit, "reads", _read(client, fc, address, quantity, unit))
             while writes and writes[0]["t"] <= due:
                 w = writes.pop(0)
-                if await log.call(ip, w["unit"], "writes", _write(client, w)) is not None:
+                if "flood" in w:  # a runaway loop: the same read back to back for ``flood`` plant seconds
+                    while time.time() < t0 + (w["t"] + w["flood"]) / speed:
+                        await log.call(ip, w["unit"], "reads", _read(client, *w["read"], w["unit"]))
+                elif await log.call(ip, w["unit"], _kind(w), _write(client, w)) is not None and _kind(w) == "writes":
                     log.written[ip].append(w)
             k += 1
         log.counts[ip]["cycles"] = k

@@ -28,6 +28,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,6 +93,7 @@ class Plant:
     logs: dict[str, dict] = field(default_factory=dict)
     packets: int = 0
     wall_seconds: float = 0.0
+    t0: float = 0.0  # plant time 0 as a time stamp of ``pcap`` (the stretched capture)
 
     def summary(self) -> dict:
         return {"pcap": str(self.pcap), "speed": self.speed, "plant_seconds": self.plant_seconds,
@@ -163,13 +165,13 @@ class Lan:
 # --- processes ---------------------------------------------------------------------------------------------
 
 class Host:
-    """One program of hosts.py in a namespace; stdout says "ready", stdin takes "go T0"."""
+    """One program of hosts.py (or of ``script``) in a namespace; stdout says "ready", stdin takes "go T0"."""
 
-    def __init__(self, name: str, ns: str, program: str, spec: dict, logs: Path) -> None:
+    def __init__(self, name: str, ns: str, program: str, spec: dict, logs: Path, script: Path = HOSTS_PY) -> None:
         self.name, self.log = name, logs / f"{name}.json"
         spec = {**spec, "log": str(self.log)}
         self.err = (logs / f"{name}.stderr").open("w")
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, str(HOSTS_PY), program,
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, str(script), program,
                                       json.dumps(spec)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.err, text=True)
 
@@ -278,6 +280,19 @@ def rescale(src: Path, dst: Path, factor: float) -> int:
     return n
 
 
+def _first_timestamp(raw: Path) -> float:
+    """The time stamp of the first frame tcpdump wrote (it writes at once, -U): the point rescale stretches around.
+    The bridge is silent until the hosts speak, so the plant's servers' start-up has put frames there by now."""
+    for _ in range(100):
+        data = raw.read_bytes()[:40] if raw.exists() else b""
+        if len(data) >= 32:
+            endian, tick = _PCAP_MAGIC[data[:4]]
+            sec, frac = struct.unpack_from(endian + "II", data, 24)
+            return sec + frac / tick
+        time.sleep(0.05)
+    raise RuntimeError(f"{raw}: no frame captured before the clients started")
+
+
 def _tcpdump(bridge: str, out: Path) -> subprocess.Popen:
     dump = subprocess.Popen(["tcpdump", "-i", bridge, "-nn", "-U", "-B", "16384", "-w", str(out)],
                             stderr=subprocess.PIPE, text=True)
@@ -343,8 +358,27 @@ def namespaces_available() -> str | None:
 
 # --- the whole run -----------------------------------------------------------------------------------------
 
-def build(out_dir: Path, plant_seconds: float = PLANT_SECONDS, speed: float = SPEED, seed: int = 7) -> Plant:
-    """Build the plant, run it for ``plant_seconds`` of plant time, capture it; tear it all down."""
+@dataclass
+class Intruder:
+    """A program that is no part of the plant (an attack): its own host, or run inside a plant host's namespace."""
+
+    program: str
+    spec: dict
+    script: Path
+    host: str | None = None  # run in this plant host's namespace (its address); None: a host of its own
+    address: str | None = None
+    mac: str | None = None
+
+
+def build(out_dir: Path, plant_seconds: float = PLANT_SECONDS, speed: float = SPEED, seed: int = 7,
+          edit: Callable[[dict[str, tuple[str, dict]]], None] | None = None,
+          intruders: dict[str, Intruder] | None = None, expect_errors: tuple[str, ...] = ()) -> Plant:
+    """Build the plant, run it for ``plant_seconds`` of plant time, capture it; tear it all down.
+
+    Scenarios (tests/e2e/scenarios) pass ``edit`` (changes the hosts' specs in place: a write, a fault),
+    ``intruders`` (started with the clients, told the same T0) and ``expect_errors`` (hosts whose clients
+    may see exception responses)."""
+    intruders = intruders or {}
     if os.geteuid() != 0:
         raise PermissionError("the plant needs root (network namespaces, tcpdump)")
     started = time.monotonic()
@@ -353,6 +387,8 @@ def build(out_dir: Path, plant_seconds: float = PLANT_SECONDS, speed: float = SP
     logdir.mkdir(exist_ok=True)
     raw, pcap = out_dir / "plant_raw.pcap", out_dir / "plant.pcap"
     specs = scripts(plant_seconds, speed, seed)
+    if edit is not None:
+        edit(specs)
     lan, dump, hosts = Lan(), None, {}
     logs: dict[str, dict] = {}
     try:
@@ -363,6 +399,9 @@ def build(out_dir: Path, plant_seconds: float = PLANT_SECONDS, speed: float = SP
             lan.add_host(name, mac, address)
         lan.add_host(ROUTER[0], ROUTER[2], ROUTER[1])
         lan.add_host(LAPTOP[0], LAPTOP[2], None)  # no address until DHCP gives one
+        for name, intruder in intruders.items():
+            if intruder.host is None:
+                lan.add_host(name, intruder.mac, intruder.address)
         dump = _tcpdump(lan.bridge, raw)
         servers = [*PLCS, "router"]
         for name in servers:
@@ -372,12 +411,17 @@ def build(out_dir: Path, plant_seconds: float = PLANT_SECONDS, speed: float = SP
         clients = [name for name in specs if name not in servers]
         for name in clients:
             hosts[name] = Host(name, lan.namespaces[name], *specs[name], logdir)
-        for name in clients:
+        for name, intruder in intruders.items():
+            ns = lan.namespaces[intruder.host or name]
+            hosts[name] = Host(name, ns, intruder.program, {"speed": speed, **intruder.spec}, logdir, intruder.script)
+        for name in [*clients, *intruders]:
             hosts[name].wait_ready(30)
+        first_frame = _first_timestamp(raw)
         t0 = time.time() + 0.2
-        for name in clients:
+        timed = [*clients, *intruders, *(n for n in PLCS if specs[n][1].get("faults"))]
+        for name in timed:
             hosts[name].go(t0)
-        for name in clients:
+        for name in [*clients, *intruders]:
             logs[name] = hosts[name].finish(plant_seconds / speed + 30)
         hosts["router"].stop()
         logs["router"] = json.loads(hosts["router"].log.read_text())
@@ -398,14 +442,14 @@ def build(out_dir: Path, plant_seconds: float = PLANT_SECONDS, speed: float = SP
         left = lan.down()
         if left:
             print(f"make_plant: could not remove {left}", file=sys.stderr)
-    errors = {name: log["errors"] for name, log in logs.items() if log.get("errors")}
+    errors = {name: log["errors"] for name, log in logs.items() if log.get("errors") and name not in expect_errors}
     if errors:
         raise RuntimeError(f"the plant's own clients saw errors: {errors}")
     packets = rescale(raw, pcap, speed)
     return Plant(pcap=pcap, raw_pcap=raw, speed=speed, plant_seconds=plant_seconds, network=str(NETWORK),
                  broadcast=BROADCAST, expected=ground_truth(specs, logs),
                  not_hosts=["0.0.0.0", "255.255.255.255", MDNS_GROUP, BROADCAST], logs=logs, packets=packets,
-                 wall_seconds=time.monotonic() - started)
+                 wall_seconds=time.monotonic() - started, t0=first_frame + (t0 - first_frame) * speed)
 
 
 def main() -> int:
