@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Callable
@@ -26,7 +26,7 @@ from sensor.decode.layers import SUPPORTED_LINKTYPES, decode
 from sensor.decode.packets import Packets, Weird
 from sensor.detect.engine import Detector
 from sensor.dissect.generic import MessageBatch, ProtocolAnalyzer
-from sensor.dissect.linklayer import link_batches
+from sensor.dissect.linklayer import LinkBatch, link_batches
 from sensor.dissect.modbus import PROTOCOL as MODBUS
 from sensor.dissect.modbus import ModbusAnalyzer, ModbusBatch
 from sensor.flows.dispatch import Dispatcher
@@ -282,7 +282,7 @@ class Pipeline:
         others = [batch for analyzer in self.analyzers if (batch := analyzer.analyze(fb, weirds)) is not None]
         for code, detail in self.inventory.limits_hit():
             weirds.append(Weird(code, "inventory", packets.file, int(packets.frame[-1]), float(packets.ts[-1]), detail))
-        self._messages(modbus, others, weirds, fb)
+        self._messages(modbus, others, weirds, fb, links=links)
 
     def _end_of_input(self, name: str) -> None:
         """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""
@@ -297,7 +297,7 @@ class Pipeline:
         self._count_weirds(weirds + limits)
 
     def _messages(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird],
-                  fb: FlowBatch | None, file: str = "") -> None:
+                  fb: FlowBatch | None, file: str = "", links: Sequence[LinkBatch] = ()) -> None:
         """Dissected messages feed the inventory, detection and, when asked for, the events file."""
         if modbus is not None:
             self.summary.protocols[MODBUS] += len(modbus)
@@ -306,7 +306,7 @@ class Pipeline:
             self.summary.protocols[batch.protocol] += len(batch)
             self.inventory.observe_messages(batch)
         if self.detector is not None:
-            self.detector.observe(fb.packets.file if fb is not None else file, modbus, others, fb, weirds)
+            self.detector.observe(fb.packets.file if fb is not None else file, modbus, others, fb, weirds, links)
         if self.events is not None:
             self.events.write(modbus, others, weirds)
 

@@ -6,13 +6,15 @@ checks a learned baseline makes (``baseline``). Checks keep their own state per 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sensor.decode.packets import Weird
 from sensor.detect.episodes import Episodes, Finding
-from sensor.detect.view import Messages, concat, from_messages, from_modbus
+from sensor.detect.view import Messages, concat, from_link, from_messages, from_modbus
 from sensor.dissect.generic import MessageBatch
+from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import ModbusBatch
 from sensor.flows.table import FlowBatch
 
@@ -42,8 +44,9 @@ class Detector:
         self.episodes = Episodes()
 
     def observe(self, file: str, modbus: ModbusBatch | None, others: list[MessageBatch], flows: FlowBatch | None,
-                weirds: list[Weird]) -> None:
-        parts = ([from_modbus(modbus)] if modbus is not None else []) + [from_messages(b) for b in others]
+                weirds: list[Weird], links: Sequence[LinkBatch] = ()) -> None:
+        parts = ([from_modbus(modbus)] if modbus is not None else []) + [from_messages(b) for b in others] \
+            + [from_link(b) for b in links]
         batch = Observed(concat(parts, file), flows, list(weirds))
         findings = [f for check in self.checks for f in check.check(batch)]
         self.episodes.add(file, findings)

@@ -138,6 +138,11 @@ OPERATIONS: tuple[Operation, ...] = (
               "{src} reset {dst} through its Identity object (CIP Reset): the device reboots; confirm it was planned.",
               _fns("reset"), where=by_fields(lambda f: f.get("class_id") == IDENTITY_CLASS),
               note="to the Identity object (class 1)"),
+    # PROFINET DCP (IEC 61158-6-10 §4.3): an IO controller finds its devices by these names and addresses
+    Operation("profinet.set_addressing", 7, "profinet",
+              "{src} changed the addressing of {dst} over PROFINET DCP ({function}): its IO controller can no "
+              "longer reach it under the old name or address; confirm it was commissioning.",
+              _fns("set.ip", "set.name_of_station", "set.alias_name", "set.dhcp")),
 )
 
 ACTION_SEVERITY = {"program_download": 9, "firmware_update": 9, "mode_change": 8, "restart": 7}

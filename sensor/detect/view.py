@@ -9,10 +9,11 @@ capture order) and ask for a row's full fields (``fields(i)``) only where a rule
                     are decided once per distinct verb (``VERBS``), not once per row
     protocol, direction, function, action   the four parts of ``verb``, as object arrays (derived)
     frame, ts       the frame that completed the message, and its time
-    flow            the flow's id (unique in the run): the channel a model keys on, with ``unit``
-    client, server  addresses of the protocol's client and server ends (DNP3 master, outstation, ...)
-    server_port     the server's port
-    transport       ``tcp`` or ``udp``
+    flow            the flow's id (unique in the run; -1 at the link layer)
+    client, server  addresses of the protocol's client and server ends (DNP3 master, outstation, ...);
+                    MAC addresses for link-layer protocols (``dst`` may be a multicast MAC)
+    server_port     the server's port (0 at the link layer)
+    transport       ``tcp``, ``udp`` or ``link``
     function_code   the protocol's code (Modbus: without the exception bit)
     unit            the station behind the server address: Modbus unit id, DNP3 outstation (link
                     destination of a request, source otherwise); -1 where the protocol has none
@@ -39,6 +40,7 @@ from protocols.base import REQUEST, RESPONSE
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, function_name
 from sensor.dissect.generic import MessageBatch
+from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import PROTOCOL as MODBUS
 from sensor.dissect.modbus import ModbusBatch
 
@@ -226,6 +228,29 @@ def from_messages(mb: MessageBatch) -> Messages:
         address=none, quantity=none, value=none, exception=column(lambda m: _status(m.fields), np.int64),
         request_frame=mb.request_frame, written_start=none, written_count=np.zeros(n, dtype=np.int64),
         written=np.zeros(0, dtype=np.int64), _fields=[fields], _starts=np.zeros(1, dtype=np.int64))
+
+
+def from_link(lb: LinkBatch) -> Messages:
+    """A link-layer protocol's messages: the ends are MAC addresses, the sender of a request the client."""
+    n = len(lb)
+    requests = np.array([m.direction == REQUEST for m in lb.messages], dtype=bool)
+    src, dst = np.array(lb.src, dtype=object), np.array(lb.dst, dtype=object)
+
+    def fields(i: int) -> dict:
+        m = lb.messages[i]
+        return {"function_code": m.function_code, "function_name": m.function_name, **m.fields}
+
+    none = np.full(n, NONE, dtype=np.int64)
+    return Messages(
+        file=lb.file, frame=lb.frame, ts=lb.ts, flow=none, client=np.where(requests, src, dst),
+        server=np.where(requests, dst, src), server_port=np.zeros(n, dtype=np.int64),
+        transport=np.full(n, "link", dtype=object),
+        verb=np.array([VERBS.id(lb.protocol, m.direction, m.function_name, m.action) for m in lb.messages],
+                      dtype=np.int64),
+        function_code=np.array([m.function_code for m in lb.messages], dtype=np.int64), unit=none, address=none,
+        quantity=none, value=none, exception=none, request_frame=none, written_start=none,
+        written_count=np.zeros(n, dtype=np.int64), written=np.zeros(0, dtype=np.int64),
+        _fields=[fields], _starts=np.zeros(1, dtype=np.int64))
 
 
 def concat(parts: list[Messages], file: str) -> Messages:

@@ -26,6 +26,11 @@ class FramedFlow:
         self.disputed = [False, False]  # a partial message waiting in the framer holds disputed bytes
         self.malformed = 0  # bytes the framer could not take as the protocol
 
+    def forget(self, direction: int) -> None:
+        """Drop the start of a message waiting in that direction: the rest of it will not come."""
+        self.framers[direction].gap()
+        self.disputed[direction] = False
+
 
 def framed(flow: Flow, make_framer: Callable[[bool], Any]) -> FramedFlow:
     """The flow's framing state, made on first use."""
@@ -54,14 +59,18 @@ class Framed:
             weirds: list[Weird]) -> None:
         """Reassemble run ``i`` (one flow, one direction) segment by segment and frame what comes out."""
         p = fb.packets
-        first = int(runs.rows[runs.start[i]])
-        g = int(fb.row_flow[first])
+        g, direction = int(runs.flow[i]), int(runs.direction[i])
         flow = fb.flows[g]
         if flow.protocol != self.protocol:
             return  # given back while its other direction was read
-        direction = int(fb.direction[first])
         stream = flow.streams[direction]
         state = framed(flow, make_framer)
+        for syn in runs.before.get(i, ()):
+            if syn.restart:  # a new connection on the same ports: the old one's partial message is lost
+                self.items(stream.restart(), state, direction, g, p.file, weirds)
+                state.forget(direction)
+            if syn.seq is not None:
+                stream.syn(syn.seq, syn.wscale)
         for k in range(int(runs.start[i]), int(runs.stop[i])):
             row = int(runs.rows[k])
             start, size = int(p.payload_off[row]), int(p.payload_len[row])
@@ -71,6 +80,8 @@ class Framed:
             if flow.by_probe and state.malformed:
                 self._give_back(flow, g, tag, p.file, weirds)
                 return
+        if runs.last[i]:
+            self.items(stream.acknowledged(stream.window), state, direction, g, p.file, weirds)
 
     def _give_back(self, flow: Flow, g: int, tag: tuple[int, float], file: str, weirds: list[Weird]) -> None:
         """The bytes of a flow a probe claimed are not the protocol after all: drop what was read from it."""

@@ -1,8 +1,9 @@
 """One direction of a TCP connection put back in order (RFC 9293 §3.4 sequence space, §3.10.7.4 acceptability).
 
 In-order bytes are delivered at once; segments that arrive early wait in a bounded buffer. When the
-buffer limit is hit, or the stream ends, the missing range is reported as a gap so the dissector
-can resynchronise instead of misreading bytes.
+buffer limit is hit, when the receiver acknowledges the missing range (it got the bytes, the capture did
+not, and acknowledged bytes are never sent again), or when the stream ends, the missing range is reported
+as a gap so the dissector can resynchronise instead of misreading bytes.
 
 The stream only delivers what the receiver would have accepted:
 - bytes beyond the receiver's window (its last acknowledgment plus its advertised window, scaled as
@@ -61,7 +62,7 @@ class TcpStream:
     """Reassembly state of one direction."""
 
     __slots__ = ("next_seq", "pending", "pending_bytes", "duplicate_bytes", "gap_bytes", "retained",
-                 "retained_bytes", "wscale", "window")
+                 "retained_bytes", "wscale", "window", "last_end", "ended")
 
     def __init__(self) -> None:
         self.next_seq: int | None = None
@@ -73,6 +74,17 @@ class TcpStream:
         self.retained_bytes = 0
         self.wscale: int | None = None  # the sender's SYN: None unseen, -1 without the option, else the shift
         self.window: Window | None = None  # the receiver's last word, carried between batches
+        # what tells a new connection on the same ports (sensor.flows.connections), carried between batches
+        self.last_end: int | None = None  # the end of the sender's latest segment with data or SYN
+        self.ended = False  # the sender sent a FIN or RST
+
+    def restart(self) -> list[Item]:
+        """A new connection on the same ports: what waited behind holes is delivered (as at the end of the
+        stream), then the stream starts over. ``window``, ``last_end`` and ``ended`` are the batch's to set."""
+        out = self.flush()
+        self.next_seq, self.wscale = None, None
+        self.retained, self.retained_bytes = [], 0
+        return out
 
     def syn(self, seq: int, wscale: int = -1) -> None:
         if self.next_seq is None:
@@ -123,6 +135,15 @@ class TcpStream:
             self._skip_to_earliest(out, tag)
         else:
             self._drain(out, tag)
+        if window is not None:
+            self._skip_acked(window.ack, out)
+        return out
+
+    def acknowledged(self, window: Window | None) -> list[Item]:
+        """The receiver's latest word, after the sender's last segment: end the wait for holes it acknowledged."""
+        out: list[Item] = []
+        if window is not None:
+            self._skip_acked(window.ack, out)
         return out
 
     def advanced(self, segments: list[tuple[int, bytes, Any]]) -> None:
@@ -177,10 +198,28 @@ class TcpStream:
             self.pending[(self.next_seq + p0) % SEQ_MOD] = (piece, tag)
             self.pending_bytes += len(piece)
 
+    def _skip_acked(self, ack: int, out: list[Item]) -> None:
+        """A hole the receiver acknowledged reached it but not the capture, and acknowledged bytes are never
+        retransmitted: what waits behind it is delivered now, after a gap, each segment with its own tag (the
+        moment it arrived, as at the end of the stream). An ACK past every byte seen from the sender acknowledges
+        something not yet sent (RFC 9293 §3.10.7.4: the receiver drops it; fuzzed or forged) and ends no wait."""
+        if not self.pending or seq_diff(ack, self._seen_end()) > 0:
+            return
+        while self.pending and seq_diff(ack, self._earliest()) >= 0:
+            self._skip_to_earliest(out, None)
+
+    def _earliest(self) -> int:
+        return min(self.pending, key=lambda s: seq_diff(s, self.next_seq))  # type: ignore[arg-type]
+
+    def _seen_end(self) -> int:
+        """The end of the furthest byte waiting (the sender sent at least this far)."""
+        return max(((s + len(d)) % SEQ_MOD for s, (d, _) in self.pending.items()),
+                   key=lambda e: seq_diff(e, self.next_seq))  # type: ignore[arg-type]
+
     def _skip_to_earliest(self, out: list[Item], now: Any) -> None:
         """Give up on the hole before the earliest waiting segment."""
         assert self.next_seq is not None
-        earliest = min(self.pending, key=lambda s: seq_diff(s, self.next_seq))  # type: ignore[arg-type]
+        earliest = self._earliest()
         missing = seq_diff(earliest, self.next_seq)
         if missing > 0:
             self.gap_bytes += missing
