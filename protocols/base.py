@@ -58,6 +58,14 @@ def namer(codes: type[IntEnum], what: str) -> Callable[[int], str]:
     return name
 
 
+SNAP_BASE = 1 << 40  # above every ethertype: an 802.3 LLC/SNAP frame's (OUI, PID) as one link-layer id
+
+
+def snap_id(oui: int, pid: int) -> int:
+    """The link-layer id of an LLC/SNAP (OUI, PID), in the space decode tags frames with (beside ethertypes)."""
+    return SNAP_BASE | (oui << 16) | pid
+
+
 # -- the vocabulary of control actions (DESIGN.md): policy and detection read these, never function names --
 ACTIONS = ("read", "write", "operate", "program_upload", "program_download", "firmware_update", "mode_change",
            "restart", "diagnostics", "discovery", "file_transfer", "time_sync", "session", "other")
@@ -168,9 +176,15 @@ class ProtocolSpec:
     datagram: Callable[[bytes, bool], list[Message]] | None = None
     shared_ports: frozenset[tuple[str, int]] = frozenset()  # ports another protocol uses too: the payload decides
     ethertypes: frozenset[int] = frozenset()
+    snap_ids: frozenset[tuple[int, int]] = frozenset()  # (OUI, PID) of 802.3 LLC/SNAP frames, e.g. CDP (0x00000C, 0x2000)
     complete: Callable[[Message, Message], Message] | None = None
     actions: Mapping[str, str] = field(default_factory=dict)
     weirds: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def link_ids(self) -> frozenset[int]:
+        """What decode tags this protocol's frames with: its ethertypes and its SNAP ids (``snap_id``)."""
+        return self.ethertypes | frozenset(snap_id(oui, pid) for oui, pid in self.snap_ids)
 
     @property
     def transports(self) -> frozenset[str]:

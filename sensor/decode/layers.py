@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from protocols.base import SNAP_BASE
 from sensor.capture import (
     LINKTYPE_ETHERNET,
     LINKTYPE_IPV4,
@@ -38,6 +39,7 @@ from sensor.decode.packets import (
 )
 
 ETH_IPV4, ETH_IPV6, ETH_ARP = 0x0800, 0x86DD, 0x0806
+SNAP_HEADER = 8  # LLC (DSAP, SSAP, control) + SNAP (OUI, PID)
 VLAN_TPIDS = (0x8100, 0x88A8, 0x9100)
 RAW_LINKTYPES = (LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6, 12, 14)  # 12/14: DLT_RAW on some BSDs
 SUPPORTED_LINKTYPES = frozenset({LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_NULL,
@@ -271,13 +273,21 @@ def _window_scale(data: np.ndarray, l4: np.ndarray, thl: np.ndarray, syn: np.nda
 def _link_rows(fb: FrameBatch, ethertype: np.ndarray, l3: np.ndarray, mac: np.ndarray,
                mac_dst: np.ndarray) -> LinkRows | None:
     """Frames of every other ethertype, kept with their payload bounds so link-layer protocols can be dispatched.
-    Ethertypes below 0x0600 are IEEE 802.3 lengths (LLC follows), not protocols, and are left out."""
-    rows = np.nonzero((ethertype >= 0x0600) & ~np.isin(ethertype, (ETH_IPV4, ETH_IPV6, ETH_ARP)))[0]
+
+    An ethertype below 0x0600 is an IEEE 802.3 length: what follows is LLC. LLC/SNAP frames (DSAP and SSAP
+    0xAA, control 0x03; IEEE 802-2014 §10.3) are tagged with ``snap_id(OUI, PID)`` and their payload starts
+    after the SNAP header (CDP is OUI 0x00000C, PID 0x2000); other LLC frames (STP...) are left out."""
+    end = fb.offset + fb.caplen
+    snap = (ethertype > 0) & (ethertype < 0x0600) & (l3 + SNAP_HEADER <= end) & (u16(fb.data, l3) == 0xAAAA) \
+        & (u8(fb.data, l3 + 2) == 0x03)
+    tag = np.where(snap, SNAP_BASE | (u8(fb.data, l3 + 3) << 32) | (u16(fb.data, l3 + 4) << 16)
+                   | u16(fb.data, l3 + 6), ethertype)
+    start = np.where(snap, l3 + SNAP_HEADER, l3)
+    rows = np.nonzero(snap | ((ethertype >= 0x0600) & ~np.isin(ethertype, (ETH_IPV4, ETH_IPV6, ETH_ARP))))[0]
     if len(rows) == 0:
         return None
-    end = fb.offset[rows] + fb.caplen[rows]
-    return LinkRows(frame=fb.frame[rows], ts=fb.ts[rows], ethertype=ethertype[rows], mac_src=mac[rows],
-                    mac_dst=mac_dst[rows], payload_off=np.minimum(l3[rows], end), payload_end=end)
+    return LinkRows(frame=fb.frame[rows], ts=fb.ts[rows], ethertype=tag[rows], mac_src=mac[rows],
+                    mac_dst=mac_dst[rows], payload_off=np.minimum(start[rows], end[rows]), payload_end=end[rows])
 
 
 def _arp(fb: FrameBatch, ethertype: np.ndarray, l3: np.ndarray, avail: np.ndarray) -> ArpRows | None:

@@ -56,7 +56,7 @@ class LinkRows:
 
     frame: np.ndarray
     ts: np.ndarray
-    ethertype: np.ndarray
+    ethertype: np.ndarray  # the ethertype, or for LLC/SNAP frames protocols.base.snap_id(OUI, PID)
     mac_src: np.ndarray  # uint64
     mac_dst: np.ndarray  # uint64
     payload_off: np.ndarray

@@ -1,4 +1,4 @@
-"""Link-layer protocols: frames of a registered ethertype go to their package's datagram parser.
+"""Link-layer protocols: frames of a registered ethertype or LLC/SNAP id go to their package's datagram parser.
 
 Such messages have no IP flow: their ends are MAC addresses, and what they teach the inventory is about a
 station known by its MAC (the inventory attaches it to the IP asset with that MAC, or keeps a MAC-keyed
@@ -41,9 +41,9 @@ def link_batches(packets: Packets, specs: Iterable[ProtocolSpec], weirds: list[W
     batches: list[LinkBatch] = []
     decoded = 0
     for spec in specs:
-        if not spec.ethertypes or spec.datagram is None:
+        if not spec.link_ids or spec.datagram is None:
             continue
-        mine = np.nonzero(np.isin(rows.ethertype, list(spec.ethertypes)))[0]
+        mine = np.nonzero(np.isin(rows.ethertype, list(spec.link_ids)))[0]
         if len(mine) == 0:
             continue
         found: list[tuple[int, float, int, int, Message]] = []
