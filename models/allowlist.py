@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from models.numbers import keyed, search
+
 Key = tuple
 
 
@@ -50,25 +52,43 @@ class RangeAllowlist:
 
     fields: tuple[str, ...]
     ranges: dict[Key, list[tuple[int, int]]] = field(default_factory=dict)
+    _intervals: tuple[dict[Key, int], np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    _shown: dict[Key, list[list[int]]] = field(default_factory=dict, repr=False, compare=False)
 
     def fit(self, key: Key, first: np.ndarray, last: np.ndarray) -> RangeAllowlist:
         spans = set(zip(np.asarray(first).tolist(), np.asarray(last).tolist()))
         self.ranges[key] = merge(self.ranges.get(key, []) + sorted(spans))
+        self._intervals = None
+        self._shown.clear()
         return self
 
-    def uncovered(self, key: Key, first: np.ndarray, last: np.ndarray) -> np.ndarray:
-        """True where ``[first, last]`` is not inside one allowed interval of ``key`` (all of them when unknown)."""
-        first, last = np.asarray(first), np.asarray(last)
-        spans = self.ranges.get(key)
-        if not spans:
-            return np.ones(len(first), dtype=bool)
-        starts = np.array([a for a, _ in spans])
-        ends = np.array([b for _, b in spans])
-        at = np.searchsorted(starts, first, side="right") - 1  # the interval starting at or before
-        return ~((at >= 0) & (last <= ends[np.maximum(at, 0)]))
+    def uncovered(self, keys: Sequence[Key], which: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+        """True where ``[first[i], last[i]]`` is not inside one allowed interval of ``keys[which[i]]`` (all of an
+        unknown key). One search over every key: a batch holds requests of many keys."""
+        ids, starts, ends = self._index()
+        number = np.array([ids.get(k, -1) for k in keys], dtype=np.int64)[np.asarray(which, dtype=np.int64)]
+        at = search(starts, keyed(number, first), side="right") - 1  # the interval starting at or before
+        if not len(starts):
+            return np.ones(len(at), dtype=bool)
+        return ~((at >= 0) & (keyed(number, last) <= ends[np.maximum(at, 0)]))  # another key's interval ends before
+
+    def _index(self) -> tuple[dict[Key, int], np.ndarray, np.ndarray]:
+        """A number per key, and every interval's ends (``keyed``) sorted by key then start; built once."""
+        if self._intervals is None:
+            ids = {key: n for n, key in enumerate(self.ranges)}
+            spans = [(ids[key], a, b) for key, intervals in self.ranges.items() for a, b in intervals]
+            number = np.array([n for n, _, _ in spans], dtype=np.int64)
+            self._intervals = (ids, keyed(number, np.array([a for _, a, _ in spans], dtype=np.int64)),
+                               keyed(number, np.array([b for _, _, b in spans], dtype=np.int64)))
+        return self._intervals
 
     def expected(self, key: Key) -> list[list[int]]:
-        return [list(span) for span in self.ranges.get(key, [])]
+        """The allowed intervals of ``key`` as evidence shows them; built once per key and shared (read only):
+        a scan of random addresses names a long list in every alert."""
+        shown = self._shown.get(key)
+        if shown is None:
+            shown = self._shown[key] = [list(span) for span in self.ranges.get(key, [])]
+        return shown
 
     def to_dict(self) -> list[dict]:
         return [{**dict(zip(self.fields, key)), "addresses": [list(s) for s in spans]}

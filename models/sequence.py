@@ -64,11 +64,21 @@ class Dfa:
 def _transitions(previous: str | None, codes: np.ndarray, names: Sequence[str]) -> tuple[list[tuple], np.ndarray]:
     """The distinct (from, to) transitions of the word and, per transition of the word, its index among them.
 
-    Symbols arrive as integer codes into ``names`` so a long word costs numpy, not Python, per symbol.
+    Symbols arrive as integer codes into ``names`` so a long word costs numpy, not Python, per symbol; a word
+    uses few symbols, so they are renumbered densely and transitions counted, not sorted.
     """
     codes = np.asarray(codes, dtype=np.int64)
     alphabet = list(names) + [previous]
     word = np.concatenate([[len(alphabet) - 1], codes]) if previous is not None else codes
-    pair = word[:-1] * len(alphabet) + word[1:]
-    distinct, which = np.unique(pair, return_inverse=True)
-    return [(alphabet[int(p) // len(alphabet)], alphabet[int(p) % len(alphabet)]) for p in distinct], which.reshape(-1)
+    used, dense = _renumbered(word, len(alphabet))
+    distinct, which = _renumbered(dense[:-1] * len(used) + dense[1:], len(used) ** 2)
+    symbols = [alphabet[u] for u in used.tolist()]
+    return [(symbols[p // len(symbols)], symbols[p % len(symbols)]) for p in distinct.tolist()], which
+
+
+def _renumbered(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values (in ``range(size)``), ascending, and each value's index among them."""
+    distinct = np.flatnonzero(np.bincount(values, minlength=size))
+    index = np.zeros(size, dtype=np.int64)
+    index[distinct] = np.arange(len(distinct))
+    return distinct, index[values]

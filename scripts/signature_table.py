@@ -21,7 +21,7 @@ def table() -> str:
     rows = [BEGIN, "", "| rule | severity | fires on |", "|---|---:|---|"]
     for op in (*OPERATIONS, *ACTION_RULES):
         what = ", ".join(f"`{f}`" for f in sorted(op.functions)) or ", ".join(f"action `{a}`" for a in sorted(op.actions))
-        narrowed = f", {op.note}" if op.note else ""
+        narrowed = (f", {op.note}" if op.note else "") + ("; quiet where a loaded baseline learned it" if op.unless_learned else "")
         rows.append(f"| `{op.id}` | {op.severity} | {op.protocol or 'any protocol'} request: {what or 'any'}{narrowed} |")
     for b in BURSTS:
         per = "per client" if b.per_client else "per client and server"

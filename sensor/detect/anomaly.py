@@ -11,16 +11,17 @@ news (a new read, a new IT conversation, a broken sequence, volume); 4 for a cha
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import numpy as np
 
 from models.timing import FLOOD, SCHEDULE, SILENCE
 from sensor.detect.baseline import Baseline
-from sensor.detect.channels import WRITE_TABLES, BatchView, MessageGroup, service
+from sensor.detect.channels import WRITE_TABLES, BatchView, MessageGroup, communication, rows_of, service, split
 from sensor.detect.engine import Observed
 from sensor.detect.episodes import Finding
-from sensor.detect.learn import by_channel, span, written
+from sensor.detect.learn import by_channel, span, value_prefix, written
 from sensor.detect.streams import Intervals, Windows
 from sensor.detect.view import VERBS
 
@@ -65,12 +66,14 @@ class BaselineCheck:
     def _communications(self, view: BatchView, findings: list[Finding]) -> dict[tuple, bool]:
         """Every packet of a conversation the baseline does not list is flagged."""
         known: dict[tuple, bool] = {}
-        for group in view.flows:
-            key = group.key
+        news = []
+        for i, flow in enumerate(view.flows):
+            key = communication(flow)
             known[key] = key in self.baseline.communications
-            if known[key]:
-                continue
-            flow = group.flow
+            if not known[key]:
+                news.append(i)
+        for i, rows in zip(news, view.packets_of(news)):
+            flow = view.flows[i]
             name = service(flow)
             protocol = flow.protocol or flow.transport
             others = sorted({f"{t}/{p}" for c, s, t, p in self.baseline.communications.items
@@ -78,7 +81,7 @@ class BaselineCheck:
             expected = others or "no communication between these hosts"
             findings.append(Finding(
                 "baseline.new_communication", "anomaly", 7 if flow.protocol else 5, "communication",
-                flow.client, flow.server, protocol, view.packet_frame[group.rows], view.packet_ts[group.rows],
+                flow.client, flow.server, protocol, view.packet_frame[rows], view.packet_ts[rows],
                 f"{flow.client} talked to {flow.server} on {flow.transport}/{flow.server_port} ({name}), "
                 f"which it never did while learning",
                 {"model": "allowlist.communications", "expected": expected,
@@ -103,18 +106,17 @@ class BaselineCheck:
         return kept
 
     def _points(self, view: BatchView, requests: list[MessageGroup], findings: list[Finding]) -> None:
+        """Requests for addresses outside what their key touched while learning: judged all at once, told per group."""
         m = view.observed.messages
         points = self.baseline.points
-        for g in requests:
-            rows = g.rows[m.address[g.rows] >= 0]
-            if not len(rows):
-                continue
-            key = (g.client, g.server, g.protocol, g.unit, g.function)
-            first, last = span(m.address[rows], m.quantity[rows])
-            bad = points.uncovered(key, first, last)
-            if not bad.any():
-                continue
-            seen = sorted({(int(a), int(b)) for a, b in zip(first[bad], last[bad])})
+        rows, which = rows_of(requests)
+        addressed = m.address[rows] >= 0
+        rows, which = rows[addressed], which[addressed]
+        keys = [(g.client, g.server, g.protocol, g.unit, g.function) for g in requests]
+        first, last = span(m.address[rows], m.quantity[rows])
+        for i, bad in per_group(which, points.uncovered(keys, which, first, last)):
+            g, key = requests[i], keys[i]
+            seen = sorted(set(zip(first[bad].tolist(), last[bad].tolist())))
             shown = ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in seen[:5]) + (" ..." if len(seen) > 5 else "")
             findings.append(Finding(
                 "baseline.new_point", "anomaly", 7 if g.action in CHANGES_PROCESS else 5, "points",
@@ -124,34 +126,44 @@ class BaselineCheck:
                 {"model": "allowlist.points", "expected": points.expected(key), "seen": [list(s) for s in seen]}))
 
     def _values(self, view: BatchView, requests: list[MessageGroup], findings: list[Finding]) -> None:
+        """Written values outside their point's learned range, one finding each; every write judged at once."""
         m = view.observed.messages
         ranges = self.baseline.values
-        for g in requests:
-            if g.function not in WRITE_TABLES or not ranges.knows((g.server, g.unit, WRITE_TABLES[g.function])):
-                continue
-            prefix, addresses, values, rows = written(view, g)
-            bad = ranges.outside(prefix, addresses, values)
-            server, unit, table = prefix
-            for k in np.flatnonzero(bad).tolist():
-                address, value, i = int(addresses[k]), float(values[k]), int(rows[k])
-                low, high = ranges.ranges[(*prefix, address)].bounds
+        groups = [g for g in requests if g.function in WRITE_TABLES and ranges.knows(value_prefix(g))]
+        if not groups:
+            return
+        prefixes = [value_prefix(g) for g in groups]
+        rows, which = rows_of(groups)
+        group_of = np.zeros(len(m), dtype=np.int64)
+        group_of[rows] = which
+        addresses, values, where = written(m, rows)
+        which = group_of[where]
+        outside, lows, highs = ranges.judge(prefixes, which, addresses, values)
+        for i, bad in per_group(which, outside):
+            g = groups[i]
+            server, unit, table = prefixes[i]
+            for address, value, row, low, high in zip(addresses[bad].tolist(), values[bad].tolist(),
+                                                      where[bad].tolist(), lows[bad].tolist(), highs[bad].tolist()):
                 findings.append(Finding(
                     "baseline.value_range", "anomaly", 7, f"value:{unit}/{table}/{address}",
-                    g.client, g.server, g.protocol, m.frame[[i]], m.ts[[i]],
+                    g.client, g.server, g.protocol, m.frame[[row]], m.ts[[row]],
                     f"{g.client} wrote {value:g} to {table} {address} of unit {unit} on {server}, outside "
                     f"{low:g}–{high:g} seen while learning",
                     {"model": "values.ranges", "expected": [low, high], "seen": value}))
 
     def _timing(self, view: BatchView, requests: list[MessageGroup], findings: list[Finding]) -> None:
+        """Request intervals against the learned schedule; a channel without one keeps no state (none is read)."""
         m = view.observed.messages
         merged: dict[tuple, list[np.ndarray]] = {}
         for g in requests:
-            merged.setdefault((*g.channel, g.function), []).append(g.rows)
+            key = (*g.channel, g.function)
+            if key in self.baseline.schedules:
+                merged.setdefault(key, []).append(g.rows)
         for key, parts in merged.items():
-            rows = np.sort(np.concatenate(parts))
+            rows = np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
             history, intervals = self.intervals.feed(key, m.ts[rows])
-            schedule = self.baseline.schedules.get(key)
-            if schedule is None or not len(intervals):
+            schedule = self.baseline.schedules[key]
+            if not len(intervals):
                 continue
             verdict, recent = schedule.judge(history, intervals)
             rows = rows[len(rows) - len(intervals):]  # the requests that end each interval
@@ -172,15 +184,15 @@ class BaselineCheck:
                      "seen": {"interval" if what == SILENCE else "recent_median": seen}}))
 
     def _sequences(self, view: BatchView, requests: list[MessageGroup], findings: list[Finding]) -> None:
+        """Transitions between requests the channel's DFA never learned; a channel without one keeps no state."""
         m = view.observed.messages
         names = VERBS.column(2)
-        for channel, rows in by_channel(requests).items():
+        sequences = self.baseline.sequences
+        for channel, rows in by_channel([g for g in requests if g.channel in sequences]).items():
             codes = m.verb[rows]
             previous = self.previous.get(channel)
             self.previous[channel] = names[int(codes[-1])]
-            dfa = self.baseline.sequences.get(channel)
-            if dfa is None:
-                continue
+            dfa = sequences[channel]
             bad = dfa.unknown(previous, codes, names)
             if not bad.any():
                 continue
@@ -216,3 +228,12 @@ class BaselineCheck:
                  "threshold": forest.threshold}))
         return findings
 
+
+def per_group(which: np.ndarray, bad: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """For each group (``which``: a group number per entry) with bad entries, in group order: the group and the
+    positions of its bad entries, in entry order."""
+    hits = np.flatnonzero(bad)
+    hits = hits[np.argsort(which[hits], kind="stable")]
+    starts = np.flatnonzero(np.diff(which[hits])) + 1
+    for part in split(hits, starts) if len(hits) else []:
+        yield int(which[part[0]]), part

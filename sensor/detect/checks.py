@@ -11,4 +11,8 @@ from sensor.detect.signatures import Signatures
 
 
 def detection_checks(baseline: Baseline | None = None) -> list[Check]:
-    return [Signatures(), *([BaselineCheck(baseline)] if baseline is not None else [])]
+    if baseline is None:
+        return [Signatures()]
+    learned = frozenset((client, server, protocol, function)
+                        for client, server, protocol, _action, function in baseline.functions.items)
+    return [Signatures(learned), BaselineCheck(baseline)]

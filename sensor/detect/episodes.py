@@ -1,11 +1,15 @@
 """Findings become alerts per episode, not per packet.
 
-A rule or a model reports a ``Finding``: the frames of one batch that show one kind of thing on one
-channel. Findings of the same kind on the same channel (client, server, protocol) that follow each
-other within ``EPISODE_GAP_S`` of packet time are one episode, whatever rule or model saw them: a
-signature and a model that see the same messages join into one alert that names both. An alert that
-grows is written again under the same ``id`` (stable: the episode's key and first frame), so a SIEM
-and the store keep the newest copy.
+A rule or a model reports a ``Finding``: the frames of one batch that show one kind of thing between
+one client and one server. Findings between the same two hosts that follow each other within
+``EPISODE_GAP_S`` of packet time are one episode, whatever rule or model saw them and whatever kind of
+thing they show: a scan seen as a new conversation by the allowlist and as distinct units by a
+signature, a flood seen as volume, sequence and schedule, a 43/14 read seen as a new function and as
+fingerprinting are each one alert that names every detection (``rules``, and per detection its
+``kind``, ``expected`` and ``seen``) and speaks with the most severe. An alert that grows is written
+again under the same ``id`` (stable: the two hosts, the file's name and the first frame), so a SIEM
+and the store keep the newest copy. An anomaly that never stops keeps its episode open, so something
+worse between the same hosts later raises that alert's severity and rules rather than a new alert.
 """
 from __future__ import annotations
 
@@ -23,11 +27,11 @@ CATEGORIES = ("signature", "anomaly")
 
 @dataclass(slots=True)
 class Finding:
-    """Frames of one batch that show one kind of thing on one channel (messages, or whole packets).
+    """Frames of one batch that show one kind of thing between two hosts (messages, or whole packets).
 
-    ``kind`` is what joins findings into one episode: two findings about the same messages should
-    name the same kind (``action:mode_change``, ``value:1/40001``, ``scan``).
-    ``evidence`` says what was expected and what was seen; a model names itself under ``model``.
+    ``kind`` says what was seen (``action:mode_change``, ``scan``, ``volume``); ``evidence`` says what
+    was expected and what was seen, and a model names itself under ``model``. ``protocol`` is ``ip``
+    where a model counts packets of every protocol.
     """
 
     rule: str  # stable id, ``<protocol or family>.<what>``: ``modbus.force_listen_only``, ``baseline.new_function``
@@ -45,7 +49,7 @@ class Finding:
 
 @dataclass(slots=True)
 class Episode:
-    key: tuple[str, str, str, str]  # client, server, protocol, kind
+    key: tuple[str, str]  # client, server
     file: str
     first_frame: int
     first_seen: float
@@ -54,16 +58,24 @@ class Episode:
     frames: list[tuple[str, int]] = field(default_factory=list)
     detections: dict[str, Finding] = field(default_factory=dict)  # rule -> the latest finding of that rule
     counts: dict[str, int] = field(default_factory=dict)  # rule -> frames it flagged
+    kinds: dict[str, str] = field(default_factory=dict)  # rule -> the kind it saw
+    listed: set[tuple[str, int]] | None = None  # frames already listed, once a second rule joins
     truncated: bool = False
     id: str = ""
 
     def __post_init__(self) -> None:
         self.id = id_of(self)
 
+    @property
+    def protocol(self) -> str:
+        """The most specific protocol a detection named (a packet-counting model says only ``ip``)."""
+        named = sorted({f.protocol for f in self.detections.values()} - {"ip"})
+        return named[0] if len(named) == 1 else "+".join(named) if named else "ip"
+
     def alert(self) -> dict:
         """The contract alert: the most severe detection speaks; every detection is in the evidence."""
         primary = max(self.detections.values(), key=lambda f: (f.severity, f.category == "signature", f.rule))
-        client, server, protocol, kind = self.key
+        client, server = self.key
         rules = sorted(self.detections)
         return {
             "id": self.id,
@@ -74,12 +86,12 @@ class Episode:
             "severity": max(f.severity for f in self.detections.values()),
             "src": client,
             "dst": server,
-            "proto": protocol,
+            "proto": self.protocol,
             "summary": primary.summary + (f" ({self.count} frames)" if self.count > 1 else ""),
             "evidence": {
-                "kind": kind,
-                "detections": [{"rule": r, "category": self.detections[r].category, "frames": self.counts[r],
-                                **self.detections[r].evidence} for r in rules],
+                "kinds": sorted(set(self.kinds.values())),
+                "detections": [{"rule": r, "category": self.detections[r].category, "kind": self.kinds[r],
+                                "frames": self.counts[r], **self.detections[r].evidence} for r in rules],
             },
             "frames": [list(f) for f in self.frames],
             "first_seen": self.first_seen,
@@ -89,16 +101,16 @@ class Episode:
 
 
 class Episodes:
-    """Open episodes per (channel, kind); hands out the alerts that changed since it was last asked."""
+    """Open episodes per (client, server); hands out the alerts that changed since it was last asked."""
 
     def __init__(self) -> None:
-        self.open: dict[tuple[str, str, str, str], Episode] = {}
+        self.open: dict[tuple[str, str], Episode] = {}
         self._changed: dict[str, Episode] = {}
         self.limits: list[tuple[str, str]] = []  # (weird code, detail) hit since last asked
 
     def add(self, file: str, findings: list[Finding]) -> None:
         for f in sorted((part for f in findings for part in _split(f)), key=lambda f: (int(f.frame[0]), f.rule)):
-            key = (f.client, f.server, f.protocol, f.kind)
+            key = (f.client, f.server)
             episode = self.open.get(key)
             if episode is None or float(f.ts[0]) - episode.last_seen > EPISODE_GAP_S:
                 episode = Episode(key, file, int(f.frame[0]), float(f.ts[0]), float(f.ts[0]))
@@ -110,8 +122,11 @@ class Episodes:
         if episode.detections.keys() <= {f.rule}:  # one rule never reports a frame twice
             new = [(file, n) for n in frames]
         else:  # two rules may flag the same messages
-            seen = set(episode.frames[-2 * len(frames):])
-            new = [(file, n) for n in frames if (file, n) not in seen]
+            if episode.listed is None:
+                episode.listed = set(episode.frames)
+            new = [(file, n) for n in frames if (file, n) not in episode.listed]
+        if episode.listed is not None:
+            episode.listed.update(new)
         room = MAX_ALERT_FRAMES - len(episode.frames)
         if len(new) > room and not episode.truncated:
             episode.truncated = True
@@ -121,6 +136,7 @@ class Episodes:
         episode.count += len(new)
         episode.counts[f.rule] = episode.counts.get(f.rule, 0) + len(frames)
         episode.detections[f.rule] = f
+        episode.kinds[f.rule] = f.kind
         episode.last_seen = max(episode.last_seen, float(f.ts[-1]))
         self._changed[episode.id] = episode
 

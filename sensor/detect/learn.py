@@ -15,11 +15,11 @@ from models.forest import WindowForest
 from models.sequence import Dfa
 from models.timing import Schedule
 from sensor.detect.baseline import Baseline
-from sensor.detect.channels import WRITE_TABLES, BatchView, MessageGroup, service
+from sensor.detect.channels import WRITE_TABLES, BatchView, MessageGroup, communication, service
 from sensor.detect.engine import Observed
 from sensor.detect.episodes import Finding
 from sensor.detect.streams import FEATURES, Intervals, Windows
-from sensor.detect.view import VERBS
+from sensor.detect.view import VERBS, Messages
 
 
 @dataclass(slots=True)
@@ -108,9 +108,10 @@ class Learner:
 
     def _communications(self, view: BatchView) -> None:
         b = self.result
-        for group in view.flows:
-            b.communications.items.add(group.key)
-            b.services[group.key] = service(group.flow)
+        for flow in view.flows:
+            key = communication(flow)
+            b.communications.items.add(key)
+            b.services[key] = service(flow)
         if len(view.packet_ts):
             self.packets += len(view.packet_ts)
             self.first_ts = min(self.first_ts, float(view.packet_ts.min()))
@@ -128,8 +129,8 @@ class Learner:
             if len(rows):
                 b.points.fit((g.client, g.server, g.protocol, g.unit, g.function), *span(m.address[rows], m.quantity[rows]))
             if g.function in WRITE_TABLES:
-                prefix, addresses, values, _ = written(view, g)
-                b.values.fit(prefix, addresses, values)
+                addresses, values, _ = written(m, g.rows)
+                b.values.fit(value_prefix(g), addresses, values)
             self.timing.setdefault((*g.channel, g.function), []).append(
                 self.intervals.feed((*g.channel, g.function), m.ts[g.rows])[1])
         names = VERBS.column(2)
@@ -151,11 +152,14 @@ def by_channel(requests: list[MessageGroup]) -> dict[tuple, np.ndarray]:
     return {channel: np.sort(np.concatenate(parts)) for channel, parts in rows.items()}
 
 
-def written(view: BatchView, group: MessageGroup) -> tuple[tuple, np.ndarray, np.ndarray, np.ndarray]:
-    """The point prefix (server, unit, table) of a write group, and the address, value and message row of
-    every point it sets. Single writes and bulk-read register writes come from the columns; the rest is parsed."""
-    m = view.observed.messages
-    rows = group.rows
+def value_prefix(group: MessageGroup) -> tuple[str, int, str]:
+    """The points a write group sets, less their address: (server, unit, table)."""
+    return group.server, group.unit, WRITE_TABLES[group.function]
+
+
+def written(m: Messages, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The address, value and message row of every point that the write messages ``rows`` set: single writes
+    first, then bulk-read register writes (both from the columns), then the rest (parsed), each in ``rows`` order."""
     single = m.value[rows] >= 0
     bulk = rows[m.written_start[rows] >= 0]  # multiple-register writes the view read in bulk
     counts = m.written_count[bulk]
@@ -168,5 +172,5 @@ def written(view: BatchView, group: MessageGroup) -> tuple[tuple, np.ndarray, np
         addresses.append(int(m.address[i]) + np.arange(len(point_values)))
         values.append(np.array(point_values, dtype=np.int64))
         where.append(np.full(len(point_values), i))
-    return ((group.server, group.unit, WRITE_TABLES[group.function]), np.concatenate(addresses).astype(np.int64),
-            np.concatenate(values).astype(np.float64), np.concatenate(where).astype(np.int64))
+    return (np.concatenate(addresses).astype(np.int64), np.concatenate(values).astype(np.float64),
+            np.concatenate(where).astype(np.int64))

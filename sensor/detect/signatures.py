@@ -43,6 +43,7 @@ class Operation:
     where: Callable[[Messages, np.ndarray], np.ndarray] | None = None  # rows -> which of them match
     directions: frozenset[str] = frozenset({REQUEST})
     note: str = ""  # what ``where`` asks, for the README
+    unless_learned: bool = False  # quiet for a (client, server, function) a loaded baseline learned
 
     def wanted(self, protocol: str, direction: str, function: str, action: str) -> bool:
         return (direction in self.directions and (self.protocol is None or protocol == self.protocol)
@@ -84,10 +85,10 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("modbus.read_device_identification", 3, "modbus",
               "{src} read the device identification of {dst} (Modbus 43/14), as scanners do to fingerprint "
               "a PLC: check the host is an engineering station.",
-              _fns("encapsulated_interface_transport/read_device_identification")),
+              _fns("encapsulated_interface_transport/read_device_identification"), unless_learned=True),
     Operation("modbus.report_server_id", 3, "modbus",
               "{src} asked {dst} to report its server id (Modbus 17), as scanners do to fingerprint a PLC: "
-              "check the host is an engineering station.", _fns("report_server_id")),
+              "check the host is an engineering station.", _fns("report_server_id"), unless_learned=True),
     Operation("modbus.umas_program_transfer", 9, "modbus",
               "{src} transferred the program of {dst} over UMAS ({function}): confirm the change was planned.",
               _umas("initialize_upload", "upload_block", "end_strategy_upload", "initialize_download",
@@ -144,6 +145,8 @@ OPERATIONS: tuple[Operation, ...] = (
               "longer reach it under the old name or address; confirm it was commissioning.",
               _fns("set.ip", "set.name_of_station", "set.alias_name", "set.dhcp")),
 )
+
+UNLESS_LEARNED = {op.id: op.unless_learned for op in OPERATIONS}
 
 ACTION_SEVERITY = {"program_download": 9, "firmware_update": 9, "mode_change": 8, "restart": 7}
 ACTION_RULES: tuple[Operation, ...] = tuple(
@@ -251,9 +254,11 @@ MALFORMED: tuple[Malformed, ...] = (
 
 
 class Signatures:
-    """Every signature over each batch (a ``Check``)."""
+    """Every signature over each batch (a ``Check``). ``learned`` holds the (client, server, protocol,
+    function) a loaded baseline learned: rules about what scanners do are quiet for hosts that normally do it."""
 
-    def __init__(self) -> None:
+    def __init__(self, learned: frozenset[tuple[str, str, str, str]] = frozenset()) -> None:
+        self.learned = learned
         self.windows: dict[tuple[str, str, str], Window] = {}  # (rule, client, server)
         self.limits: list[tuple[str, str]] = []
         self._ids: dict[str, int] = {}  # addresses as numbers, for windows that count servers
@@ -264,6 +269,8 @@ class Signatures:
         if len(m):
             claimed = self._operations(m, OPERATIONS, findings, np.zeros(len(m), dtype=bool))
             self._operations(m, ACTION_RULES, findings, claimed)
+            if self.learned:
+                findings = [f for f in findings if not self._usual(f)]
             for rule in BURSTS:
                 findings += self._burst(m, rule)
         findings += _malformed(batch)
@@ -292,6 +299,12 @@ class Signatures:
                     m.frame[pick], m.ts[pick], text,
                     {"model": "signature", "expected": "never, unless planned", "seen": functions}))
         return claimed
+
+    def _usual(self, f: Finding) -> bool:
+        """A finding of a rule that is quiet for learned behaviour, all of whose functions were learned."""
+        if not UNLESS_LEARNED.get(f.rule):
+            return False
+        return all((f.client, f.server, f.protocol, function) in self.learned for function in f.evidence["seen"])
 
     def _burst(self, m: Messages, rule: Burst) -> list[Finding]:
         rows = m.select(rule.wanted)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.timing import RECENT
+from sensor.decode.packets import TCP_ACK, TCP_SYN
 from sensor.detect.channels import BatchView
 
 WINDOW_S = 60.0
@@ -62,6 +63,29 @@ class Window:
 
 
 @dataclass(slots=True)
+class _Packets:
+    """Per packet of a batch, what a window counts: its flow's (client, server) pair and server port, its
+    bytes, and whether it opens a connection (SYN without ACK)."""
+
+    pair: np.ndarray  # index into ``pairs``
+    pairs: list[tuple[str, str]]
+    port: np.ndarray
+    octets: np.ndarray
+    opens: np.ndarray
+
+    @classmethod
+    def of(cls, view: BatchView) -> _Packets:
+        fb = view.observed.flows
+        assert fb is not None  # a view with packets has them from its flows
+        pair_index: dict[tuple[str, str], int] = {}
+        per_flow = np.array([pair_index.setdefault((f.client, f.server), len(pair_index)) for f in fb.flows])
+        flags = fb.packets.tcp_flags
+        return cls(per_flow[fb.row_flow], list(pair_index),
+                   np.array([f.server_port for f in fb.flows], dtype=np.int64)[fb.row_flow], fb.packets.wirelen,
+                   ((flags & TCP_SYN) != 0) & ((flags & TCP_ACK) == 0))
+
+
+@dataclass(slots=True)
 class Closed:
     """A finished window of one channel."""
 
@@ -85,18 +109,19 @@ class Windows:
         """Count the batch; return the windows that ended before its last packet."""
         index = np.floor(view.packet_ts / self.width).astype(np.int64)
         if len(index):
-            code = view.packet_pair.astype(np.int64) * (1 << 32) + (index - index.min())
+            packets = _Packets.of(view)
+            code = packets.pair.astype(np.int64) * (1 << 32) + (index - index.min())
             _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
             sums = np.stack([np.bincount(inverse, minlength=len(first)).astype(np.float64),
-                             np.bincount(inverse, view.packet_bytes, len(first)),
-                             np.bincount(inverse, view.packet_opens, len(first))], axis=1)
+                             np.bincount(inverse, packets.octets, len(first)),
+                             np.bincount(inverse, packets.opens, len(first))], axis=1)
             order = np.argsort(inverse, kind="stable")
             bounds = np.flatnonzero(np.diff(inverse[order])) + 1
             for g, rows in enumerate(np.split(order, bounds)):
                 r = int(first[g])
-                window = self._window(view.pairs[int(view.packet_pair[r])], int(index[r]))
+                window = self._window(packets.pairs[int(packets.pair[r])], int(index[r]))
                 window.counts[:3] += sums[g]
-                window.ports.update(np.unique(view.packet_port[rows]).tolist())
+                window.ports.update(np.unique(packets.port[rows]).tolist())
                 if self.keep_frames and window.kept < MAX_WINDOW_FRAMES:
                     window.frames.append((view.packet_frame[rows], view.packet_ts[rows]))
                     window.kept += len(rows)

@@ -64,16 +64,16 @@ def plc(spec: dict) -> None:
         )
         # Blocks start at 1: pymodbus 3.16 maps protocol address 0 to the block start "1".
         # A single context (not a dict) is unit id 0, which pymodbus serves for every unit id asked.
-        devices = device if spec.get("any_unit") else {spec["unit"]: device}
-        context = _faulty_context(spec["faults"], devices) if spec.get("faults") else ModbusServerContext(devices=devices)
+        context = ModbusServerContext(devices=device if spec.get("any_unit") else {spec["unit"]: device})
         server = ModbusTcpServer(context, identity=ModbusDeviceIdentification(info_name=spec["identity"]),
                                  address=(spec["ip"], spec.get("port", 502)))
+        faults = _Faults(spec.get("faults", []), server.context)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, lambda: asyncio.ensure_future(server.shutdown()))
         await server.serve_forever(background=True)
         if spec.get("faults"):  # its faults are in plant time: it waits for "go T0" like a client
-            context.t0 = await loop.run_in_executor(None, _wait_go)
+            faults.t0 = await loop.run_in_executor(None, _wait_go)
         else:
             print("ready", flush=True)
         await server.serving
@@ -81,30 +81,30 @@ def plc(spec: dict) -> None:
     asyncio.run(serve())
 
 
-def _faulty_context(faults: list[dict], devices):
-    """A server context that answers every request with an exception while a fault lasts:
+class _Faults:
+    """Every read and write of the server's datastore answered with an exception while a fault lasts:
     ``faults`` are ``{"from": plant s, "to": plant s, "exception": code, "speed": x}``."""
-    from pymodbus.constants import ExcCodes
-    from pymodbus.datastore import ModbusServerContext
 
-    class Faulty(ModbusServerContext):
-        t0: float | None = None
+    def __init__(self, faults: list[dict], store) -> None:
+        self.faults, self.t0 = faults, None
+        get, put = store.async_getValues, store.async_setValues
 
-        def fault(self):
-            if self.t0 is None:
-                return None
-            for f in faults:
-                if self.t0 + f["from"] / f["speed"] <= time.time() < self.t0 + f["to"] / f["speed"]:
-                    return ExcCodes(f["exception"])
-            return None
+        async def get_values(*args, **kwargs):
+            return self.now() or await get(*args, **kwargs)
 
-        async def async_getValues(self, *args, **kwargs):
-            return self.fault() or await super().async_getValues(*args, **kwargs)
+        async def set_values(*args, **kwargs):
+            return self.now() or await put(*args, **kwargs)
 
-        async def async_setValues(self, *args, **kwargs):
-            return self.fault() or await super().async_setValues(*args, **kwargs)
+        if faults:
+            store.async_getValues, store.async_setValues = get_values, set_values
 
-    return Faulty(devices=devices)
+    def now(self):
+        from pymodbus.constants import ExcCodes
+
+        for f in self.faults if self.t0 is not None else []:
+            if self.t0 + f["from"] / f["speed"] <= time.time() < self.t0 + f["to"] / f["speed"]:
+                return ExcCodes(f["exception"])
+        return None
 
 
 # --- Modbus clients --------------------------------------------------------------------------------------------
@@ -202,9 +202,10 @@ def poller(spec: dict) -> None:
                     await log.call(ip, unit, "reads", _read(client, fc, address, quantity, unit))
             while writes and writes[0]["t"] <= due:
                 w = writes.pop(0)
-                if "flood" in w:  # a runaway loop: the same read back to back for ``flood`` plant seconds
-                    while time.time() < t0 + (w["t"] + w["flood"]) / speed:
+                if "flood" in w:  # a runaway loop: the same read back to back for ``flood`` plant seconds,
+                    while time.time() < t0 + (w["t"] + w["flood"]) / speed:  # then the next cycle that is due
                         await log.call(ip, w["unit"], "reads", _read(client, *w["read"], w["unit"]))
+                    k = max(k, int(((time.time() - t0) * speed - target["phase"]) // period))
                 elif await log.call(ip, w["unit"], _kind(w), _write(client, w)) is not None and _kind(w) == "writes":
                     log.written[ip].append(w)
             k += 1

@@ -36,3 +36,13 @@ def test_learning_in_pieces_equals_learning_at_once(symbols, cut):
     assert whole.edges == pieces.edges and whole.seen == pieces.seen == len(symbols) - 1
     assert not whole.unknown(None, word(*symbols), NAMES).any()
     assert Dfa.from_dict(whole.to_dict()).edges == whole.edges
+
+
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=30), st.lists(st.integers(0, 3), max_size=30),
+       st.sampled_from([None, *NAMES]))
+def test_unknown_is_every_unlearned_transition_between_known_symbols(learned, asked, previous):
+    dfa = Dfa().fit(None, word(*learned), NAMES)
+    symbols = [previous] + [NAMES[c] for c in asked]
+    expected = [a is not None and (a, b) not in dfa.edges and a in dfa.symbols and b in dfa.symbols
+                for a, b in zip(symbols, symbols[1:])]
+    assert dfa.unknown(previous, word(*asked), NAMES).tolist() == expected
