@@ -120,20 +120,21 @@ class Episodes:
     def _grow(self, episode: Episode, file: str, f: Finding) -> None:
         frames = f.frame.tolist()
         if episode.detections.keys() <= {f.rule}:  # one rule never reports a frame twice
-            new = [(file, n) for n in frames]
+            fresh = frames
         else:  # two rules may flag the same messages
             if episode.listed is None:
                 episode.listed = set(episode.frames)
-            new = [(file, n) for n in frames if (file, n) not in episode.listed]
-        if episode.listed is not None:
-            episode.listed.update(new)
-        room = MAX_ALERT_FRAMES - len(episode.frames)
-        if len(new) > room and not episode.truncated:
+            fresh = [n for n in frames if (file, n) not in episode.listed]
+        room = max(MAX_ALERT_FRAMES - len(episode.frames), 0)
+        if len(fresh) > room and not episode.truncated:
             episode.truncated = True
             self.limits.append(("alert_frames_limit", f"alert {episode.id} lists its first "
                                                       f"{MAX_ALERT_FRAMES} frames; its count goes on"))
-        episode.frames += new[:max(room, 0)]
-        episode.count += len(new)
+        listed = [(file, n) for n in fresh[:room]]
+        episode.frames += listed
+        if episode.listed is not None:
+            episode.listed.update(listed)
+        episode.count += len(fresh)
         episode.counts[f.rule] = episode.counts.get(f.rule, 0) + len(frames)
         episode.detections[f.rule] = f
         episode.kinds[f.rule] = f.kind

@@ -339,12 +339,18 @@ class Signatures:
 
 
 def _channels(m: Messages, rows: np.ndarray, per_client: bool) -> dict[tuple[str, str], np.ndarray]:
-    """Positions in ``rows`` per channel (client, server; server ``*`` per client), decided once per flow."""
-    flows, first, inverse = np.unique(m.flow[rows], return_index=True, return_inverse=True)
-    groups: dict[tuple[str, str], list[int]] = {}
-    for k, row in enumerate(rows[first].tolist()):
-        groups.setdefault((str(m.client[row]), "*" if per_client else str(m.server[row])), []).append(k)
-    return {key: np.nonzero(np.isin(inverse.reshape(-1), ks))[0] for key, ks in groups.items()}
+    """Positions in ``rows`` per channel (client, server; server ``*`` per client)."""
+    of_row, pairs = m.pairs()
+    pair = of_row[rows]
+    if per_client:
+        clients = {c: k for k, c in enumerate(dict.fromkeys(c for c, _ in pairs))}
+        pair = np.array([clients[c] for c, _ in pairs], dtype=np.int64)[pair]
+        pairs = [(c, "*") for c in clients]
+    if (pair == pair[0]).all():  # the common case: one channel
+        return {pairs[int(pair[0])]: np.arange(len(rows))}
+    order = np.argsort(pair, kind="stable")
+    ids, starts = np.unique(pair[order], return_index=True)
+    return {pairs[i]: np.sort(part) for i, part in zip(ids.tolist(), np.split(order, starts[1:]))}
 
 
 def _malformed(batch: Observed) -> list[Finding]:

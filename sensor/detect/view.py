@@ -9,7 +9,8 @@ capture order) and ask for a row's full fields (``fields(i)``) only where a rule
                     are decided once per distinct verb (``VERBS``), not once per row
     protocol, direction, function, action   the four parts of ``verb``, as object arrays (derived)
     frame, ts       the frame that completed the message, and its time
-    flow            the flow's id (unique in the run; -1 at the link layer)
+    flow            the flow's id (unique in the run); at the link layer a negative id per (src, dst) pair of
+                    the batch
     client, server  addresses of the protocol's client and server ends (DNP3 master, outstation, ...);
                     MAC addresses for link-layer protocols (``dst`` may be a multicast MAC)
     server_port     the server's port (0 at the link layer)
@@ -105,6 +106,7 @@ class Messages:
     _fields: list[Callable[[int], dict]]  # one per part, in order: the part's own row -> its fields
     _starts: np.ndarray  # first row of each part
     _verbs: tuple[list[int], np.ndarray] | None = None  # distinct verbs and each row's index among them
+    _pairs: tuple[np.ndarray, list[tuple[str, str]]] | None = None  # see ``pairs``
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -146,6 +148,16 @@ class Messages:
         present, inverse = self._verbs
         keep = np.array([wanted(*VERBS.parts[v]) for v in present], dtype=bool)
         return np.nonzero(keep[inverse])[0] if keep.any() else np.zeros(0, dtype=np.int64)
+
+    def pairs(self) -> tuple[np.ndarray, list[tuple[str, str]]]:
+        """Each row's (client, server) as a small number, and those pairs: decided once per flow, not per row."""
+        if self._pairs is None:
+            first, inverse = _first_and_index(self.flow)
+            ids: dict[tuple[str, str], int] = {}
+            of_flow = np.array([ids.setdefault((str(self.client[r]), str(self.server[r])), len(ids))
+                                for r in first.tolist()], dtype=np.int64)
+            self._pairs = (of_flow[inverse], list(ids))
+        return self._pairs
 
     def fields(self, i: int) -> dict:
         """Row ``i``'s full fields as its event carries them (parsed on demand: rules ask for few rows)."""
@@ -241,8 +253,10 @@ def from_link(lb: LinkBatch) -> Messages:
         return {"function_code": m.function_code, "function_name": m.function_name, **m.fields}
 
     none = np.full(n, NONE, dtype=np.int64)
+    pair_ids: dict[tuple[object, object], int] = {}
+    flow = np.array([-1 - pair_ids.setdefault((a, b), len(pair_ids)) for a, b in zip(lb.src, lb.dst)], dtype=np.int64)
     return Messages(
-        file=lb.file, frame=lb.frame, ts=lb.ts, flow=none, client=np.where(requests, src, dst),
+        file=lb.file, frame=lb.frame, ts=lb.ts, flow=flow, client=np.where(requests, src, dst),
         server=np.where(requests, dst, src), server_port=np.zeros(n, dtype=np.int64),
         transport=np.full(n, "link", dtype=object),
         verb=np.array([VERBS.id(lb.protocol, m.direction, m.function_name, m.action) for m in lb.messages],
@@ -284,6 +298,22 @@ def _ends(flows: list, g: np.ndarray) -> dict[str, np.ndarray]:
     return {"flow": per_flow(lambda f: f.id, np.int64), "client": per_flow(lambda f: f.client, object),
             "server": per_flow(lambda f: f.server, object), "server_port": per_flow(lambda f: f.server_port, np.int64),
             "transport": per_flow(lambda f: f.transport, object)}
+
+
+def _first_and_index(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct id, and each row's index among them. A batch's flow ids are few and
+    close together, so a table over their span replaces sorting (np.unique) where the span is small."""
+    if not len(ids):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low, span = int(ids.min()), int(ids.max()) - int(ids.min()) + 1
+    if span > 4 * len(ids):
+        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
+    first_of = np.full(span, len(ids), dtype=np.int64)
+    np.minimum.at(first_of, ids - low, np.arange(len(ids)))
+    present = first_of < len(ids)
+    index = np.cumsum(present) - 1
+    return first_of[present], index[ids - low]
 
 
 def _station(m: object) -> int:
