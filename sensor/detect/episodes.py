@@ -21,6 +21,7 @@ import numpy as np
 from sensor.policy.check import alert_id
 
 EPISODE_GAP_S = 300.0  # packet-time silence that ends an episode: a new burst is a new alert
+MAX_OPEN_EPISODES = 65_536  # episodes kept open; beyond it the stalest close (weird episode_table_full)
 MAX_ALERT_FRAMES = 100_000  # frames listed per alert; beyond it only the count grows (weird alert_frames_limit)
 CATEGORIES = ("signature", "anomaly")
 
@@ -116,6 +117,18 @@ class Episodes:
                 episode = Episode(key, file, int(f.frame[0]), float(f.ts[0]), float(f.ts[0]))
                 self.open[key] = episode
             self._grow(episode, file, f)
+        if len(self.open) > MAX_OPEN_EPISODES:
+            self._close_stale()
+
+    def _close_stale(self) -> None:
+        """Forget episodes that have ended (silent longer than the gap); past the limit, the stalest."""
+        now = max(e.last_seen for e in self.open.values())
+        self.open = {key: e for key, e in self.open.items() if now - e.last_seen <= EPISODE_GAP_S}
+        if len(self.open) > MAX_OPEN_EPISODES:
+            keep = sorted(self.open, key=lambda key: self.open[key].last_seen)[-MAX_OPEN_EPISODES:]
+            self.limits.append(("episode_table_full", f"{len(self.open) - MAX_OPEN_EPISODES} open episodes closed "
+                                                      f"early (more than {MAX_OPEN_EPISODES} at once)"))
+            self.open = {key: self.open[key] for key in keep}
 
     def _grow(self, episode: Episode, file: str, f: Finding) -> None:
         frames = f.frame.tolist()

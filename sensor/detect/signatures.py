@@ -28,6 +28,7 @@ from sensor.detect.episodes import Finding
 from sensor.detect.view import Messages
 
 SIGNATURE = "signature"
+MAX_WINDOWS = 65_536  # burst windows (rule, client, server) kept; beyond it the stalest go (weird burst_windows_full)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,13 +274,26 @@ class Signatures:
                 findings = [f for f in findings if not self._usual(f)]
             for rule in BURSTS:
                 findings += self._burst(m, rule)
+            if len(self.windows) > MAX_WINDOWS:
+                self._forget(float(m.ts.max()))
         findings += _malformed(batch)
         return findings
+
+    def _forget(self, now: float) -> None:
+        """Drop windows with nothing left inside them; past ``MAX_WINDOWS`` live ones, the least recently fed."""
+        window_of = {rule.id: rule.window_s for rule in BURSTS}
+        self.windows = {key: w for key, w in self.windows.items()
+                        if len(w.ts) and w.ts[-1] + window_of[key[0]] > now}
+        if len(self.windows) > MAX_WINDOWS:
+            newest = sorted(self.windows, key=lambda key: self.windows[key].ts[-1])[-MAX_WINDOWS:]
+            self.limits.append(("burst_windows_full", f"{len(self.windows) - MAX_WINDOWS} channels' burst windows "
+                                                      f"forgotten (more than {MAX_WINDOWS} live)"))
+            self.windows = {key: self.windows[key] for key in newest}
 
     @staticmethod
     def _operations(m: Messages, rules: tuple[Operation, ...], findings: list[Finding],
                     claimed: np.ndarray) -> np.ndarray:
-        """Findings per (rule, channel, function); rows ``claimed`` by a protocol rule are not repeated."""
+        """Findings per (rule, channel, action); rows ``claimed`` by a protocol rule are not repeated."""
         for rule in rules:
             rows = rule.select(m)
             rows = rows[~claimed[rows]]

@@ -55,3 +55,14 @@ def test_a_scan_is_caught_and_polling_is_not() -> None:
     assert run(polls, [i * 0.1 for i in range(300)], [50, 51, 200], 60.0, 8, False) == set()
     sweep = list(range(20))
     assert run(sweep, [i * 0.1 for i in range(20)], [5], 60.0, 8, False) == set(range(1, 21))
+
+
+def test_a_window_keeps_a_bounded_number_of_values(monkeypatch) -> None:
+    import sensor.detect.bursts as bursts
+
+    monkeypatch.setattr(bursts, "MAX_WINDOW_VALUES", 10)
+    w = Window()
+    first = advance(w, np.arange(50), np.linspace(0, 1, 50), np.arange(1, 51), 60.0, 5, False)
+    again = advance(w, np.arange(50, 100), np.linspace(1, 2, 50), np.arange(51, 101), 60.0, 5, False)
+    assert first.overflowed and not again.overflowed  # said once
+    assert len(w.values) == 10 and w.values.tolist() == list(range(90, 100))  # the newest are kept
