@@ -51,9 +51,8 @@ def advance(w: Window, values: np.ndarray, ts: np.ndarray, frames: np.ndarray, w
     old = len(w.values)
     v, t, f = _joined(w, values, ts, frames)
     if not w.firing:  # polling shows few distinct values: when too few for any burst, only the newest matter
-        _, back = np.unique(v[::-1], return_index=True)
-        if len(back) < threshold:
-            newest = np.sort(len(v) - 1 - back)
+        newest = _newest_of_each(v)
+        if len(newest) < threshold:
             _keep(w, v, t, f, newest[t[newest] + window_s > t[-1]])
             return Burst(np.zeros(0, dtype=np.int64), np.zeros(0), len(w.values), False)
     n = len(v)
@@ -113,3 +112,15 @@ def _by_value_then_position(v: np.ndarray) -> np.ndarray:
     if n and (int(v.max()) - low) < (1 << 62) // max(n, 1):
         return np.sort((v - low) * n + np.arange(n)) % n
     return np.argsort(v, kind="stable")
+
+
+def _newest_of_each(v: np.ndarray) -> np.ndarray:
+    """Positions of the last occurrence of each distinct value, in position order. Values spanning a small
+    range (unit ids) are counted in a table; others are sorted."""
+    low, span = int(v.min()), int(v.max()) - int(v.min()) + 1
+    if span <= 4 * len(v):
+        last = np.full(span, -1, dtype=np.int64)
+        np.maximum.at(last, v - low, np.arange(len(v)))
+        return np.sort(last[last >= 0])
+    _, back = np.unique(v[::-1], return_index=True)
+    return np.sort(len(v) - 1 - back)
