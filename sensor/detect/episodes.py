@@ -56,7 +56,7 @@ class Episode:
     first_seen: float
     last_seen: float
     count: int = 0
-    frames: list[tuple[str, int]] = field(default_factory=list)
+    frames: list[list] = field(default_factory=list)  # [file, frame], as alerts list them
     detections: dict[str, Finding] = field(default_factory=dict)  # rule -> the latest finding of that rule
     counts: dict[str, int] = field(default_factory=dict)  # rule -> frames it flagged
     kinds: dict[str, str] = field(default_factory=dict)  # rule -> the kind it saw
@@ -94,7 +94,7 @@ class Episode:
                 "detections": [{"rule": r, "category": self.detections[r].category, "kind": self.kinds[r],
                                 "frames": self.counts[r], **self.detections[r].evidence} for r in rules],
             },
-            "frames": [list(f) for f in self.frames],
+            "frames": list(self.frames),  # a copy of the list; the [file, frame] pairs are shared, never changed
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
             "count": self.count,
@@ -136,17 +136,16 @@ class Episodes:
             fresh = frames
         else:  # two rules may flag the same messages
             if episode.listed is None:
-                episode.listed = set(episode.frames)
+                episode.listed = {(file_, n) for file_, n in episode.frames}
             fresh = [n for n in frames if (file, n) not in episode.listed]
         room = max(MAX_ALERT_FRAMES - len(episode.frames), 0)
         if len(fresh) > room and not episode.truncated:
             episode.truncated = True
             self.limits.append(("alert_frames_limit", f"alert {episode.id} lists its first "
                                                       f"{MAX_ALERT_FRAMES} frames; its count goes on"))
-        listed = [(file, n) for n in fresh[:room]]
-        episode.frames += listed
+        episode.frames += [[file, n] for n in fresh[:room]]
         if episode.listed is not None:
-            episode.listed.update(listed)
+            episode.listed.update((file, n) for n in fresh[:room])
         episode.count += len(fresh)
         episode.counts[f.rule] = episode.counts.get(f.rule, 0) + len(frames)
         episode.detections[f.rule] = f

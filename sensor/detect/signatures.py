@@ -294,6 +294,8 @@ class Signatures:
     def _operations(m: Messages, rules: tuple[Operation, ...], findings: list[Finding],
                     claimed: np.ndarray) -> np.ndarray:
         """Findings per (rule, channel, action); rows ``claimed`` by a protocol rule are not repeated."""
+        if not len(m.select(lambda *verb: any(rule.wanted(*verb) for rule in rules))):
+            return claimed  # polling: no verb of the batch is one any rule names
         for rule in rules:
             rows = rule.select(m)
             rows = rows[~claimed[rows]]
