@@ -23,7 +23,6 @@ from sensor.policy.check import alert_id
 EPISODE_GAP_S = 300.0  # packet-time silence that ends an episode: a new burst is a new alert
 MAX_OPEN_EPISODES = 65_536  # episodes kept open; beyond it the stalest close (weird episode_table_full)
 MAX_ALERT_FRAMES = 100_000  # frames listed per alert; beyond it only the count grows (weird alert_frames_limit)
-CATEGORIES = ("signature", "anomaly")
 
 
 @dataclass(slots=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import signal
 import socket
 import subprocess
@@ -20,6 +19,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from loopback import stop, tcpdump  # noqa: E402
 
 SERVER_IP = "127.0.0.21"
 PORT = 44818
@@ -75,17 +78,6 @@ def config_text() -> str:
     ])
 
 
-def _stop(proc: subprocess.Popen, sig: int, timeout: float = 15) -> str:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        _, err = proc.communicate()
-    return err or ""
-
-
 def _wait_listening(deadline: float) -> None:
     while time.monotonic() < deadline:
         try:
@@ -100,33 +92,25 @@ def capture(out: Path, drain: float = 2.0) -> list[dict]:
     """Run server and clients under tcpdump; raise with the tools' stderr if any step fails."""
     config = out.with_suffix(".cfg")
     config.write_text(config_text())
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-nn", "-U", "-w", str(out), f"host {SERVER_IP}"],
-                            stderr=subprocess.PIPE, text=True)
     server = None
     steps: list[dict] = []
-    try:
-        line = dump.stderr.readline() if dump.stderr else ""
-        if "listening on" not in line:
-            raise RuntimeError(f"tcpdump did not start: {line.strip()} {_stop(dump, signal.SIGINT)}")
-        server = subprocess.Popen([sys.executable, "-m", "cpppo.server.enip", "-c", str(config),
-                                   "-a", f"{SERVER_IP}:{PORT}", *TAGS], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-        _wait_listening(time.monotonic() + 20)
-        for step in SCRIPT:
-            argv = [sys.executable, "-m", step.module, "-a", f"{SERVER_IP}:{PORT}", "-p", *step.args]
-            if step.module.endswith("get_attribute"):
-                argv.remove("-p")  # get_attribute prints by default and has no -p
-            run = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-            if run.returncode != 0:
-                raise RuntimeError(f"{' '.join(argv)} failed ({run.returncode}): {run.stderr[-2000:]}")
-            steps.append({"argv": argv[2:], "does": step.does, "stdout": run.stdout})
-    finally:
-        if server is not None:
-            _stop(server, signal.SIGINT)
-        time.sleep(drain)
-        stats = _stop(dump, signal.SIGINT)
-    if not re.search(r"^0 packets dropped by kernel", stats, re.MULTILINE):
-        raise RuntimeError(f"tcpdump reports drops: {stats}")
+    with tcpdump(out, f"host {SERVER_IP}", drain):
+        try:
+            server = subprocess.Popen([sys.executable, "-m", "cpppo.server.enip", "-c", str(config),
+                                       "-a", f"{SERVER_IP}:{PORT}", *TAGS], stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+            _wait_listening(time.monotonic() + 20)
+            for step in SCRIPT:
+                argv = [sys.executable, "-m", step.module, "-a", f"{SERVER_IP}:{PORT}", "-p", *step.args]
+                if step.module.endswith("get_attribute"):
+                    argv.remove("-p")  # get_attribute prints by default and has no -p
+                run = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+                if run.returncode != 0:
+                    raise RuntimeError(f"{' '.join(argv)} failed ({run.returncode}): {run.stderr[-2000:]}")
+                steps.append({"argv": argv[2:], "does": step.does, "stdout": run.stdout})
+        finally:
+            if server is not None:
+                stop(server, signal.SIGINT)
     out.with_suffix(".steps.json").write_text(json.dumps(steps, indent=1))
     return steps
 

@@ -12,6 +12,8 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,27 +30,36 @@ def stop(proc: subprocess.Popen, sig: int, timeout: float = 15) -> str:
     return err or ""
 
 
-def record(out: Path, bpf: str, server: list[str], client: list[str], drain: float = 1.5) -> Any:
-    """Write the capture to ``out`` and return what the client wrote to ``out``.results.json."""
-    results = out.with_suffix(".results.json")
+@contextmanager
+def tcpdump(out: Path, bpf: str, drain: float = 1.5) -> Iterator[None]:
+    """Record loopback to ``out`` around the body: tcpdump must say it listens first, and report no drops after
+    the pause that lets it drain."""
     dump = subprocess.Popen(["tcpdump", "-i", "lo", "-nn", "-U", "-w", str(out), bpf], stderr=subprocess.PIPE, text=True)
-    running = None
+    line = dump.stderr.readline() if dump.stderr else ""
+    if "listening on" not in line:
+        raise RuntimeError(f"tcpdump did not start: {line.strip()} {stop(dump, signal.SIGINT)}")
     try:
-        line = dump.stderr.readline() if dump.stderr else ""
-        if "listening on" not in line:
-            raise RuntimeError(f"tcpdump did not start: {line.strip()} {stop(dump, signal.SIGINT)}")
-        running = subprocess.Popen(server, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        ready = running.stdout.readline() if running.stdout else ""
-        if not ready.startswith("ready"):
-            raise RuntimeError(f"server did not start ({' '.join(server)}): {stop(running, signal.SIGTERM)[-2000:]}")
-        done = subprocess.run([*client, "--out", str(results)], capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise RuntimeError(f"client failed ({done.returncode}): {done.stderr[-2000:]}")
+        yield
     finally:
-        if running is not None:
-            stop(running, signal.SIGTERM)
         time.sleep(drain)
         stats = stop(dump, signal.SIGINT)
     if not re.search(r"^0 packets dropped by kernel", stats, re.MULTILINE):
         raise RuntimeError(f"tcpdump reports drops: {stats}")
+
+
+def record(out: Path, bpf: str, server: list[str], client: list[str], drain: float = 1.5) -> Any:
+    """Write the capture to ``out`` and return what the client wrote to ``out``.results.json."""
+    results = out.with_suffix(".results.json")
+    with tcpdump(out, bpf, drain):
+        running = subprocess.Popen(server, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ready = running.stdout.readline() if running.stdout else ""
+            if not ready.startswith("ready"):
+                raise RuntimeError(f"server did not start ({' '.join(server)}): "
+                                   f"{stop(running, signal.SIGTERM)[-2000:]}")
+            done = subprocess.run([*client, "--out", str(results)], capture_output=True, text=True, timeout=120)
+            if done.returncode != 0:
+                raise RuntimeError(f"client failed ({done.returncode}): {done.stderr[-2000:]}")
+        finally:
+            stop(running, signal.SIGTERM)
     return json.loads(results.read_text())
