@@ -25,7 +25,10 @@ def table() -> str:
         rows.append(f"| `{op.id}` | {op.severity} | {op.protocol or 'any protocol'} request: {what or 'any'}{narrowed} |")
     for b in BURSTS:
         per = "per client" if b.per_client else "per client and server"
-        rows.append(f"| `{b.id}` | {b.severity} | {b.protocol}: ≥ {b.threshold} {b.counts} within {b.window_s:g} s, {per} |")
+        quiet = "; quiet on a channel a loaded baseline learned (its new points are `baseline.new_point`)" \
+            if b.unless_learned else ""
+        rows.append(f"| `{b.id}` | {b.severity} | {b.protocol}: ≥ {b.threshold} {b.counts} within {b.window_s:g} s, "
+                    f"{per}{quiet} |")
     for m in MALFORMED:
         rows.append(f"| `{m.id}` | {m.severity} | weird {', '.join(f'`{c}`' for c in sorted(m.codes))} |")
     return "\n".join([*rows, "", END])

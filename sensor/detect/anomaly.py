@@ -116,7 +116,7 @@ class BaselineCheck:
         first, last = span(m.address[rows], m.quantity[rows])
         for i, bad in per_group(which, points.uncovered(keys, which, first, last)):
             g, key = requests[i], keys[i]
-            seen = sorted(set(zip(first[bad].tolist(), last[bad].tolist())))
+            seen = _distinct_spans(first[bad], last[bad])
             shown = ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in seen[:5]) + (" ..." if len(seen) > 5 else "")
             findings.append(Finding(
                 "baseline.new_point", "anomaly", 7 if g.action in CHANGES_PROCESS else 5, "points",
@@ -227,6 +227,14 @@ class BaselineCheck:
                  "seen": {k: s for k, (_, _, s) in why[i].items()}, "score": round(float(scores[i]), 3),
                  "threshold": forest.threshold}))
         return findings
+
+
+def _distinct_spans(first: np.ndarray, last: np.ndarray) -> list[tuple[int, int]]:
+    """The distinct (first, last) address spans, sorted: sorted in numpy, since a scan brings thousands."""
+    order = np.lexsort((last, first))
+    first, last = first[order], last[order]
+    new = np.r_[True, (first[1:] != first[:-1]) | (last[1:] != last[:-1])]
+    return list(zip(first[new].tolist(), last[new].tolist()))
 
 
 def per_group(which: np.ndarray, bad: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:

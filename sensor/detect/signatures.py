@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -174,18 +175,27 @@ class Burst:
     window_s: float
     per_client: bool = False  # a sweep spans servers: one window per client (value: the server)
     counts: str = ""  # what is counted, for the README
+    unless_learned: bool = False  # quiet on a channel a loaded baseline learned: its news are ``baseline.new_point``
 
 
+@cache  # one predicate per argument list: rules that share it share ``Messages.select``'s rows
 def _requests(protocol: str, *functions: str) -> Callable[[str, str, str, str], bool]:
     return lambda p, d, f, a: p == protocol and d == REQUEST and (not functions or f in functions)
 
 
+@cache
 def _responses(protocol: str) -> Callable[[str, str, str, str], bool]:
     return lambda p, d, f, a: p == protocol and d != REQUEST
 
 
 def _exceptions(*codes: int) -> Callable[[Messages, np.ndarray], np.ndarray]:
-    return lambda m, rows: np.isin(m.exception[rows], codes)
+    counted = np.zeros(256, dtype=bool)  # a table over the byte, not np.isin: it runs on every response
+    counted[list(codes)] = True
+
+    def where(m: Messages, rows: np.ndarray) -> np.ndarray:
+        code = m.exception[rows]
+        return counted[code & 0xFF] & (code == (code & 0xFF))
+    return where
 
 
 def _units(m: Messages, rows: np.ndarray) -> np.ndarray:
@@ -219,11 +229,11 @@ BURSTS: tuple[Burst, ...] = (
           counts="distinct function codes answered with exception 1"),
     Burst("modbus.unit_scan", 7, "modbus", "scan",
           "{src} addressed {count} different unit ids on {dst} within {window:g} s: a unit-id scan.",
-          _requests("modbus"), None, _units, 32, 60.0, counts="distinct unit ids requested"),
+          _requests("modbus"), None, _units, 32, 60.0, counts="distinct unit ids requested", unless_learned=True),
     Burst("modbus.address_scan", 6, "modbus", "scan",
           "{src} requested {count} different addresses on {dst} within {window:g} s: an address scan.",
           _requests("modbus"), lambda m, rows: m.address[rows] >= 0, _points, 64, 60.0,
-          counts="distinct points (unit, function, address) requested"),
+          counts="distinct points (unit, function, address) requested", unless_learned=True),
     Burst("dnp3.unsolicited_storm", 6, "dnp3", "unsolicited",
           "{dst} sent {count} unsolicited responses to {src} within {window:g} s: an event storm, or an "
           "outstation flooding its master.", lambda p, d, f, a: p == "dnp3" and d == UNSOLICITED, None, None,
@@ -260,6 +270,7 @@ class Signatures:
 
     def __init__(self, learned: frozenset[tuple[str, str, str, str]] = frozenset()) -> None:
         self.learned = learned
+        self.learned_channels = {(client, server) for client, server, _, _ in learned}
         self.windows: dict[tuple[str, str, str], Window] = {}  # (rule, client, server)
         self.limits: list[tuple[str, str]] = []
         self._ids: dict[str, int] = {}  # addresses as numbers, for windows that count servers
@@ -324,6 +335,8 @@ class Signatures:
 
     def _burst(self, m: Messages, rule: Burst) -> list[Finding]:
         rows = m.select(rule.wanted)
+        if rule.unless_learned and self.learned_channels and len(rows):
+            rows = rows[~self._learned_pair(m)[m.pairs()[0][rows]]]
         if rule.where is not None and len(rows):
             rows = rows[rule.where(m, rows)]
         if not len(rows):
@@ -345,6 +358,10 @@ class Signatures:
                     burst.ts, text, {"model": "signature", "seen": burst.count,
                                      "expected": f"fewer than {rule.threshold} within {rule.window_s:g} s"}))
         return findings
+
+    def _learned_pair(self, m: Messages) -> np.ndarray:
+        """For each of the batch's (client, server) pairs (``Messages.pairs``): did the baseline learn it?"""
+        return np.array([pair in self.learned_channels for pair in m.pairs()[1]], dtype=bool)
 
     def _address_ids(self, addresses: np.ndarray) -> np.ndarray:
         return np.array([self._ids.setdefault(a, len(self._ids)) for a in addresses.tolist()], dtype=np.int64)

@@ -105,7 +105,7 @@ class Messages:
     written: np.ndarray  # the values of every row's write, end to end (see ``written_start``)
     _fields: list[Callable[[int], dict]]  # one per part, in order: the part's own row -> its fields
     _starts: np.ndarray  # first row of each part
-    _verbs: tuple[list[int], np.ndarray] | None = None  # distinct verbs and each row's index among them
+    _selected: dict[Callable, np.ndarray] | None = None  # ``select``'s answers, per predicate
     _pairs: tuple[np.ndarray, list[tuple[str, str]]] | None = None  # see ``pairs``
 
     def __len__(self) -> int:
@@ -141,13 +141,19 @@ class Messages:
         return np.where(self.is_request, self.server, self.client)
 
     def select(self, wanted: Callable[[str, str, str, str], bool]) -> np.ndarray:
-        """Rows whose verb ``wanted(protocol, direction, function, action)`` accepts; decided once per verb."""
-        if self._verbs is None:
-            present, inverse = np.unique(self.verb, return_inverse=True)
-            self._verbs = (present.tolist(), inverse.reshape(-1))
-        present, inverse = self._verbs
-        keep = np.array([wanted(*VERBS.parts[v]) for v in present], dtype=bool)
-        return np.nonzero(keep[inverse])[0] if keep.any() else np.zeros(0, dtype=np.int64)
+        """Rows whose verb ``wanted(protocol, direction, function, action)`` accepts; decided once per verb, and
+        once per batch for each predicate (rules that share one share its rows). Verb ids are small, so a
+        table indexed by verb replaces sorting."""
+        if self._selected is None:
+            self._selected = {Messages: np.flatnonzero(np.bincount(self.verb, minlength=1))}  # the verbs present
+        rows = self._selected.get(wanted)
+        if rows is None:
+            present = self._selected[Messages]
+            keep = np.zeros(len(VERBS.parts), dtype=bool)
+            keep[present] = [wanted(*VERBS.parts[v]) for v in present.tolist()]
+            rows = np.flatnonzero(keep[self.verb]) if keep.any() else np.zeros(0, dtype=np.int64)
+            self._selected[wanted] = rows
+        return rows
 
     def pairs(self) -> tuple[np.ndarray, list[tuple[str, str]]]:
         """Each row's (client, server) as a small number, and those pairs: decided once per flow, not per row."""
@@ -175,7 +181,7 @@ def from_modbus(mb: ModbusBatch) -> Messages:
     """Modbus rows: columns straight from the batch; names only for rows the slow path parsed."""
     n = len(mb)
     g = mb.flow
-    verb = MODBUS_VERB[mb.is_request.astype(np.int64), mb.function_code]
+    verb = MODBUS_VERB.ravel()[(mb.is_request.astype(np.int64) << 8) | mb.function_code]  # one flat lookup
     for i, message in mb.messages.items():  # refined names (8/1, 43/14, UMAS ...) come from full parses only
         name = message.action_name
         verb[i] = VERBS.id(MODBUS, REQUEST if message.is_request else RESPONSE, name, action_of(name))

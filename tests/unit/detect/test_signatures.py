@@ -56,12 +56,13 @@ class Plant:
         return frame
 
 
-def alerts_of(tmp_path, frames, size: int = 65_536) -> tuple[dict[str, dict], list[dict]]:
+def alerts_of(tmp_path, frames, size: int = 65_536, signatures: Signatures | None = None
+              ) -> tuple[dict[str, dict], list[dict]]:
     """Final alert per id, and every alert record as written (grown alerts repeat their id)."""
     written: list[dict] = []
     path = write_pcap(tmp_path / "test.pcap", frames)
     with Store.open(str(tmp_path / f"s{size}.db")) as store:
-        Pipeline(store, Options(strict=True, batch_frames=size, detector=Detector([Signatures()]),
+        Pipeline(store, Options(strict=True, batch_frames=size, detector=Detector([signatures or Signatures()]),
                                 on_alerts=written.extend)).run([str(path)])
     for alert in written:
         alert["frames"] = [[Path(file).name, n] for file, n in alert["frames"]]
@@ -115,6 +116,21 @@ def test_points_scan_needs_distinct_addresses(tmp_path) -> None:
     [alert] = final.values()
     assert alert["rule"] == "modbus.points_scan"
     assert [f for _, f in alert["frames"]] == responses
+
+
+def test_a_learned_sweep_is_no_address_scan_but_a_new_client_doing_it_is(tmp_path) -> None:
+    sweep = Plant()  # a historian that reads 100 registers one by one, every cycle
+    for _ in range(3):
+        for address in range(100):
+            sweep.ask(read(sweep.next_tid(), address), registers(sweep.tid))
+    assert [a["rule"] for a in alerts_of(tmp_path, sweep.c.frames)[0].values()] == ["modbus.address_scan"]
+    learned = Signatures(frozenset({("10.0.0.1", "10.0.0.2", "modbus", "read_holding_registers")}))
+    (tmp_path / "learned").mkdir()
+    assert alerts_of(tmp_path / "learned", sweep.c.frames, signatures=learned)[0] == {}
+    other = Signatures(frozenset({("10.0.0.9", "10.0.0.2", "modbus", "read_holding_registers")}))
+    (tmp_path / "other").mkdir()
+    assert [a["rule"] for a in alerts_of(tmp_path / "other", sweep.c.frames, signatures=other)[0].values()] \
+        == ["modbus.address_scan"]
 
 
 @pytest.mark.parametrize("size", [65_536, 3])
