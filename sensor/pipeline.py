@@ -11,7 +11,7 @@ import hashlib
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Callable
@@ -55,6 +55,8 @@ class Options:
     broadcasts: frozenset[str] = frozenset()  # directed broadcasts of the policy's networks: never assets
     detector: Detector | None = None  # signatures and baseline checks; None: no detection
     on_alerts: Callable[[list[dict]], None] | None = None  # hears every alert that began or grew, as it does
+    on_assets: Callable[[list[str]], None] | None = None  # hears the keys of the assets each commit changed
+    flush_seconds: float | None = None  # commit at least this often (live capture), besides every FLUSH_EVERY batches
 
 
 @dataclass(slots=True)
@@ -116,16 +118,21 @@ class Pipeline:
         self._state_of: list[str] = []  # fingerprints of the inputs whose flow state the pipeline holds
         self._complete: dict[str, CaptureInput] = {}  # inputs of this command the database already has whole
         self._muted = False
+        self._flushed = time.monotonic()
         self._hidden_summary = Summary()  # swapped in while muted (see _mute)
         self._hidden_events: EventWriter | None = None
         self._hidden_on_end: Callable[[Flow], None] | None = None
         self._hidden_on_alerts: Callable[[list[dict]], None] | None = None
 
     def run(self, paths: list[str]) -> Summary:
+        return self.run_inputs(open_inputs(paths, skip_non_captures=True))
+
+    def run_inputs(self, inputs: Iterable[CaptureInput]) -> Summary:
+        """Analyse these inputs in order: files, or a live capture whose ``batches()`` ends when it is stopped."""
         started = time.time()
         clock = self._clock = time.perf_counter()
         names = []
-        for source in open_inputs(paths, skip_non_captures=True):
+        for source in inputs:
             names.append(source.name)
             try:
                 self._analyze_input(source)
@@ -199,7 +206,7 @@ class Pipeline:
             if self.options.progress is not None:
                 self.options.progress(Progress(name, consumed, size, self.summary.packets,
                                                time.perf_counter() - self._clock))
-            if batches % FLUSH_EVERY == 0:
+            if batches % FLUSH_EVERY == 0 or self._due():
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False, after) if fp else None)
         if not replay_only:
             self.summary.duration += max(last_ts - first_ts, 0.0)
@@ -324,7 +331,13 @@ class Pipeline:
             self._weird_counts[(w.code, w.file)] = (count + 1, min(first, w.frame))
             self.summary.weirds[w.code] += 1
 
+    def _due(self) -> bool:
+        """A live capture's state must never be older than ``flush_seconds`` in the database."""
+        every = self.options.flush_seconds
+        return every is not None and time.monotonic() - self._flushed >= every
+
     def _flush(self, checkpoint: FileCheckpoint | None) -> None:
+        self._flushed = time.monotonic()
         if self.detector is not None:  # alerts that grew are written at commits, not per batch: each copy is whole
             self._alert(self.detector.changed())
         assets, comms, points, polls = self.inventory.take()
@@ -335,6 +348,8 @@ class Pipeline:
         self._alerts = []
         if not self._muted:  # muted: an earlier run stored these facts already
             self.store.commit(batch)
+            if self.options.on_assets is not None and assets:
+                self.options.on_assets(sorted({a.key for a in assets}))
 
     def _finish(self, names: list[str], started: float, seconds: float) -> None:
         s = self.summary
