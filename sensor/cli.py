@@ -7,9 +7,10 @@ import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 
+from sensor.capture.source import CaptureInput, open_inputs
 from sensor.detect import commands as detect_commands
 from sensor.detect.baseline import Baseline, BaselineError
 from sensor.detect.checks import detection_checks
@@ -17,7 +18,7 @@ from sensor.detect.engine import Detector
 from sensor.pipeline import Options, Pipeline, format_summary
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
-from sensor.progress import ProgressBar
+from sensor.progress import Progress, ProgressBar
 from sensor.render import render
 from sensor.store import SchemaTooNew, Store, StoreBatch
 
@@ -198,30 +199,35 @@ def _decode_as(text: str) -> tuple[str, str, int]:
     return name, transport, _port(port)
 
 
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """What ``analyze`` and ``live`` share: the database, the outputs, decoding and detection."""
+    parser.add_argument("--db", default="otsensor.db", help="SQLite database to merge into (default: %(default)s)")
+    parser.add_argument("--events", metavar="PATH", help="write one JSON line per protocol message")
+    parser.add_argument("--flows", metavar="PATH", help="write one JSON line per flow (conversation) when it ends")
+    parser.add_argument("--decode-as", type=_decode_as, action="append", default=[], metavar="PROTO=[TRANSPORT/]PORT",
+                        help="also decode this port as PROTO, e.g. modbus=5020 or dnp3=udp/20001 (TCP when the "
+                             "transport is left out; repeatable; default: the protocols' registered ports only)")
+    parser.add_argument("--modbus-port", type=_port, action="append", default=[], metavar="PORT",
+                        help="the same as --decode-as modbus=PORT (kept for scripts)")
+    parser.add_argument("--alerts", metavar="PATH", help="write the alerts of this run as JSON lines")
+    parser.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
+    parser.add_argument("--baseline", metavar="PATH", help="a baseline made by `otsensor learn`: alert on what it "
+                                                           "does not describe (the signatures run always)")
+    parser.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS",
+                        help="pivot-chain window between hops (default: %(default)s)")
+    parser.add_argument("--strict", action="store_true",
+                        help="stop on any internal error instead of counting it (for tests)")
+    parser.add_argument("--no-fast-path", action="store_true", help=argparse.SUPPRESS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otsensor", description="Passive IT/OT network sensor.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     analyze = commands.add_parser("analyze", help="analyse capture files (pcap, pcapng, directories, - for stdin)")
     analyze.add_argument("inputs", nargs="+", metavar="FILE|DIR|-")
-    analyze.add_argument("--db", default="otsensor.db", help="SQLite database to merge into (default: %(default)s)")
-    analyze.add_argument("--events", metavar="PATH", help="write one JSON line per protocol message")
-    analyze.add_argument("--flows", metavar="PATH", help="write one JSON line per flow (conversation) when it ends")
-    analyze.add_argument("--decode-as", type=_decode_as, action="append", default=[], metavar="PROTO=[TRANSPORT/]PORT",
-                         help="also decode this port as PROTO, e.g. modbus=5020 or dnp3=udp/20001 (TCP when the "
-                              "transport is left out; repeatable; default: the protocols' registered ports only)")
-    analyze.add_argument("--modbus-port", type=_port, action="append", default=[], metavar="PORT",
-                         help="the same as --decode-as modbus=PORT (kept for scripts)")
-    analyze.add_argument("--alerts", metavar="PATH", help="write the alerts of this run as JSON lines")
-    analyze.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
-    analyze.add_argument("--baseline", metavar="PATH", help="a baseline made by `otsensor learn`: alert on what it "
-                                                            "does not describe (the signatures run always)")
-    analyze.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS",
-                         help="pivot-chain window between hops (default: %(default)s)")
-    analyze.add_argument("--strict", action="store_true",
-                         help="stop on any internal error instead of counting it (for tests)")
+    add_analysis_options(analyze)
     analyze.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
-    analyze.add_argument("--no-fast-path", action="store_true", help=argparse.SUPPRESS)
     analyze.add_argument("--batch-frames", type=int, default=65_536, help=argparse.SUPPRESS)
 
     for name, helptext in (("assets", "list the asset inventory"), ("alerts", "list the alerts")):
@@ -253,6 +259,20 @@ def _load_policy(path: str | None) -> Policy | None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
+    try:
+        return run_analysis(args, open_inputs(args.inputs, skip_non_captures=True), progress=bar,
+                            batch_frames=args.batch_frames)
+    finally:
+        if bar is not None:
+            bar.close()  # an error line, too, starts on a line of its own
+
+
+def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
+                 progress: Callable[[Progress], None] | None = None, batch_frames: int = 65_536,
+                 flush_seconds: float | None = None, on_start: Callable[[Pipeline], None] | None = None) -> int:
+    """Analyse ``inputs`` (files, or a live capture) with the options ``add_analysis_options`` declares, and
+    print the summary. ``on_start`` sees the pipeline before the first packet (live capture reads its health)."""
     policy = _load_policy(args.policy)
     baseline = Baseline.load(args.baseline) if args.baseline else None  # like the policy: before any capture
     # Everything that can be checked is checked before the first packet: outputs first, so that a wrong
@@ -260,27 +280,26 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     for path in (args.events, args.flows, args.alerts):
         if path:
             _check_output(path)
-    bar = None
-    try:
-        with ExitStack() as stack:
-            store = stack.enter_context(_open_store_for_writing(args.db))
-            events = stack.enter_context(_Output(args.events)) if args.events else None
-            flows = stack.enter_context(_Output(args.flows)) if args.flows else None
-            alerts_out = stack.enter_context(_Output(args.alerts)) if args.alerts else None
-            detected = AlertLog(alerts_out)
-            bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
-            options = Options(events=events, flows=flows, strict=args.strict,
-                              decode_as=frozenset([*args.decode_as, *(("modbus", "tcp", p) for p in args.modbus_port)]),
-                              broadcasts=policy.broadcasts if policy is not None else frozenset(),
-                              fast_path=not args.no_fast_path,
-                              batch_frames=args.batch_frames, progress=bar,
-                              detector=Detector(detection_checks(baseline)), on_alerts=detected.write)
-            summary = Pipeline(store, options).run(args.inputs)
-            alerts = check_policy(store, policy, args.window) if policy is not None else []
-            detected.write(alerts)
-    finally:
-        if bar is not None:
-            bar.close()  # an error line, too, starts on a line of its own
+    with ExitStack() as stack:
+        store = stack.enter_context(_open_store_for_writing(args.db))
+        events = stack.enter_context(_Output(args.events)) if args.events else None
+        flows = stack.enter_context(_Output(args.flows)) if args.flows else None
+        alerts_out = stack.enter_context(_Output(args.alerts)) if args.alerts else None
+        detected = AlertLog(alerts_out)
+        options = Options(events=events, flows=flows, strict=args.strict,
+                          decode_as=frozenset([*args.decode_as, *(("modbus", "tcp", p) for p in args.modbus_port)]),
+                          broadcasts=policy.broadcasts if policy is not None else frozenset(),
+                          fast_path=not args.no_fast_path, batch_frames=batch_frames, progress=progress,
+                          detector=Detector(detection_checks(baseline)), on_alerts=detected.write,
+                          flush_seconds=flush_seconds)
+        pipeline = Pipeline(store, options)
+        if on_start is not None:
+            on_start(pipeline)
+        summary = pipeline.run_inputs(inputs)
+        alerts = check_policy(store, policy, args.window) if policy is not None else []
+        detected.write(alerts)
+    if progress is not None and hasattr(progress, "close"):
+        progress.close()
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in summary.errors:

@@ -42,6 +42,8 @@ class ProgressBar:
         self.width = max(self.width, len(line))
 
     def close(self) -> None:
+        """End the line (once: closing again writes nothing)."""
         if self.width:
             self.stream.write("\n")
             self.stream.flush()
+            self.width = 0
