@@ -15,6 +15,8 @@ from sensor.detect import commands as detect_commands
 from sensor.detect.baseline import Baseline, BaselineError
 from sensor.detect.checks import detection_checks
 from sensor.detect.engine import Detector
+from sensor.detect.learn_first import LearnFirst
+from sensor.detect.signatures import Signatures
 from sensor.pipeline import Options, Pipeline, format_summary
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
@@ -213,6 +215,9 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
     parser.add_argument("--baseline", metavar="PATH", help="a baseline made by `otsensor learn`: alert on what it "
                                                            "does not describe (the signatures run always)")
+    parser.add_argument("--learn-for", type=float, metavar="SECONDS",
+                        help="learn a baseline from the first SECONDS of traffic, write it to --baseline PATH, then "
+                             "detect with it (an appliance learning its plant)")
     parser.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS",
                         help="pivot-chain window between hops (default: %(default)s)")
     parser.add_argument("--strict", action="store_true",
@@ -274,10 +279,14 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
     """Analyse ``inputs`` (files, or a live capture) with the options ``add_analysis_options`` declares, and
     print the summary. ``on_start`` sees the pipeline before the first packet (live capture reads its health)."""
     policy = _load_policy(args.policy)
-    baseline = Baseline.load(args.baseline) if args.baseline else None  # like the policy: before any capture
+    if args.learn_for is not None and (not args.baseline or args.learn_for <= 0):
+        raise Fault(args.baseline or "--learn-for", "--learn-for needs a positive number of seconds and "
+                                                    "--baseline PATH to write the baseline to")
+    learning = args.learn_for is not None
+    baseline = Baseline.load(args.baseline) if args.baseline and not learning else None  # before any capture
     # Everything that can be checked is checked before the first packet: outputs first, so that a wrong
     # path creates no database; then the database, with a write that is rolled back.
-    for path in (args.events, args.flows, args.alerts):
+    for path in (args.events, args.flows, args.alerts, args.baseline if learning else None):
         if path:
             _check_output(path)
     with ExitStack() as stack:
@@ -290,7 +299,7 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
                           decode_as=frozenset([*args.decode_as, *(("modbus", "tcp", p) for p in args.modbus_port)]),
                           broadcasts=policy.broadcasts if policy is not None else frozenset(),
                           fast_path=not args.no_fast_path, batch_frames=batch_frames, progress=progress,
-                          detector=Detector(detection_checks(baseline)), on_alerts=detected.write,
+                          detector=Detector(_checks(args, baseline)), on_alerts=detected.write,
                           flush_seconds=flush_seconds)
         pipeline = Pipeline(store, options)
         if on_start is not None:
@@ -308,6 +317,14 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
     print(f"alerts      {detected.count(alerts)} from detection"
           + (f", {len(alerts)} from the policy check ({args.policy})" if policy is not None else ""))
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
+
+
+def _checks(args: argparse.Namespace, baseline: Baseline | None) -> list:
+    """The signatures, and a loaded baseline's models or (``--learn-for``) a baseline learned first."""
+    if args.learn_for is None:
+        return detection_checks(baseline)
+    signatures = Signatures()
+    return [signatures, LearnFirst(args.learn_for, args.baseline, signatures)]
 
 
 class AlertLog:

@@ -98,6 +98,11 @@ class Baseline:
             learned=data.get("learned", {}),
         )
 
+    def learned_functions(self) -> frozenset[tuple[str, str, str, str]]:
+        """(client, server, protocol, function) it learned: what the signatures stay quiet about."""
+        return frozenset((client, server, protocol, function)
+                         for client, server, protocol, _action, function in self.functions.items)
+
     def save(self, path: str) -> None:
         with open(path, "w", encoding="utf-8") as out:
             out.write(dumps(self.to_dict()) + "\n")

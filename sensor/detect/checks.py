@@ -13,6 +13,4 @@ from sensor.detect.signatures import Signatures
 def detection_checks(baseline: Baseline | None = None) -> list[Check]:
     if baseline is None:
         return [Signatures()]
-    learned = frozenset((client, server, protocol, function)
-                        for client, server, protocol, _action, function in baseline.functions.items)
-    return [Signatures(learned), BaselineCheck(baseline)]
+    return [Signatures(baseline.learned_functions()), BaselineCheck(baseline)]

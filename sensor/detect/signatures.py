@@ -269,11 +269,15 @@ class Signatures:
     function) a loaded baseline learned: rules about what scanners do are quiet for hosts that normally do it."""
 
     def __init__(self, learned: frozenset[tuple[str, str, str, str]] = frozenset()) -> None:
-        self.learned = learned
-        self.learned_channels = {(client, server) for client, server, _, _ in learned}
+        self.learn(learned)
         self.windows: dict[tuple[str, str, str], Window] = {}  # (rule, client, server)
         self.limits: list[tuple[str, str]] = []
         self._ids: dict[str, int] = {}  # addresses as numbers, for windows that count servers
+
+    def learn(self, learned: frozenset[tuple[str, str, str, str]]) -> None:
+        """What a baseline learned (``Baseline.learned_functions``), loaded at start or learned by this run."""
+        self.learned = learned
+        self.learned_channels = {(client, server) for client, server, _, _ in learned}
 
     def check(self, batch: Observed) -> list[Finding]:
         m = batch.messages
