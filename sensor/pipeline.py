@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Callable
+from typing import IO, Callable, Protocol
 
 import numpy as np
 
@@ -43,6 +43,14 @@ FLUSH_EVERY = 8  # batches between commits: bounds what a crash can lose and wha
 FINGERPRINT_BYTES = 1 << 20
 
 
+class MessageLog(Protocol):
+    """An output that writes each batch's dissected messages and each flow as it ends."""
+
+    def messages(self, modbus: ModbusBatch | None, others: list[MessageBatch]) -> None: ...
+
+    def flow_ended(self, flow: Flow) -> None: ...
+
+
 @dataclass(slots=True)
 class Options:
     events: IO[str] | None = None
@@ -56,6 +64,7 @@ class Options:
     detector: Detector | None = None  # signatures and baseline checks; None: no detection
     on_alerts: Callable[[list[dict]], None] | None = None  # hears every alert that began or grew, as it does
     on_assets: Callable[[list[str]], None] | None = None  # hears the keys of the assets each commit changed
+    logs: MessageLog | None = None  # protocol logs written per batch and per ended flow (Zeek's, --zeek-logs)
     flush_seconds: float | None = None  # commit at least this often (live capture), besides every FLUSH_EVERY batches
 
 
@@ -102,8 +111,10 @@ class Pipeline:
         for name, transport, port in options.decode_as:
             extra[name] = extra.get(name, frozenset()) | {(transport, port)}
         self.dispatcher = Dispatcher(BUILTIN, extra)
-        self.flows = FlowTable(self.dispatcher.service_ports,
-                               on_end=FlowWriter(options.flows) if options.flows is not None else None)
+        enders = [FlowWriter(options.flows)] if options.flows is not None else []
+        enders += [options.logs.flow_ended] if options.logs is not None else []
+        self.flows = FlowTable(self.dispatcher.service_ports, on_end=_each(enders))
+        self.logs = options.logs
         self.fragments = FragmentReassembler()
         self.modbus = ModbusAnalyzer(fast_path=options.fast_path)  # Modbus has a vectorised analyzer of its own
         self.analyzers = [ProtocolAnalyzer(spec) for spec in BUILTIN if spec.name != MODBUS]
@@ -121,6 +132,7 @@ class Pipeline:
         self._flushed = time.monotonic()
         self._hidden_summary = Summary()  # swapped in while muted (see _mute)
         self._hidden_events: EventWriter | None = None
+        self._hidden_logs: MessageLog | None = None
         self._hidden_on_end: Callable[[Flow], None] | None = None
         self._hidden_on_alerts: Callable[[list[dict]], None] | None = None
 
@@ -238,6 +250,7 @@ class Pipeline:
         self._muted = on
         self.summary, self._hidden_summary = self._hidden_summary, self.summary
         self.events, self._hidden_events = self._hidden_events, self.events
+        self.logs, self._hidden_logs = self._hidden_logs, self.logs
         self.flows.on_end, self._hidden_on_end = self._hidden_on_end, self.flows.on_end
         self.on_alerts, self._hidden_on_alerts = self._hidden_on_alerts, self.on_alerts
 
@@ -316,6 +329,8 @@ class Pipeline:
             self.detector.observe(fb.packets.file if fb is not None else file, modbus, others, fb, weirds, links)
         if self.events is not None:
             self.events.write(modbus, others, weirds)
+        if self.logs is not None:
+            self.logs.messages(modbus, others)
 
     def _alert(self, alerts: list[dict]) -> None:
         """Alerts go to the store at the next commit and, as they happen, to whoever listens."""
@@ -366,6 +381,13 @@ class Pipeline:
                   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), names, s.packets, s.bytes, round(seconds, 3))
         self.store.commit(StoreBatch(device_types=types, runs=[run]))
         s.assets = len(assets)
+
+
+def _each(calls: list[Callable[[Flow], None]]) -> Callable[[Flow], None] | None:
+    """One flow-end hook that calls every output's, or None when there is none."""
+    if len(calls) <= 1:
+        return calls[0] if calls else None
+    return lambda flow: [call(flow) for call in calls] and None
 
 
 def _split(fb: FrameBatch, frame: float) -> list[FrameBatch]:

@@ -217,10 +217,11 @@ class Store:
         ).fetchone()
         return None if row is None else FileProgress(row[0], bool(row[1]), tuple(json.loads(row[2])))
 
-    def assets(self) -> list[dict[str, Any]]:
-        """Assets in the contract's shape, each with the points it read or wrote as a client."""
+    def assets(self, keys: Iterable[str] | None = None, with_points: bool = True) -> list[dict[str, Any]]:
+        """Assets in the contract's shape, each with the points it read or wrote as a client (unless
+        ``with_points`` is false); only those keyed (IP, or MAC) by ``keys`` when given."""
         points: dict[str, list[dict]] = defaultdict(list)
-        for point in self.points():
+        for point in self.points() if with_points else ():
             points[point["client"]].append({
                 "server": point["server"], "protocol": point["protocol"], "unit_id": point["unit_id"],
                 "function_code": point["function_code"], "function_name": point["function_name"],
@@ -230,8 +231,11 @@ class Store:
             })
         assets = [
             {**{name: row[name] for name in ASSET_FIELDS}, "points": points.get(row["ip"], []) if row["ip"] else []}
-            for row in self._rows(ASSETS)
+            for row in (self._rows(ASSETS) if keys is None else self._stored(ASSETS, [(key,) for key in keys]))
         ]
+        if not with_points:
+            for asset in assets:
+                del asset["points"]
         return sorted(assets, key=lambda asset: ip_key(asset["ip"] or asset["mac"] or ""))  # MAC-keyed: last
 
     def points(self) -> list[dict[str, Any]]:
