@@ -5,6 +5,7 @@ import argparse
 import contextlib
 import json
 import os
+import socket
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable
@@ -17,11 +18,15 @@ from sensor.detect.checks import detection_checks
 from sensor.detect.engine import Detector
 from sensor.detect.learn_first import LearnFirst
 from sensor.detect.signatures import Signatures
+from sensor.live import command as live_command
 from sensor.pipeline import Options, Pipeline, format_summary
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
 from sensor.progress import Progress, ProgressBar
 from sensor.render import render
+from sensor.sinks.asset_feed import AssetFeed
+from sensor.sinks.siem import Forwarder, format_alert
+from sensor.sinks.siem.spool import SpoolBusy
 from sensor.store import SchemaTooNew, Store, StoreBatch
 
 EXIT_OK, EXIT_UNREADABLE_INPUT = 0, 2
@@ -215,6 +220,24 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
     parser.add_argument("--baseline", metavar="PATH", help="a baseline made by `otsensor learn`: alert on what it "
                                                            "does not describe (the signatures run always)")
+    parser.add_argument("--alerts-format", choices=("native", "ecs"), default="native",
+                        help="the --alerts file's records: the native contract, or Elastic Common Schema")
+    siem = parser.add_argument_group("SIEM forwarding (spooled on disk first: nothing is lost while it is down)")
+    siem.add_argument("--siem", metavar="URL", help="send alerts and asset changes as syslog to udp://HOST:PORT, "
+                                                    "tcp://HOST:PORT (octet counting) or tls://HOST:PORT (RFC 5425)")
+    siem.add_argument("--siem-format", choices=("cef", "leef", "json"), default="cef",
+                      help="CEF (ArcSight, Splunk), LEEF 2.0 (QRadar) or ECS JSON (Elastic) (default: %(default)s)")
+    siem.add_argument("--siem-ca", metavar="PATH", help="CA certificates that sign the tls:// receiver's certificate")
+    siem.add_argument("--siem-cert", metavar="PATH", help="client certificate for tls:// (when the receiver asks)")
+    siem.add_argument("--siem-key", metavar="PATH", help="the client certificate's key")
+    siem.add_argument("--spool", metavar="PATH", help="the SIEM spool (default: the database's path + .spool; a "
+                                                      "later run on the same database resends what is left)")
+    siem.add_argument("--spool-max-mb", type=int, default=256, metavar="MB",
+                      help="spool size limit; when full the oldest records go, counted (default: %(default)s)")
+    siem.add_argument("--siem-wait", type=float, default=10.0, metavar="SECONDS",
+                      help="at the end, how long to wait for the SIEM to take the spool (default: %(default)s)")
+    siem.add_argument("--sensor-name", default=socket.gethostname(),
+                      help="this sensor's name in every record (default: the host name, %(default)s)")
     parser.add_argument("--learn-for", type=float, metavar="SECONDS",
                         help="learn a baseline from the first SECONDS of traffic, write it to --baseline PATH, then "
                              "detect with it (an appliance learning its plant)")
@@ -255,6 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument("--baseline", metavar="PATH", help="propose the conduits this learned baseline allows "
                                                             "(zones still come from the database's assets)")
     detect_commands.add_parsers(commands)
+    live_command.add_parser(commands)
     return parser
 
 
@@ -294,19 +318,28 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
         events = stack.enter_context(_Output(args.events)) if args.events else None
         flows = stack.enter_context(_Output(args.flows)) if args.flows else None
         alerts_out = stack.enter_context(_Output(args.alerts)) if args.alerts else None
-        detected = AlertLog(alerts_out)
+        siem = _forwarder(args)
+        if siem is not None:
+            stack.callback(siem.close, 1.0)  # after the flush below: what is left waits in the spool
+        detected = AlertLog(alerts_out, args.alerts_format, args.sensor_name, siem)
+        feed = AssetFeed(store, siem.assets) if siem is not None else None
         options = Options(events=events, flows=flows, strict=args.strict,
                           decode_as=frozenset([*args.decode_as, *(("modbus", "tcp", p) for p in args.modbus_port)]),
                           broadcasts=policy.broadcasts if policy is not None else frozenset(),
                           fast_path=not args.no_fast_path, batch_frames=batch_frames, progress=progress,
                           detector=Detector(_checks(args, baseline)), on_alerts=detected.write,
-                          flush_seconds=flush_seconds)
+                          flush_seconds=flush_seconds, on_assets=feed)
         pipeline = Pipeline(store, options)
         if on_start is not None:
             on_start(pipeline)
         summary = pipeline.run_inputs(inputs)
         alerts = check_policy(store, policy, args.window) if policy is not None else []
         detected.write(alerts)
+        if feed is not None:
+            feed()  # device types and zones are settled at the end: every asset whose description changed
+        if siem is not None:
+            siem.flush(args.siem_wait)
+            health = siem.health()
     if progress is not None and hasattr(progress, "close"):
         progress.close()
     for warning in summary.warnings:
@@ -316,7 +349,23 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
     print(format_summary(summary))
     print(f"alerts      {detected.count(alerts)} from detection"
           + (f", {len(alerts)} from the policy check ({args.policy})" if policy is not None else ""))
+    if siem is not None:
+        print(f"siem        {health['sent']} records sent to {args.siem}, {health['backlog']} waiting in "
+              f"{siem.spool.path}" + (f", {health['dropped']} dropped (spool full)" if health["dropped"] else "")
+              + (f"; last error: {health['last_error']}" if health["backlog"] and health["last_error"] else ""))
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
+
+
+def _forwarder(args: argparse.Namespace) -> Forwarder | None:
+    """The SIEM forwarder, its spool beside the database unless told otherwise; bad settings stop the run."""
+    if not args.siem:
+        return None
+    try:
+        return Forwarder(args.siem, args.siem_format, args.sensor_name, args.spool or f"{args.db}.spool",
+                         ca_file=args.siem_ca, cert_file=args.siem_cert, key_file=args.siem_key,
+                         max_spool_bytes=args.spool_max_mb << 20)
+    except (ValueError, OSError, SpoolBusy) as error:
+        raise Fault(args.siem, str(error)) from None
 
 
 def _checks(args: argparse.Namespace, baseline: Baseline | None) -> list:
@@ -328,16 +377,24 @@ def _checks(args: argparse.Namespace, baseline: Baseline | None) -> list:
 
 
 class AlertLog:
-    """The ``--alerts`` file: one JSON line per alert as it begins or grows (a grown alert repeats its id)."""
+    """Alerts as they begin or grow (a grown alert repeats its id): the ``--alerts`` file, one JSON line each in
+    the native or the ECS shape, and the SIEM forwarder."""
 
-    def __init__(self, out: _Output | None) -> None:
+    def __init__(self, out: _Output | None, fmt: str = "native", sensor_name: str = "",
+                 siem: Forwarder | None = None) -> None:
         self.out = out
+        self.fmt = fmt
+        self.sensor_name = sensor_name
+        self.siem = siem
         self.ids: set[str] = set()
 
     def write(self, alerts: list[dict]) -> None:
         self.ids.update(a["id"] for a in alerts)
         if self.out is not None:
-            self.out.writelines(json.dumps(alert, sort_keys=True) + "\n" for alert in alerts)
+            self.out.writelines((json.dumps(alert, sort_keys=True) if self.fmt == "native"
+                                 else format_alert(alert, "ecs", self.sensor_name)) + "\n" for alert in alerts)
+        if self.siem is not None and alerts:
+            self.siem.alerts(alerts)
 
     def count(self, policy_alerts: list[dict]) -> int:
         """Distinct detection alerts (policy alerts were written through the same log, last)."""
@@ -400,7 +457,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"analyze": cmd_analyze, "assets": cmd_assets, "alerts": cmd_alerts, "paths": cmd_paths,
-                "policy": cmd_policy, **detect_commands.HANDLERS}
+                "policy": cmd_policy, "live": live_command.cmd_live, **detect_commands.HANDLERS}
     db = getattr(args, "db", None)
     try:
         return handlers[args.command](args)

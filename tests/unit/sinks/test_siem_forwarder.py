@@ -1,0 +1,186 @@
+"""Transports and the Forwarder against real loopback sockets: framing, dead peers, outages, the spool."""
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from siem_receiver import Receiver, free_udp_socket
+from siem_samples import ASSET, POLICY_ALERT
+
+from sensor.sinks.siem import Forwarder, format_alert, format_asset
+from sensor.sinks.siem.transport import UDP_MAX, PeerClosed, open_transport, parse_url
+
+FAST = {"backoff_initial": 0.02, "backoff_max": 0.2, "timeout": 2.0}
+
+
+def alert(n: int) -> dict:
+    return dict(POLICY_ALERT, id=f"a{n:04d}", summary=f"alert {n}\nsecond line", ts=1767600300.0 + n)
+
+
+def ids(messages: list[bytes]) -> set[str]:
+    return {m.split(b"externalId=", 1)[1].split(b" ", 1)[0].decode() for m in messages if b"externalId=" in m}
+
+
+# --- transports --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, parsed", [
+    ("tcp://127.0.0.1:1514", ("tcp", "127.0.0.1", 1514)), ("udp://siem.example", ("udp", "siem.example", 514)),
+    ("tls://siem.example", ("tls", "siem.example", 6514)), ("TLS://[::1]:7000", ("tls", "::1", 7000)),
+])
+def test_parse_url(url: str, parsed: tuple) -> None:
+    assert parse_url(url) == parsed
+
+
+@pytest.mark.parametrize("url", ["http://x:1", "tcp://", "tcp://host:99999", "host:514"])
+def test_parse_url_rejects(url: str) -> None:
+    with pytest.raises(ValueError):
+        parse_url(url)
+
+
+def test_tcp_sends_octet_counted_frames() -> None:
+    receiver = Receiver().start()
+    transport = open_transport(f"tcp://127.0.0.1:{receiver.port}")
+    messages = [b"<13>1 - - - - - - one", b"<13>1 - - - - - - two\nlines", "é ☃".encode()]
+    transport.send(messages)
+    assert receiver.wait_for(3) == messages
+    transport.close()
+    receiver.stop()
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["fin", "rst"])
+def test_tcp_send_to_a_closed_peer_raises(reset: bool) -> None:
+    receiver = Receiver().start()
+    transport = open_transport(f"tcp://127.0.0.1:{receiver.port}")
+    transport.send([b"first"])
+    receiver.wait_for(1)
+    receiver.stop(reset=reset)
+    time.sleep(0.05)
+    with pytest.raises((PeerClosed, OSError)):
+        transport.send([b"second"])  # the kernel may accept the bytes: the transport must still say no
+    transport.close()
+
+
+def test_connect_refused_raises() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(OSError):
+        open_transport(f"tcp://127.0.0.1:{port}", timeout=1)
+
+
+def test_udp_one_datagram_per_message() -> None:
+    sink = free_udp_socket()
+    transport = open_transport(f"udp://127.0.0.1:{sink.getsockname()[1]}")
+    transport.send([b"a", b"b\nc", b"x" * (UDP_MAX + 10)])
+    assert [sink.recv(70000) for _ in range(3)] == [b"a", b"b\nc", b"x" * UDP_MAX]
+    assert transport.truncated == 1
+    transport.close()
+    sink.close()
+
+
+# --- the forwarder -----------------------------------------------------------------------------------------
+
+def test_forwarder_delivers_in_order(tmp_path: Path) -> None:
+    receiver = Receiver().start()
+    fwd = Forwarder(f"tcp://127.0.0.1:{receiver.port}", "cef", "sensor-1", tmp_path / "s.spool", **FAST)
+    fwd.alerts([alert(n) for n in range(50)])
+    fwd.assets([ASSET])
+    assert fwd.flush(10)
+    got = receiver.wait_for(51)
+    assert [m.split(b"externalId=")[1].split(b" ")[0].decode() for m in got[:50]] == [f"a{n:04d}" for n in range(50)]
+    assert got[0].startswith(b"<131>1 2026-01-05T08:05:00.000Z sensor-1 otsensor - alert - CEF:0|")  # local0.error
+    assert got[50].startswith(b"<134>1 ") and b" asset - CEF:0|otsensor|otsensor|" in got[50]
+    health = fwd.health()
+    assert health["sent"] == 51 and health["backlog"] == 0 and health["backlog_bytes"] == 0
+    assert health["connected"] and health["dropped"] == 0 and health["last_error"] is None
+    fwd.close(2)
+    receiver.stop()
+
+
+def test_forwarder_rides_out_an_outage(tmp_path: Path) -> None:
+    receiver = Receiver()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        receiver.port = s.getsockname()[1]
+    fwd = Forwarder(f"tcp://127.0.0.1:{receiver.port}", "leef", "sensor-1", tmp_path / "s.spool", **FAST)
+    t0 = time.monotonic()
+    fwd.alerts([alert(n) for n in range(20)])
+    assert time.monotonic() - t0 < 1.0  # the pipeline never waits for the network
+    time.sleep(0.3)
+    health = fwd.health()
+    assert health["backlog"] == 20 and not health["connected"] and health["retries"] >= 2
+    assert "ConnectionRefused" in health["last_error"]
+    receiver.start()
+    assert fwd.flush(10)
+    assert len(receiver.wait_for(20)) == 20
+    receiver.stop()  # and down again, mid-run
+    time.sleep(0.05)
+    fwd.alerts([alert(n) for n in range(20, 40)])
+    time.sleep(0.2)
+    assert fwd.health()["backlog"] > 0
+    receiver.start()
+    assert fwd.flush(10)
+    got = {m.split(b"externalId=")[1].split(b"\t")[0].decode() for m in receiver.wait_for(40)}
+    assert got == {f"a{n:04d}" for n in range(40)}
+    fwd.close(2)
+    receiver.stop()
+
+
+def test_close_keeps_the_rest_for_the_next_process(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    fwd = Forwarder(f"tcp://127.0.0.1:{port}", "json", "sensor-1", tmp_path / "s.spool", **FAST)
+    fwd.alerts([alert(n) for n in range(5)])
+    t0 = time.monotonic()
+    fwd.close(0.3)
+    assert time.monotonic() - t0 < 2.0
+    receiver = Receiver(port).start()
+    again = Forwarder(f"tcp://127.0.0.1:{port}", "json", "sensor-1", tmp_path / "s.spool", **FAST)
+    assert again.flush(10)  # sent at startup, before anything new
+    assert len(receiver.wait_for(5)) == 5 and all(b'"kind":"alert"' in m for m in receiver.received())
+    again.close(2)
+    receiver.stop()
+
+
+def test_full_spool_drops_oldest_and_reports(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    size = len(format_alert(alert(0), "cef", "sensor-1")) + 100
+    fwd = Forwarder(f"tcp://127.0.0.1:{port}", "cef", "sensor-1", tmp_path / "s.spool", max_spool_bytes=size * 5,
+                    **FAST)
+    fwd.alerts([alert(n) for n in range(12)])
+    health = fwd.health()
+    assert health["backlog"] <= 5 and health["dropped"] == 12 - health["backlog"]
+    receiver = Receiver(port).start()
+    assert fwd.flush(10)
+    assert ids(receiver.wait_for(health["backlog"])) == {f"a{n:04d}" for n in range(12 - health["backlog"], 12)}
+    fwd.close(2)
+    receiver.stop()
+
+
+def test_close_does_not_hang_on_a_receiver_that_never_reads(tmp_path: Path) -> None:
+    receiver = Receiver(read=False).start()
+    fwd = Forwarder(f"tcp://127.0.0.1:{receiver.port}", "json", "s", tmp_path / "s.spool",
+                    **dict(FAST, timeout=0.5))
+    fwd.assets([dict(ASSET, ip=f"10.0.{n // 250}.{n % 250}", padding="x" * 20000) for n in range(800)])
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    fwd.close(0.5)
+    assert time.monotonic() - t0 < 3.0
+    receiver.stop()
+
+
+def test_bad_arguments_fail_in_the_caller(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        Forwarder("tcp://127.0.0.1:1", "xml", "s", tmp_path / "a.spool")
+    with pytest.raises(ValueError):
+        Forwarder("ftp://x", "cef", "s", tmp_path / "b.spool")
+    with pytest.raises(FileNotFoundError):
+        Forwarder("tls://x", "cef", "s", tmp_path / "c.spool", ca_file=str(tmp_path / "missing.pem"))
+    with pytest.raises(ValueError):
+        format_alert(POLICY_ALERT, "xml", "s")
+    assert format_asset(ASSET, "ecs", "s") == format_asset(ASSET, "json", "s")
