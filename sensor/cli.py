@@ -299,9 +299,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
                  progress: Callable[[Progress], None] | None = None, batch_frames: int = 65_536,
-                 flush_seconds: float | None = None, on_start: Callable[[Pipeline], None] | None = None) -> int:
+                 flush_seconds: float | None = None,
+                 on_start: Callable[[Pipeline, Forwarder | None], None] | None = None) -> int:
     """Analyse ``inputs`` (files, or a live capture) with the options ``add_analysis_options`` declares, and
-    print the summary. ``on_start`` sees the pipeline before the first packet (live capture reads its health)."""
+    print the summary. ``on_start`` sees the pipeline and the SIEM forwarder before the first packet (live
+    capture reads their health)."""
     policy = _load_policy(args.policy)
     if args.learn_for is not None and (not args.baseline or args.learn_for <= 0):
         raise Fault(args.baseline or "--learn-for", "--learn-for needs a positive number of seconds and "
@@ -331,7 +333,7 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
                           flush_seconds=flush_seconds, on_assets=feed)
         pipeline = Pipeline(store, options)
         if on_start is not None:
-            on_start(pipeline)
+            on_start(pipeline, siem)
         summary = pipeline.run_inputs(inputs)
         alerts = check_policy(store, policy, args.window) if policy is not None else []
         detected.write(alerts)

@@ -346,6 +346,16 @@ class Pipeline:
             self._weird_counts[(w.code, w.file)] = (count + 1, min(first, w.frame))
             self.summary.weirds[w.code] += 1
 
+    @property
+    def last_commit(self) -> float:
+        """``time.monotonic()`` of the last commit."""
+        return self._flushed
+
+    def commit_if_due(self) -> None:
+        """Between batches: commit when ``flush_seconds`` passed since the last commit (a live capture gone quiet)."""
+        if self._due():
+            self._flush(None)
+
     def _due(self) -> bool:
         """A live capture's state must never be older than ``flush_seconds`` in the database."""
         every = self.options.flush_seconds
