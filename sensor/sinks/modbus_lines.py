@@ -32,12 +32,13 @@ timestamps, near ties, negative values) take ``repr`` one at a time.
 """
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from typing import overload
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, exception_name, function_name
@@ -172,74 +173,183 @@ def lines(mb: ModbusBatch, rows: np.ndarray) -> Lines:
     return Lines(str(memoryview(buffer)[:int(ends[-1])], "ascii"), frames, rows, ends)
 
 
-def _put(out: np.ndarray, ends: np.ndarray, block: np.ndarray) -> None:
-    """Write each row of ``block`` (or the one row, to every end) so that it ends at ``ends``."""
-    width = block.shape[-1]
-    if len(ends):
-        as_strided(out, shape=(len(out) - width + 1, width), strides=(1, 1))[ends - width] = block
+STEP = 16384  # rows written together: their part of the buffer and their blocks stay in the CPU's cache
+SLACK = 256  # past the last line: the last row's padding
+_scratch = threading.local()
+
+
+def _buffer(size: int) -> np.ndarray:
+    """A byte buffer of at least ``size``, kept between calls (a fresh one costs a page fault per 4 KiB)."""
+    buffer = getattr(_scratch, "buffer", None)
+    if buffer is None or len(buffer) < size:
+        buffer = _scratch.buffer = np.empty(size + size // 4, dtype=np.uint8)
+    return buffer
+
+
+@functools.cache
+def _kind(width: int) -> np.dtype:
+    return np.dtype((np.void, width))
+
+
+def _items(block: np.ndarray) -> np.ndarray:
+    """The rows of a 2-D byte block (its last axis contiguous) as one item each: numpy copies an item with
+    one memcpy, where it loops over a row's bytes."""
+    return block.view(_kind(block.shape[1]))[:, 0]
+
+
+def _rows(table: np.ndarray, index: np.ndarray | slice) -> np.ndarray:
+    """``table[index]`` for a C-contiguous 2-D byte table: rows taken as items."""
+    if isinstance(index, slice):
+        return table[index]
+    width = table.shape[1]
+    return table.view(_kind(width)).reshape(-1).take(index).view(np.uint8).reshape(len(index), width)
+
+
+def _join(n: int, *parts: np.ndarray | bytes) -> np.ndarray:
+    """The rows of blocks and constants side by side."""
+    widths = [len(p) if isinstance(p, bytes) else p.shape[1] for p in parts]
+    out = np.empty((n, sum(widths)), dtype=np.uint8)
+    if not n:
+        return out
+    column = 0
+    for part, width in zip(parts, widths):
+        if width:
+            into = np.ndarray((n,), dtype=_kind(width), buffer=out, offset=column, strides=(out.shape[1],))
+            into[...] = np.frombuffer(part, dtype=_kind(width))[0] if isinstance(part, bytes) else _items(part)
+        column += width
+    return out
+
+
+def _put(out: np.ndarray, ends: np.ndarray, block: np.ndarray | bytes) -> None:
+    """Write each row of ``block`` (a constant: the same to every end) so that it ends at ``ends``: one copy
+    a row, through a view of the buffer whose items are ``width`` bytes starting at every byte."""
+    width = len(block) if isinstance(block, bytes) else block.shape[1]
+    if not len(ends) or not width:
+        return
+    windows = np.ndarray((len(out) - width + 1,), dtype=_kind(width), buffer=out, strides=(1,))
+    windows[ends - width] = np.frombuffer(block, dtype=_kind(width))[0] if isinstance(block, bytes) else _items(block)
 
 
 def _put_exact(out: np.ndarray, ends: np.ndarray, block: np.ndarray, length: np.ndarray) -> None:
     """Write only each row's last ``length`` bytes of the right-aligned ``block``: rows grouped by length."""
     width = block.shape[1]
-    counts = np.bincount(length, minlength=1)
-    for size in np.flatnonzero(counts).tolist():
+    for size, pick in _classes(length):
         if size:
-            pick = np.flatnonzero(length == size) if counts[size] < len(length) else slice(None)
-            _put(out, ends[pick], block[pick, width - size:])
+            _put(out, ends[pick], _rows(block, pick)[:, width - size:])
+
+
+def _padded(out: np.ndarray, ends: np.ndarray, floor: np.ndarray, block: np.ndarray, length: np.ndarray) -> None:
+    """Right-aligned, padded to the block's width (the padding lands on the left, on what is written
+    later); rows whose padding would pass ``floor`` (their line's start) are written exactly."""
+    far = ends - block.shape[1] < floor
+    if not far.any():
+        _put(out, ends, block)
+        return
+    near = np.flatnonzero(~far)
+    _put(out, ends[near], _rows(block, near))
+    far = np.flatnonzero(far)
+    _put_exact(out, ends[far], _rows(block, far), length[far])
+
+
+def _classes(key: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
+    """Rows grouped by a small non-negative key (a slice when all rows share it)."""
+    if not len(key):
+        return []
+    low, high = int(key.min()), int(key.max())
+    if low == high:
+        return [(low, slice(None))]
+    if high - low < 4:
+        return [(k, np.flatnonzero(key == k)) for k in range(low, high + 1)]
+    order = np.argsort(key if high >= 1 << 15 else key.astype(np.int16), kind="stable")  # a radix sort
+    ordered = key[order]
+    cut = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    return [(int(ordered[a]), order[a:b]) for a, b in zip([0, *cut.tolist()], [*cut.tolist(), len(key)])]
+
+
+_TEXT_TABLES: dict[bytes, np.ndarray] = {}
+U16 = 1 << 16
+U16_LEN = np.concatenate([DIGIT_LEN[:U16], [4]])  # by row of a ``_u16_then`` table
+
+
+def _u16_then(suffix: bytes) -> np.ndarray:
+    """Right-aligned digits of 0..65535, then ``suffix``; row 65536: null then ``suffix``. Made once."""
+    table = _TEXT_TABLES.get(suffix)
+    if table is None:
+        index = np.arange(U16 + 1)
+        index[U16] = NULL
+        table = _TEXT_TABLES[suffix] = _join(U16 + 1, _rows(DIGITS, index), suffix)
+    return table
+
+
+def _quantity_table() -> np.ndarray:
+    """``_u16_then`` for ``,"values":null``, then for ``,"values":[``."""
+    table = _TEXT_TABLES.get(b"")
+    if table is None:
+        listed = _u16_then(b',"values":[')
+        table = _TEXT_TABLES[b""] = np.concatenate([_u16_then(b',"values":null'), _join(len(listed), bytes(3), listed)])
+    return table
+
+
+def _u16_index(v: np.ndarray) -> np.ndarray:
+    """Rows of ``_u16_then`` tables: the value, or 65536 for NONE."""
+    return v if not len(v) or v.min() >= 0 else np.where(v < 0, U16, v)
 
 
 def _number(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Right-aligned digits of non-negative integers (NONE gives null), and their lengths."""
+    if not len(v):
+        return np.zeros((0, 5), dtype=np.uint8), np.zeros(0, dtype=np.int64)
+    low, top = int(v.min()), int(v.max())
+    if top < _CHUNK:
+        index = v if low >= 0 else np.where(v < 0, NULL, v)
+        return _rows(DIGITS, index), DIGIT_LEN.take(index)
+    if low >= 0 and top - low < len(v) // 4:  # few distinct values (a batch's seconds): digits of the range
+        digits, length = _number(np.arange(low, top + 1))
+        return _rows(digits, v - low), length.take(v - low)
     null = v < 0
-    w = np.where(null, 0, v)
-    part, rest = w % _CHUNK, w // _CHUNK
-    if not rest.any():
-        index = np.where(null, NULL, part)
-        return DIGITS[index], DIGIT_LEN[index]
-    chunks, length, i = [], DIGIT_LEN[part], 0  # least significant chunk first
+    w = np.maximum(v, 0)
+    parts, rest = [], w
     while True:
-        above = rest > 0  # a chunk with more digits above it shows its leading zeros
+        above = rest // _CHUNK
+        parts.append(rest - above * _CHUNK)
+        rest = above
+        if not rest.any():
+            break
+    chunks, length = [], DIGIT_LEN.take(parts[0])
+    for i, part in enumerate(parts):  # a chunk with digits above it shows its leading zeros
+        above = w >= _CHUNK ** (i + 1)
         if i == 0:
             chunks.append(np.where(null, NULL, np.where(above, part + _CHUNK + 1, part)))
         else:
             shown = w >= _CHUNK ** i
             chunks.append(np.where(above, part + _CHUNK + 1, np.where(shown, part, _EMPTY)))
-            length = np.where(shown, 5 * i + DIGIT_LEN[part], length)
-        if not above.any():
-            break
-        part, rest, i = rest % _CHUNK, rest // _CHUNK, i + 1
-    return np.concatenate([DIGITS[c] for c in chunks[::-1]], axis=1), np.where(null, 4, length)
+            length = np.where(shown, 5 * i + DIGIT_LEN.take(part), length)
+    return _join(len(v), *[_rows(DIGITS, c) for c in chunks[::-1]]), np.where(null, 4, length)
 
 
-def _decimal(k: np.ndarray, fallback: list[tuple[int, str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The repr of k·10⁻⁶ (k ≥ 0) for every row, then ``fallback``'s texts at their rows: a block, and each
-    row's first and last column in it (the text is ``block[i, first:last]``)."""
-    whole, fraction = k // 1_000_000, k % 1_000_000
+def _decimal(k: np.ndarray, fallback: list[tuple[int, str]], room: int = 0) -> tuple[np.ndarray, np.ndarray,
+                                                                                     np.ndarray]:
+    """The repr of k·10⁻⁶ (k ≥ 0) for every row, then ``fallback``'s texts at their rows: a block (``room``
+    more columns), and each row's first and last column in it (the text is ``block[i, first:last]``)."""
+    whole = k // 1_000_000
+    fraction = k - whole * 1_000_000
     digits, digits_len = _number(whole)
-    high, low = fraction // 1000, fraction % 1000
-    high = high + 1000 * (low != 0)
+    high = fraction // 1000
+    low = fraction - high * 1000
+    high += 1000 * (low != 0)
     point = digits.shape[1]
-    width = max(point + 7, point - 1 + max((len(text) for _, text in fallback), default=0))
-    block = np.zeros((len(k), width), dtype=np.uint8)
-    block[:, :point] = digits
-    block[:, point] = ord(".")
-    block[:, point + 1:point + 4] = FRACTION_HIGH[high]
-    block[:, point + 4:point + 7] = FRACTION_LOW[low]
+    extra = max(0, max((len(text) for _, text in fallback), default=0) - 8) + room
+    block = _join(len(k), digits, b".", _rows(FRACTION_HIGH, high), _rows(FRACTION_LOW, low), bytes(extra))
     first = point - digits_len
-    last = point + 1 + FRACTION_HIGH_LEN[high] + FRACTION_LOW_LEN[low]
+    last = point + 1 + FRACTION_HIGH_LEN.take(high) + FRACTION_LOW_LEN.take(low)
     tiny = np.flatnonzero((k > 0) & (k < 100))
     if len(tiny):
         block[tiny, point - 1:point + 7] = TINY[k[tiny]]
         first[tiny], last[tiny] = point - 1, point - 1 + TINY_LEN[k[tiny]]
     for i, text in fallback:
-        _place(block, first, last, i, point - 1, text.encode("ascii"))
+        block[i, point - 1:point - 1 + len(text)] = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        first[i], last[i] = point - 1, point - 1 + len(text)
     return block, first, last
-
-
-def _place(block: np.ndarray, first: np.ndarray, last: np.ndarray, i: int, at: int, text: bytes) -> None:
-    block[i, at:at + len(text)] = np.frombuffer(text, dtype=np.uint8)
-    first[i], last[i] = at, at + len(text)
 
 
 def _seconds(ts: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
@@ -256,8 +366,7 @@ def _rounded(y: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Microsecond counts of ``round(y, 6)`` where the nearest is certain, and the repr of the others."""
     p = y * 1e6
     k = np.rint(p)
-    sure = (np.abs(p - k) < 0.5 - np.spacing(np.abs(p))) & (y >= 0) & ~np.signbit(y) & (p < 2.0 ** 52) \
-        & (k < 2.0 ** 33 * 1e6)
+    sure = (np.abs(p - k) < 0.5 - np.spacing(np.abs(p))) & (y >= 0) & ~np.signbit(y) & (k < 2.0 ** 33 * 1e6)
     bad = np.flatnonzero(~sure)
     k[bad] = 0
     return k.astype(np.int64), [(i, repr(round(x, 6))) for i, x in zip(bad.tolist(), y[bad].tolist())]
@@ -279,7 +388,7 @@ def _groups(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         seen = np.zeros(space, dtype=bool)
         seen[key] = True
         distinct = np.flatnonzero(seen)
-        index = np.zeros(space, dtype=np.int64)
+        index = np.empty(space, dtype=np.int64)
         index[distinct] = np.arange(len(distinct))
         return distinct, index[key]
     distinct, inverse = np.unique(key, return_inverse=True)
@@ -287,12 +396,16 @@ def _groups(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 CODES, EXCEPTIONS, BYTE_COUNTS = 128, 13, 257  # function codes, exception codes + 1, byte counts + 1
+_READS = np.isin(np.arange(CODES), READ_BITS + READ_REGISTERS)
+_REGISTERS = np.isin(np.arange(CODES), READ_REGISTERS + (WRITE_REGISTER, WRITE_REGISTERS))
+_MULTIPLE = np.isin(np.arange(CODES), (WRITE_COILS, WRITE_REGISTERS))
+_SINGLE = np.isin(np.arange(CODES), (WRITE_COIL, WRITE_REGISTER))
 _UNIT_TEXT: dict[int, bytes] = {}
 _TAIL_TEXT: dict[int, bytes] = {}
 
 
 def _unit_text(key: int) -> bytes:
-    """From the unit id to ``"address":``, for (unit, code index, exception + 1)."""
+    """From the unit id to ``"address":``, for (unit, function code, exception + 1)."""
     text = _UNIT_TEXT.get(key)
     if text is None:
         rest, exc = divmod(key, EXCEPTIONS)
@@ -314,14 +427,22 @@ def _tail_text(key: int) -> bytes:
             tail += ',"byte_count":%d' % (count - 1)
         if disputed:
             tail += ',"disputed":true'
-        if answered:
-            tail += ',"request_frame":'
+        tail += ',"request_frame":' if answered else "}\n"
         text = _TAIL_TEXT[key] = tail.encode()
     return text
 
 
 class _Assembly:
-    """The lines of one call: fields by row, then segments written from each line's end to its start."""
+    """The lines of one call: every row's fields and segment lengths, then the segments written, a chunk of
+    rows at a time, from each line's end towards its start.
+
+    Segments, from a line's start (the ones marked exact are written to their length, the others padded):
+    0 ``{"ts":``ts (left-aligned) | 1 ``,"frame":``frame``,"file":..,"proto":"modbus",`` (exact) |
+    2 ends and verb to ``"transaction_id":`` | 3 tid``,"unit_id":`` | 4 unit .. ``"address":`` |
+    5 address``,"quantity":`` | 6 quantity``,"values":[`` or ``,"values":null`` | 7 values and "]" |
+    8 exception name, byte count, disputed, ``"request_frame":`` | 9 request frame |
+    10 ``,"response_time":``time (left-aligned) and ``}`` and the newline (exact).
+    """
 
     def __init__(self, mb: ModbusBatch, rows: np.ndarray) -> None:
         self.mb, self.rows = mb, rows
@@ -340,9 +461,9 @@ class _Assembly:
         mb, rows, fc, normal, request = self.mb, self.rows, self.fc, self.normal, self.request
         n = self.n
         byte_count = np.full(n, NONE, dtype=np.int64)
-        reads = normal & ~request & np.isin(fc, READ_BITS + READ_REGISTERS)
+        reads = normal & ~request & _READS[fc]
         byte_count[reads] = self.byte8[reads]
-        multi = normal & request & ((fc == WRITE_COILS) | (fc == WRITE_REGISTERS))
+        multi = normal & request & _MULTIPLE[fc]
         byte_count[multi] = mb.data[self.off[multi] + 12]
         request_frame = np.full(n, NONE, dtype=np.int64)
         response_time = np.full(n, np.nan)
@@ -357,10 +478,10 @@ class _Assembly:
             address[fill] = mb.address[asked[fill]]
             fill = paired[quantity[paired] == NONE]
             quantity[fill] = mb.quantity[asked[fill]]
-            if pairing.carried:
-                carried_rows = np.array(sorted(pairing.carried), dtype=np.int64)
-                at = np.minimum(np.searchsorted(rows, carried_rows), n - 1)
-                for k, row in zip(at.tolist(), carried_rows.tolist()):
+            if pairing.carried:  # answers to requests of an earlier batch
+                carried = np.array(sorted(pairing.carried), dtype=np.int64)
+                at = np.minimum(np.searchsorted(rows, carried), n - 1)
+                for k, row in zip(at.tolist(), carried.tolist()):
                     if rows[k] == row and asked[k] < 0:
                         _, _, carried_address, carried_quantity, request_frame[k] = pairing.carried[row]
                         if address[k] == NONE:
@@ -372,87 +493,78 @@ class _Assembly:
         self.byte_count, self.request_frame, self.response_time = byte_count, request_frame, response_time
 
     def run(self) -> tuple[np.ndarray, np.ndarray]:
+        """The buffer holding the lines, and where each line ends in it."""
         mb, rows = self.mb, self.rows
-        answered = self.request_frame != NONE
-        timed = answered & ~np.isnan(self.response_time)
-        # Each row's segments, from the line's start: texts or digit blocks and their lengths.
+        self.answered = answered = self.request_frame != NONE
+        self.timed = timed = answered & ~np.isnan(self.response_time)
         ts_k, ts_fallback = _seconds(mb.ts[rows])
-        ts_block, ts_first, ts_last = _decimal(ts_k, ts_fallback)
+        self.ts, ts_first, ts_last = _decimal(ts_k, ts_fallback)
+        self.frame, frame_len = _number(mb.frame[rows])
+        self.tid = _u16_index(mb.transaction_id[rows])
+        self.addr = _u16_index(self.address)
+        self.values = values = _Values(self)
+        self.qty = _u16_index(self.quantity) + (U16 + 1) * ~values.null
+        self.ends_table, ends_len, self.ends_group = self._ends_and_verb()
+        self.unit_table, unit_len, self.unit_group = self._unit()
+        self.tail_table, tail_len, self.tail_group = self._tail(answered)
+        self.rf, self.rf_len = rf, rf_len = _number(np.where(answered, self.request_frame, 0))
+        some = np.flatnonzero(timed)
+        rt_k, rt_fallback = _rounded(self.response_time[some])
+        self.rt, self.rt_first, rt_last = _decimal(rt_k, rt_fallback, room=2)
+        end = np.arange(len(some)) * self.rt.shape[1] + rt_last  # each time's text is followed by "}\n"
+        self.rt.reshape(-1)[end], self.rt.reshape(-1)[end + 1] = ord("}"), ord("\n")
+        self.rt_row = np.cumsum(timed) - 1  # a timed row's row in ``rt``
+        rt_len = np.zeros(self.n, dtype=np.int64)
+        rt_len[some] = rt_last - self.rt_first
+        self.file = (',"file":' + json.dumps(mb.file) + ',"proto":"modbus",').encode("ascii")
         ts_len = ts_last - ts_first
-        frame, frame_len = _number(mb.frame[rows])
-        tid, tid_len = _number(mb.transaction_id[rows])
-        address, address_len = _number(self.address)
-        quantity, quantity_len = _number(self.quantity)
-        ends_table, ends_len, ends_group = self._ends_and_verb()
-        unit_table, unit_len, unit_group = self._unit()
-        tail_table, tail_len, tail_group = self._tail(answered)
-        values = _Values(self)
-        rf, rf_len = _number(np.where(answered, self.request_frame, 0))
-        rf_len = np.where(answered, rf_len, 0)
-        rt_k, rt_fallback = _rounded(np.where(timed, self.response_time, 0.0))
-        rt_block, rt_first, rt_last = _decimal(rt_k, rt_fallback)
-        end_len = np.where(timed, 17 + rt_last - rt_first, 0) + 2
-
-        head = '{"ts":', ',"frame":'
-        file = (',"file":' + json.dumps(mb.file) + ',"proto":"modbus",').encode("ascii")
-        lengths = [15 + ts_len, frame_len + len(file), ends_len, tid_len + 11, unit_len, address_len + 12,
-                   quantity_len + np.where(values.null, 14, 11), values.length, tail_len, rf_len, end_len]
-        end = np.cumsum(np.stack(lengths, axis=1), axis=1)  # each segment's end within its line
-        line_end = np.cumsum(end[:, -1])
-        line_start = line_end - end[:, -1]
-        at = line_start[:, None] + end  # each segment's end in the buffer
-        out = np.empty(int(line_end[-1]) + 64, dtype=np.uint8)
-
-        # Exact: the line's end, then everything right-aligned from the end towards the start.
-        self._line_end(out, at[:, 9], timed, rt_block, rt_first, rt_last)
-        some = np.flatnonzero(answered)
-        self._padded(out, at[some, 9], line_start[some], rf[some], rf_len[some])
-        self._padded(out, at[:, 8], line_start, tail_table[tail_group], tail_len)
-        values.write(out, at[:, 6], at[:, 7], line_start)
-        for null, suffix in ((values.null, b',"values":null'), (~values.null, b',"values":[')):
-            pick = np.flatnonzero(null)
-            self._padded(out, at[pick, 6], line_start[pick], _then(quantity[pick], suffix), quantity_len[pick] + len(suffix))
-        self._padded(out, at[:, 5], line_start, _then(address, b',"quantity":'), address_len + 12)
-        self._padded(out, at[:, 4], line_start, unit_table[unit_group], unit_len)
-        self._padded(out, at[:, 3], line_start, _then(tid, b',"unit_id":'), tid_len + 11)
-        self._padded(out, at[:, 2], line_start, ends_table[ends_group], ends_len)
-        self._padded(out, at[:, 1], line_start, _then(frame, file), frame_len + len(file))
-        # Exact, last: the line's head, whose padding would reach the previous line.
-        for (first, last), pick in _classes(ts_first, ts_last):
-            block = np.empty((len(pick), 15 + last - first), dtype=np.uint8)
-            block[:, :6] = np.frombuffer(head[0].encode(), dtype=np.uint8)
-            block[:, 6:6 + last - first] = ts_block[pick, first:last]
-            block[:, 6 + last - first:] = np.frombuffer(head[1].encode(), dtype=np.uint8)
-            _put(out, at[pick, 0], block)
+        self.head = (ts_first * 32 + ts_len) * 32 + frame_len  # the head's shape, for exact writes
+        self.lengths = lengths = (
+            15 + ts_len + frame_len + len(self.file), ends_len, U16_LEN.take(self.tid) + 11, unit_len,
+            U16_LEN.take(self.addr) + 12, U16_LEN.take(self.qty % (U16 + 1)) + np.where(values.null, 14, 11),
+            values.length, tail_len, np.where(answered, rf_len + 2 + np.where(timed, 17 + rt_len, 0), 0))
+        line_len = sum(lengths)
+        line_end = np.cumsum(line_len)
+        self.at = at = [line_end - line_len]  # at[k + 1]: where segment k ends, at[0]: where the line starts
+        for length in lengths:
+            at.append(at[-1] + length)
+        values.place(at[7])
+        out = _buffer(int(line_end[-1]) + SLACK)
+        for start in range(0, self.n, STEP):
+            self._write(out, start, min(self.n, start + STEP))
         return out, line_end
 
-    @staticmethod
-    def _padded(out: np.ndarray, ends: np.ndarray, line_start: np.ndarray, block: np.ndarray,
-                length: np.ndarray) -> None:
-        """Right-aligned, padded to the block's width; rows whose padding would leave the line: exact."""
-        far = ends - block.shape[1] < line_start
-        if not far.any():
-            _put(out, ends, block)
-            return
-        near = np.flatnonzero(~far)
-        _put(out, ends[near], block[near])
-        far = np.flatnonzero(far)
-        _put_exact(out, ends[far], block[far], length[far])
-
-    @staticmethod
-    def _line_end(out: np.ndarray, start: np.ndarray, timed: np.ndarray, block: np.ndarray, first: np.ndarray,
-                  last: np.ndarray) -> None:
-        """``,"response_time":...}`` and the newline, exactly, rows grouped by the text's place in ``block``."""
-        plain = np.flatnonzero(~timed)
-        _put(out, start[plain] + 2, np.frombuffer(b"}\n", dtype=np.uint8))
-        timed = np.flatnonzero(timed)
-        for (a, b), pick in _classes(first[timed], last[timed]):
-            rows = timed[pick]
-            text = np.empty((len(rows), 19 + b - a), dtype=np.uint8)
-            text[:, :17] = np.frombuffer(b',"response_time":', dtype=np.uint8)
-            text[:, 17:17 + b - a] = block[rows, a:b]
-            text[:, 17 + b - a:] = np.frombuffer(b"}\n", dtype=np.uint8)
-            _put(out, start[rows] + text.shape[1], text)
+    def _write(self, out: np.ndarray, a: int, b: int) -> None:
+        """The lines of rows [a, b), from their ends: every padding lands on a segment written after it."""
+        s, at, lengths = slice(a, b), self.at, self.lengths
+        floor = at[0][s]
+        answered = np.flatnonzero(self.answered[s]) + a  # 8: request frame[, response time] and "}\n"
+        timed = self.timed[answered]
+        some = answered[~timed]
+        _padded(out, at[9][some], at[0][some], _join(len(some), _rows(self.rf, some), b"}\n"), lengths[8][some])
+        timed = answered[timed]  # the frame right-aligned, the time left-aligned: padding on both sides, the
+        # left one (less than the frame's width) on the tail's ',"request_frame":', the right one on the next
+        # line's head, written last
+        width = self.rf.shape[1]
+        for first, pick in _classes(self.rt_first[self.rt_row[timed]]):
+            some = timed[pick]
+            block = _join(len(some), _rows(self.rf, some), b',"response_time":',
+                          _rows(self.rt, self.rt_row[some])[:, first:])
+            _put(out, at[8][some] + self.rf_len[some] - width + block.shape[1], block)
+        _padded(out, at[8][s], floor, _rows(self.tail_table, self.tail_group[s]), lengths[7][s])  # 7
+        self.values.write(out, a, b, at[0])  # 6
+        _padded(out, at[6][s], floor, _rows(_quantity_table(), self.qty[s]), lengths[5][s])  # 5
+        _padded(out, at[5][s], floor, _rows(_u16_then(b',"quantity":'), self.addr[s]), lengths[4][s])  # 4
+        _padded(out, at[4][s], floor, _rows(self.unit_table, self.unit_group[s]), lengths[3][s])  # 3
+        _padded(out, at[3][s], floor, _rows(_u16_then(b',"unit_id":'), self.tid[s]), lengths[2][s])  # 2
+        _padded(out, at[2][s], floor, _rows(self.ends_table, self.ends_group[s]), lengths[1][s])  # 1
+        ts, frame = self.ts[s], self.frame[s]  # 0, exact: its left is the previous line
+        frame_width = frame.shape[1]
+        for shape, pick in _classes(self.head[s]):
+            first, length, size = shape // 1024, shape // 32 % 32, shape % 32
+            count = b - a if isinstance(pick, slice) else len(pick)
+            _put(out, at[1][s][pick], _join(count, b'{"ts":', _rows(ts, pick)[:, first:first + length], b',"frame":',
+                                            _rows(frame, pick)[:, frame_width - size:], self.file))
 
     def _ends_and_verb(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``"src":..,"sport":..,"dst":..,"dport":..,"direction":..,"action":..,"transaction_id":`` by
@@ -468,10 +580,10 @@ class _Assembly:
             flow_ = mb.flows[f]
             ends = ((flow_.client, flow_.client_port), (flow_.server, flow_.server_port))
             (src, sport), (dst, dport) = ends if request else ends[::-1]
-            name = function_name(code)
             texts.append(('"src":%s,"sport":%d,"dst":%s,"dport":%d,"direction":"%s","action":"%s",'
                           '"transaction_id":' % (json.dumps(src), sport, json.dumps(dst), dport,
-                                                 "request" if request else "response", action_of(name))).encode())
+                                                 "request" if request else "response",
+                                                 action_of(function_name(code)))).encode())
         table, length = _table(texts)
         return table, length[group], group
 
@@ -490,86 +602,78 @@ class _Assembly:
         return table, length[group], group
 
 
-def _then(block: np.ndarray, suffix: bytes) -> np.ndarray:
-    """Each row of ``block`` followed by ``suffix``."""
-    out = np.empty((len(block), block.shape[1] + len(suffix)), dtype=np.uint8)
-    out[:, :block.shape[1]] = block
-    out[:, block.shape[1]:] = np.frombuffer(suffix, dtype=np.uint8)
-    return out
-
-
-def _classes(first: np.ndarray, last: np.ndarray) -> list[tuple[tuple[int, int], np.ndarray]]:
-    """Rows grouped by (first, last)."""
-    if not len(first):
-        return []
-    key = first * 4096 + last
-    found = []
-    counts = np.bincount(key - key.min())
-    for k in (np.flatnonzero(counts) + key.min()).tolist():
-        pick = np.flatnonzero(key == k) if counts[k - key.min()] < len(key) else np.arange(len(key))
-        found.append(((k // 4096, k % 4096), pick))
-    return found
-
-
 class _Values:
     """The ``values`` array of every row (``null`` where there is none): its length, and how to write it."""
 
     def __init__(self, a: _Assembly) -> None:
-        data, off, fc, request, normal, byte8 = a.mb.data, a.off, a.fc, a.request, a.normal, a.byte8
-        n = a.n
-        start, count = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)  # where the values' bytes are
-        read_response = normal & ~request & np.isin(fc, READ_BITS + READ_REGISTERS)
-        start[read_response], count[read_response] = off[read_response] + 9, byte8[read_response]
-        written = normal & request & ((fc == WRITE_COILS) | (fc == WRITE_REGISTERS))
-        start[written], count[written] = off[written] + 13, data[off[written] + 12]
-        single = normal & ((fc == WRITE_COIL) | (fc == WRITE_REGISTER))  # a coil's FF00/0000 is its high byte's bit 0
-        start[single], count[single] = off[single] + 10, np.where(fc[single] == WRITE_COIL, 1, 2)
-        registers = np.isin(fc, READ_REGISTERS) | (fc == WRITE_REGISTERS) | (fc == WRITE_REGISTER)
+        data, off, fc, request, normal = a.mb.data, a.off, a.fc, a.request, a.normal
+        read_response = normal & ~request & _READS[fc]
+        written = normal & request & _MULTIPLE[fc]
+        single = normal & _SINGLE[fc]  # a coil's FF00/0000 is its high byte's bit 0
+        count = np.where(read_response, a.byte8, np.where(single, 1 + (fc != WRITE_COIL), 0))
+        some = np.flatnonzero(written)
+        count[some] = data[off[some] + 12]
+        start = off + np.where(read_response, 9, np.where(written, 13, 10))  # where the values' bytes are
+        registers = _REGISTERS[fc]
         self.null = count == 0
-        self.length = np.zeros(n, dtype=np.int64)  # from after "[" to "]" included
+        self.length = np.zeros(a.n, dtype=np.int64)  # from after "[" to "]" included
         # Registers: each value's digits and a comma (the last comma becomes "]").
-        self.words = np.flatnonzero(registers & (count > 0))
-        per_row = count[self.words] // 2
-        begins = np.cumsum(per_row) - per_row
-        index = np.repeat(start[self.words] - 2 * begins, per_row) + 2 * np.arange(int(per_row.sum()))
-        self.word_values = (data[index].astype(np.int64) << 8) | data[index + 1]
-        through = np.cumsum(DIGIT_LEN[self.word_values] + 1)  # where each value's comma ends, all rows end to end
-        before = np.concatenate([[0], through])[begins]
-        self.length[self.words] = np.concatenate([[0], through])[begins + per_row] - before
-        self.word_end = through - np.repeat(before, per_row)  # within its row's values
-        self.word_row = np.repeat(self.words, per_row)
+        self.words = words = np.flatnonzero(registers & ~self.null)
+        per_row = count[words] // 2
+        self.word_first = np.zeros(a.n + 1, dtype=np.int64)  # row i's values: [first[i], first[i + 1])
+        self.word_first[words + 1] = per_row
+        np.cumsum(self.word_first, out=self.word_first)
+        begins = self.word_first[words]
+        total = int(self.word_first[-1])
+        big_endian = np.ndarray((max(len(data) - 1, 0),), dtype=">u2", buffer=data, strides=(1,))  # at every byte
+        self.word_values = big_endian[np.repeat(start[words] - 2 * begins, per_row) + 2 * np.arange(total)]
+        self.through = np.cumsum(U16_LEN.take(self.word_values) + 1)  # each comma's end, rows end to end
+        ends = self.through[begins + per_row - 1]
+        self.length[words] = ends - (self.through[begins] - U16_LEN.take(self.word_values[begins]) - 1)
+        self.per_row = per_row
         # Coils and inputs: "0," or "1," per bit kept (bits past a write's quantity are padding).
-        self.coils = c = np.flatnonzero(~registers & (count > 0))
+        self.coils = c = np.flatnonzero(~registers & ~self.null)
         per_row = count[c]
         begins = np.cumsum(per_row) - per_row
         index = np.repeat(start[c] - begins, per_row) + np.arange(int(per_row.sum()))
         bits = np.unpackbits(data[index], bitorder="little")
         keep = np.where(fc[c] == WRITE_COIL, 1, np.where(fc[c] == WRITE_COILS, a.quantity[c], 8 * per_row))
         self.keep = keep = np.minimum(keep, 8 * per_row)
-        self.bits = bits[np.repeat(8 * begins, keep) + _within(keep)]  # the kept bits, rows end to end
+        self.first_bit = np.cumsum(keep) - keep
+        self.bits = bits[np.repeat(8 * begins, keep) + _within(keep)] + ord("0")  # the kept bits, rows end to end
         self.length[c] = 2 * keep
 
-    def write(self, out: np.ndarray, begin: np.ndarray, end: np.ndarray, line_start: np.ndarray) -> None:
-        """Values run from ``begin`` (right after "[") to ``end`` (after "]"); padding goes left."""
-        if len(self.words):
-            item_end = begin[self.word_row] + self.word_end
-            cells = _then(DIGITS[self.word_values], b",")
-            _put(out, item_end[::-1], cells[::-1])  # the last first: each one's padding lands on an earlier one
-        keep = self.keep
-        first_bit = np.cumsum(keep) - keep
+    def place(self, end: np.ndarray) -> None:
+        """Where the values end (after "]"), by row."""
+        self.end = end
+        words = self.words
+        if len(words):  # each value's comma's end in the buffer
+            first = self.word_first[words]
+            self.word_end = self.through + np.repeat(end[words] - self.through[first + self.per_row - 1], self.per_row)
+
+    def write(self, out: np.ndarray, a: int, b: int, floor: np.ndarray) -> None:
+        """Rows [a, b): each value's digits and comma, the padding on the left, then each array's "]"."""
+        first, last = int(self.word_first[a]), int(self.word_first[b])
+        if last > first:  # the last value first: each one's padding lands on an earlier one
+            cells = _rows(_u16_then(b","), self.word_values[first:last][::-1])
+            _put(out, self.word_end[first:last][::-1], cells)
+        some = slice(*np.searchsorted(self.coils, [a, b]).tolist())
+        rows, keep, first_bit = self.coils[some], self.keep[some], self.first_bit[some]
         tier = keep // 64  # rows of similar lengths together, so that padding stays short
-        for t in np.unique(tier).tolist():
-            pick = np.flatnonzero(tier == t)
-            rows, kept = self.coils[pick], keep[pick]
+        for _, pick in _classes(tier):
+            kept = keep[pick]
+            if not len(kept):
+                continue
             width = int(kept.max())
-            cells = np.empty((len(pick), width, 2), dtype=np.uint8)
+            cells = np.empty((len(kept), width, 2), dtype=np.uint8)
             cells[:, :, 1] = ord(",")
             within = _within(kept)
-            cell = np.repeat(np.arange(len(pick)) * width + width - kept, kept) + within
-            cells.reshape(-1, 2)[cell, 0] = self.bits[np.repeat(first_bit[pick], kept) + within] + 48
-            _Assembly._padded(out, end[rows], line_start[rows], cells.reshape(len(pick), 2 * width), 2 * kept)
-        listed = np.flatnonzero(~self.null)
-        out[end[listed] - 1] = ord("]")
+            cell = np.repeat(np.arange(len(kept)) * width + width - kept, kept) + within
+            cells.reshape(-1, 2)[cell, 0] = self.bits[np.repeat(first_bit[pick], kept) + within]
+            ends = self.end[rows[pick]]
+            _padded(out, ends, floor[rows[pick]], cells.reshape(len(kept), 2 * width), 2 * kept)
+        listed = np.flatnonzero(~self.null[a:b]) + a
+        out[self.end[listed] - 1] = ord("]")
 
 
 def _within(count: np.ndarray) -> np.ndarray:
