@@ -27,6 +27,7 @@ from sensor.render import render
 from sensor.sinks.asset_feed import AssetFeed
 from sensor.sinks.siem import Forwarder, format_alert
 from sensor.sinks.siem.spool import SpoolBusy
+from sensor.sinks.zeek import ZeekLogs
 from sensor.store import SchemaTooNew, Store, StoreBatch
 
 EXIT_OK, EXIT_UNREADABLE_INPUT = 0, 2
@@ -220,6 +221,11 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
     parser.add_argument("--baseline", metavar="PATH", help="a baseline made by `otsensor learn`: alert on what it "
                                                            "does not describe (the signatures run always)")
+    parser.add_argument("--zeek-logs", metavar="DIR", help="write Zeek-compatible logs here: conn.log and one "
+                                                          "per protocol (modbus.log, modbus_detailed.log, dnp3.log, "
+                                                          "s7comm.log, enip.log, cip.log, ...)")
+    parser.add_argument("--zeek-format", choices=("tsv", "json"), default="tsv",
+                        help="Zeek's TSV with its #fields/#types header, or its JSON (default: %(default)s)")
     parser.add_argument("--alerts-format", choices=("native", "ecs"), default="native",
                         help="the --alerts file's records: the native contract, or Elastic Common Schema")
     siem = parser.add_argument_group("SIEM forwarding (spooled on disk first: nothing is lost while it is down)")
@@ -320,6 +326,7 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
         events = stack.enter_context(_Output(args.events)) if args.events else None
         flows = stack.enter_context(_Output(args.flows)) if args.flows else None
         alerts_out = stack.enter_context(_Output(args.alerts)) if args.alerts else None
+        logs = stack.enter_context(_zeek_logs(args.zeek_logs, args.zeek_format)) if args.zeek_logs else None
         siem = _forwarder(args)
         if siem is not None:
             stack.callback(siem.close, 1.0)  # after the flush below: what is left waits in the spool
@@ -330,7 +337,7 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
                           broadcasts=policy.broadcasts if policy is not None else frozenset(),
                           fast_path=not args.no_fast_path, batch_frames=batch_frames, progress=progress,
                           detector=Detector(_checks(args, baseline)), on_alerts=detected.write,
-                          flush_seconds=flush_seconds, on_assets=feed)
+                          flush_seconds=flush_seconds, on_assets=feed, logs=logs)
         pipeline = Pipeline(store, options)
         if on_start is not None:
             on_start(pipeline, siem)
@@ -356,6 +363,16 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
               f"{siem.spool.path}" + (f", {health['dropped']} dropped (spool full)" if health["dropped"] else "")
               + (f"; last error: {health['last_error']}" if health["backlog"] and health["last_error"] else ""))
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
+
+
+def _zeek_logs(folder: str, fmt: str) -> ZeekLogs:
+    """The Zeek logs' folder, made if missing; one that cannot be is a fault before any packet."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        _check_output(os.path.join(folder, "conn.log"))
+        return ZeekLogs(folder, fmt)
+    except OSError as error:
+        raise Fault(folder, _cause(error)) from None
 
 
 def _forwarder(args: argparse.Namespace) -> Forwarder | None:
