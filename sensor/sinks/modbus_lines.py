@@ -97,18 +97,31 @@ def _tiny_table() -> tuple[np.ndarray, np.ndarray]:
 TINY, TINY_LEN = _tiny_table()
 
 
+PIECE = 1 << 20  # about how many characters a piece of the text holds
+
+
 class Lines(Sequence[str]):
-    """The event lines of some Modbus rows: ``text`` holds them all, each followed by a newline.
+    """The event lines of some Modbus rows, each followed by a newline, as ``pieces`` of text of about a MiB
+    cut between lines: a file takes them one at a time (``TextIOWrapper.write`` encodes a whole string into
+    a fresh bytes object: a 25 MB one costs page faults and cache misses, about 3x the time of MiB pieces).
 
     ``frames``/``rows`` are each line's frame and batch row (the order ``events.py`` merges lines by);
-    ``ends[i]`` is where line i's newline ends in ``text``. Indexing or iterating gives lines without
-    their newline, as a list of str would.
+    ``ends[i]`` is where line i's newline ends in ``text``, the pieces end to end. Indexing or iterating
+    gives lines without their newline, as a list of str would.
     """
 
-    __slots__ = ("text", "frames", "rows", "ends")
+    __slots__ = ("pieces", "frames", "rows", "ends", "_text")
 
-    def __init__(self, text: str, frames: np.ndarray, rows: np.ndarray, ends: np.ndarray) -> None:
-        self.text, self.frames, self.rows, self.ends = text, frames, rows, ends
+    def __init__(self, pieces: list[str], frames: np.ndarray, rows: np.ndarray, ends: np.ndarray) -> None:
+        self.pieces, self.frames, self.rows, self.ends = pieces, frames, rows, ends
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        """Every line, each followed by a newline (the pieces joined: made on first use)."""
+        if self._text is None:
+            self._text = "".join(self.pieces)
+        return self._text
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -126,16 +139,17 @@ class Lines(Sequence[str]):
         return self.text[int(self.ends[i - 1]) if i else 0:int(self.ends[i]) - 1]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.text.split("\n")[:-1])
+        for piece in self.pieces:
+            yield from piece.split("\n")[:-1]
 
 
-def merge(fast: Lines | None, others: list[tuple[int, int, str]]) -> str:
-    """The text of ``fast``'s lines and ``others`` (``(frame, order, line)``, sorted) in (frame, order)
-    order, a newline after each; a line's order in ``fast`` is its row."""
+def merge(fast: Lines | None, others: list[tuple[int, int, str]]) -> list[str]:
+    """Pieces of text holding ``fast``'s lines and ``others`` (``(frame, order, line)``, sorted) in (frame,
+    order) order, a newline after each line; a line's order in ``fast`` is its row. Write them one by one."""
     if fast is None or not len(fast):
-        return "".join([line + "\n" for _, _, line in others])
+        return ["".join([line + "\n" for _, _, line in others])] if others else []
     if not others:
-        return fast.text
+        return fast.pieces
     frame = np.array([f for f, _, _ in others], dtype=np.int64)
     order = np.array([o for _, o, _ in others], dtype=np.int64)
     # How many fast lines sort before each other line: first by frame, then by order among equal frames.
@@ -144,15 +158,21 @@ def merge(fast: Lines | None, others: list[tuple[int, int, str]]) -> str:
     at = low.copy()
     for k in np.flatnonzero(high > low).tolist():
         at[k] += int(np.searchsorted(fast.rows[low[k]:high[k]], order[k]))
-    offset = np.concatenate([[0], fast.ends])[at].tolist()
-    pieces, done = [], 0
-    for cut, (_, _, line) in zip(offset, others):
-        if cut > done:
-            pieces.append(fast.text[done:cut])
-            done = cut
-        pieces.append(line + "\n")
-    pieces.append(fast.text[done:])
-    return "".join(pieces)
+    cuts = np.concatenate([[0], fast.ends])[at].tolist()  # where each other line goes in the text
+    out: list[str] = []
+    j, start = 0, 0
+    for piece in fast.pieces:
+        end, done = start + len(piece), start
+        while j < len(others) and cuts[j] < end:
+            if cuts[j] > done:
+                out.append(piece[done - start:cuts[j] - start])
+                done = cuts[j]
+            out.append(others[j][2] + "\n")
+            j += 1
+        out.append(piece if done == start else piece[done - start:])
+        start = end
+    out.extend(line + "\n" for _, _, line in others[j:])
+    return out
 
 
 def fast_rows(mb: ModbusBatch) -> np.ndarray:
@@ -168,9 +188,9 @@ def lines(mb: ModbusBatch, rows: np.ndarray) -> Lines:
     rows = np.asarray(rows, dtype=np.int64)
     frames = mb.frame[rows]
     if not len(rows):
-        return Lines("", frames, rows, np.zeros(0, dtype=np.int64))
-    buffer, ends = _Assembly(mb, rows).run()
-    return Lines(str(memoryview(buffer)[:int(ends[-1])], "ascii"), frames, rows, ends)
+        return Lines([], frames, rows, np.zeros(0, dtype=np.int64))
+    pieces, ends = _Assembly(mb, rows).run()
+    return Lines(pieces, frames, rows, ends)
 
 
 STEP = 16384  # rows written together: their part of the buffer and their blocks stay in the CPU's cache
@@ -269,6 +289,7 @@ def _classes(key: np.ndarray) -> list[tuple[int, np.ndarray | slice]]:
 _TEXT_TABLES: dict[bytes, np.ndarray] = {}
 U16 = 1 << 16
 U16_LEN = np.concatenate([DIGIT_LEN[:U16], [4]])  # by row of a ``_u16_then`` table
+_CELL_LEN = (DIGIT_LEN[:U16] + 1).astype(np.uint8)  # a register's digits and comma: small, so it stays cached
 
 
 def _u16_then(suffix: bytes) -> np.ndarray:
@@ -355,8 +376,9 @@ def _decimal(k: np.ndarray, fallback: list[tuple[int, str]], room: int = 0) -> t
 def _seconds(ts: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Microsecond counts of doubles that are the nearest to their microsecond decimal, and the repr of
     the others, by row."""
-    k = np.rint(ts * 1e6)
-    exact = (k / 1e6 == ts) & (ts >= 0) & ~np.signbit(ts) & (ts < 2.0 ** 33)
+    with np.errstate(over="ignore", invalid="ignore"):
+        k = np.rint(ts * 1e6)
+        exact = (k / 1e6 == ts) & (ts >= 0) & ~np.signbit(ts) & (ts < 2.0 ** 33)
     bad = np.flatnonzero(~exact)
     k[bad] = 0
     return k.astype(np.int64), [(i, repr(x)) for i, x in zip(bad.tolist(), ts[bad].tolist())]
@@ -364,9 +386,10 @@ def _seconds(ts: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
 
 def _rounded(y: np.ndarray) -> tuple[np.ndarray, list[tuple[int, str]]]:
     """Microsecond counts of ``round(y, 6)`` where the nearest is certain, and the repr of the others."""
-    p = y * 1e6
-    k = np.rint(p)
-    sure = (np.abs(p - k) < 0.5 - np.spacing(np.abs(p))) & (y >= 0) & ~np.signbit(y) & (k < 2.0 ** 33 * 1e6)
+    with np.errstate(over="ignore", invalid="ignore"):
+        p = y * 1e6
+        k = np.rint(p)
+        sure = (np.abs(p - k) < 0.5 - np.spacing(np.abs(p))) & (y >= 0) & ~np.signbit(y) & (k < 2.0 ** 33 * 1e6)
     bad = np.flatnonzero(~sure)
     k[bad] = 0
     return k.astype(np.int64), [(i, repr(round(x, 6))) for i, x in zip(bad.tolist(), y[bad].tolist())]
@@ -446,12 +469,13 @@ class _Assembly:
 
     def __init__(self, mb: ModbusBatch, rows: np.ndarray) -> None:
         self.mb, self.rows = mb, rows
-        self.n = len(rows)
-        self.off = mb.adu_off[rows]
-        self.fc = mb.function_code[rows]
-        self.request = mb.is_request[rows]
-        self.exception = mb.exception_code[rows]
-        self.address, self.quantity = mb.address[rows].copy(), mb.quantity[rows].copy()
+        self.n = n = len(rows)
+        self.pick = pick = slice(int(rows[0]), int(rows[0]) + n) if rows[-1] - rows[0] == n - 1 else rows  # a view
+        self.off = mb.adu_off[pick]
+        self.fc = mb.function_code[pick]
+        self.request = mb.is_request[pick]
+        self.exception = mb.exception_code[pick]
+        self.address, self.quantity = mb.address[pick].copy(), mb.quantity[pick].copy()
         self.byte8 = mb.data[self.off + MBAP_AND_FUNCTION].astype(np.int64)
         self.normal = self.exception == NONE
         self._context()
@@ -470,7 +494,7 @@ class _Assembly:
         pairing = mb.pairing
         address, quantity = self.address, self.quantity
         if pairing is not None:
-            asked = pairing.request_row[rows]
+            asked = pairing.request_row[self.pick]
             paired = np.flatnonzero(asked >= 0)
             source = asked[paired]
             request_frame[paired] = mb.frame[source]
@@ -492,15 +516,15 @@ class _Assembly:
             response_time[answered] = pairing.response_time[rows[answered]]
         self.byte_count, self.request_frame, self.response_time = byte_count, request_frame, response_time
 
-    def run(self) -> tuple[np.ndarray, np.ndarray]:
-        """The buffer holding the lines, and where each line ends in it."""
-        mb, rows = self.mb, self.rows
+    def run(self) -> tuple[list[str], np.ndarray]:
+        """The lines' text in pieces, and where each line ends in it."""
+        mb = self.mb
         self.answered = answered = self.request_frame != NONE
         self.timed = timed = answered & ~np.isnan(self.response_time)
-        ts_k, ts_fallback = _seconds(mb.ts[rows])
+        ts_k, ts_fallback = _seconds(mb.ts[self.pick])
         self.ts, ts_first, ts_last = _decimal(ts_k, ts_fallback)
-        self.frame, frame_len = _number(mb.frame[rows])
-        self.tid = _u16_index(mb.transaction_id[rows])
+        self.frame, frame_len = _number(mb.frame[self.pick])
+        self.tid = _u16_index(mb.transaction_id[self.pick])
         self.addr = _u16_index(self.address)
         self.values = values = _Values(self)
         self.qty = _u16_index(self.quantity) + (U16 + 1) * ~values.null
@@ -516,11 +540,10 @@ class _Assembly:
         self.rt_row = np.cumsum(timed) - 1  # a timed row's row in ``rt``
         rt_len = np.zeros(self.n, dtype=np.int64)
         rt_len[some] = rt_last - self.rt_first
-        self.file = (',"file":' + json.dumps(mb.file) + ',"proto":"modbus",').encode("ascii")
         ts_len = ts_last - ts_first
         self.head = (ts_first * 32 + ts_len) * 32 + frame_len  # the head's shape, for exact writes
         self.lengths = lengths = (
-            15 + ts_len + frame_len + len(self.file), ends_len, U16_LEN.take(self.tid) + 11, unit_len,
+            15 + ts_len + frame_len, ends_len, U16_LEN.take(self.tid) + 11, unit_len,
             U16_LEN.take(self.addr) + 12, U16_LEN.take(self.qty % (U16 + 1)) + np.where(values.null, 14, 11),
             values.length, tail_len, np.where(answered, rf_len + 2 + np.where(timed, 17 + rt_len, 0), 0))
         line_len = sum(lengths)
@@ -530,9 +553,18 @@ class _Assembly:
             at.append(at[-1] + length)
         values.place(at[7])
         out = _buffer(int(line_end[-1]) + SLACK)
+        pieces: list[str] = []
         for start in range(0, self.n, STEP):
-            self._write(out, start, min(self.n, start + STEP))
-        return out, line_end
+            stop = min(self.n, start + STEP)
+            self._write(out, start, stop)
+            # Their text is final (the next rows' padding does not reach back): decoded while in the cache.
+            first, last = int(at[0][start]), int(line_end[stop - 1])
+            ends = line_end[start:stop]
+            cuts = np.unique(ends[np.minimum(np.searchsorted(ends, np.arange(first + PIECE, last, PIECE)),
+                                              len(ends) - 1)]).tolist()
+            bounds = [first, *cuts] + ([] if cuts and cuts[-1] == last else [last])
+            pieces += [str(memoryview(out)[x:y], "ascii") for x, y in zip(bounds, bounds[1:])]
+        return pieces, line_end
 
     def _write(self, out: np.ndarray, a: int, b: int) -> None:
         """The lines of rows [a, b), from their ends: every padding lands on a segment written after it."""
@@ -564,15 +596,16 @@ class _Assembly:
             first, length, size = shape // 1024, shape // 32 % 32, shape % 32
             count = b - a if isinstance(pick, slice) else len(pick)
             _put(out, at[1][s][pick], _join(count, b'{"ts":', _rows(ts, pick)[:, first:first + length], b',"frame":',
-                                            _rows(frame, pick)[:, frame_width - size:], self.file))
+                                            _rows(frame, pick)[:, frame_width - size:]))
 
     def _ends_and_verb(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``"src":..,"sport":..,"dst":..,"dport":..,"direction":..,"action":..,"transaction_id":`` by
         (flow, direction, function code)."""
         mb = self.mb
-        flow = mb.flow[self.rows].astype(np.int64)
+        flow = mb.flow[self.pick].astype(np.int64)
         key = (flow * 2 + self.request) * CODES + self.fc
         distinct, group = _groups(key, len(mb.flows) * 2 * CODES)
+        file = ',"file":' + json.dumps(mb.file) + ',"proto":"modbus",'
         texts = []
         for k in distinct.tolist():
             rest, code = divmod(k, CODES)
@@ -580,7 +613,7 @@ class _Assembly:
             flow_ = mb.flows[f]
             ends = ((flow_.client, flow_.client_port), (flow_.server, flow_.server_port))
             (src, sport), (dst, dport) = ends if request else ends[::-1]
-            texts.append(('"src":%s,"sport":%d,"dst":%s,"dport":%d,"direction":"%s","action":"%s",'
+            texts.append((file + '"src":%s,"sport":%d,"dst":%s,"dport":%d,"direction":"%s","action":"%s",'
                           '"transaction_id":' % (json.dumps(src), sport, json.dumps(dst), dport,
                                                  "request" if request else "response",
                                                  action_of(function_name(code)))).encode())
@@ -588,14 +621,14 @@ class _Assembly:
         return table, length[group], group
 
     def _unit(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        unit = self.mb.unit_id[self.rows]
+        unit = self.mb.unit_id[self.pick]
         key = (unit * CODES + self.fc) * EXCEPTIONS + (self.exception + 1)
         distinct, group = _groups(key, 256 * CODES * EXCEPTIONS)
         table, length = _table([_unit_text(k) for k in distinct.tolist()])
         return table, length[group], group
 
     def _tail(self, answered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        disputed = self.mb.disputed[self.rows].astype(np.int64)
+        disputed = self.mb.disputed[self.pick].astype(np.int64)
         key = (((self.exception + 1) * BYTE_COUNTS + (self.byte_count + 1)) * 2 + disputed) * 2 + answered
         distinct, group = _groups(key, EXCEPTIONS * BYTE_COUNTS * 4)
         table, length = _table([_tail_text(k) for k in distinct.tolist()])
@@ -627,9 +660,9 @@ class _Values:
         total = int(self.word_first[-1])
         big_endian = np.ndarray((max(len(data) - 1, 0),), dtype=">u2", buffer=data, strides=(1,))  # at every byte
         self.word_values = big_endian[np.repeat(start[words] - 2 * begins, per_row) + 2 * np.arange(total)]
-        self.through = np.cumsum(U16_LEN.take(self.word_values) + 1)  # each comma's end, rows end to end
-        ends = self.through[begins + per_row - 1]
-        self.length[words] = ends - (self.through[begins] - U16_LEN.take(self.word_values[begins]) - 1)
+        self.through = np.cumsum(_CELL_LEN.take(self.word_values), dtype=np.int64)  # each comma's end, end to end
+        self.length[words] = self.through[begins + per_row - 1] - self.through[begins] + _CELL_LEN.take(
+            self.word_values[begins])
         self.per_row = per_row
         # Coils and inputs: "0," or "1," per bit kept (bits past a write's quantity are padding).
         self.coils = c = np.flatnonzero(~registers & ~self.null)
@@ -637,10 +670,10 @@ class _Values:
         begins = np.cumsum(per_row) - per_row
         index = np.repeat(start[c] - begins, per_row) + np.arange(int(per_row.sum()))
         bits = np.unpackbits(data[index], bitorder="little")
-        keep = np.where(fc[c] == WRITE_COIL, 1, np.where(fc[c] == WRITE_COILS, a.quantity[c], 8 * per_row))
+        keep = np.where(fc[c] == WRITE_COIL, 1, np.where(fc[c] == WRITE_COILS, 8 * per_row, 8 * per_row))
         self.keep = keep = np.minimum(keep, 8 * per_row)
         self.first_bit = np.cumsum(keep) - keep
-        self.bits = bits[np.repeat(8 * begins, keep) + _within(keep)] + ord("0")  # the kept bits, rows end to end
+        self.bits = bits[np.repeat(8 * begins, keep) + _within(keep)] + np.uint16(ord(",") << 8 | ord("0"))  # "0,"/"1,"
         self.length[c] = 2 * keep
 
     def place(self, end: np.ndarray) -> None:
@@ -665,13 +698,12 @@ class _Values:
             if not len(kept):
                 continue
             width = int(kept.max())
-            cells = np.empty((len(kept), width, 2), dtype=np.uint8)
-            cells[:, :, 1] = ord(",")
+            cells = np.empty(len(kept) * width, dtype="<u2")  # "0," or "1,": the digit, then the comma
             within = _within(kept)
             cell = np.repeat(np.arange(len(kept)) * width + width - kept, kept) + within
-            cells.reshape(-1, 2)[cell, 0] = self.bits[np.repeat(first_bit[pick], kept) + within]
+            cells[cell] = self.bits[np.repeat(first_bit[pick], kept) + within]
             ends = self.end[rows[pick]]
-            _padded(out, ends, floor[rows[pick]], cells.reshape(len(kept), 2 * width), 2 * kept)
+            _padded(out, ends, floor[rows[pick]], cells.view(np.uint8).reshape(len(kept), 2 * width), 2 * kept)
         listed = np.flatnonzero(~self.null[a:b]) + a
         out[self.end[listed] - 1] = ord("]")
 

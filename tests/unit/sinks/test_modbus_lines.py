@@ -4,9 +4,12 @@ from __future__ import annotations
 import io
 import struct
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -82,3 +85,75 @@ def test_corpus_modbus_captures_match_the_message_writer(tmp_path, monkeypatch) 
         assert columnar == events(path, tmp_path, 65_536, False, monkeypatch), path.name
         compared += columnar.count('"proto":"modbus"')
     assert compared > 10_000
+
+
+# Random conversations: every fast shape, exceptions, lone answers, unanswered requests, timestamps of any
+# microsecond (trailing zeros too), response times from 0 to seconds (below 1e-4 repr writes an exponent).
+BITS_READ, REGISTERS_READ, EXCEPTIONS = (1, 2), (3, 4), (1, 2, 3, 4, 5, 6, 7, 8, 10, 11)
+
+
+@st.composite
+def exchange(draw) -> tuple[bytes | None, bytes | None, int, int]:
+    """A request and its answer (either may be missing), the gap before the answer and after it (µs)."""
+    fc = draw(st.sampled_from((1, 2, 3, 4, 5, 6, 15, 16)))
+    address = draw(st.integers(0, 0xFFFF))
+    if fc in BITS_READ + REGISTERS_READ:
+        quantity = draw(st.integers(1, 2000 if fc in BITS_READ else 125))
+        request = struct.pack(">BHH", fc, address, quantity)
+        size = (quantity + 7) // 8 if fc in BITS_READ else 2 * quantity
+        response = bytes([fc, size]) + draw(st.binary(min_size=size, max_size=size))
+    elif fc in (5, 6):
+        value = draw(st.sampled_from((0, 0xFF00))) if fc == 5 else draw(st.integers(0, 0xFFFF))
+        request = response = struct.pack(">BHH", fc, address, value)
+    else:
+        quantity = draw(st.integers(1, 1968 if fc == 15 else 123))
+        size = (quantity + 7) // 8 if fc == 15 else 2 * quantity
+        request = struct.pack(">BHHB", fc, address, quantity, size) + draw(st.binary(min_size=size, max_size=size))
+        response = struct.pack(">BHH", fc, address, quantity)
+    if draw(st.integers(0, 5)) == 0:  # an exception, for any function code
+        code = fc if draw(st.booleans()) else draw(st.integers(1, 127))
+        request = request if code == fc else bytes([code]) + request[1:]
+        response = bytes([0x80 | code, draw(st.sampled_from(EXCEPTIONS))])
+    shape = draw(st.integers(0, 9))  # 0: request only, 1: answer only
+    gap = draw(st.one_of(st.integers(0, 120), st.integers(0, 3_000_000), st.integers(0, 300).map(lambda k: 10_000 * k)))
+    pause = draw(st.integers(0, 2_000)) * draw(st.sampled_from((1, 10, 1000)))
+    return None if shape == 1 else request, None if shape == 0 else response, gap, pause
+
+
+@settings(max_examples=30, deadline=None)
+@given(exchanges=st.lists(st.tuples(exchange(), st.integers(0, 255), st.integers(0, 0xFFFF)), min_size=1, max_size=40),
+       start=st.one_of(st.integers(0, 10 ** 6), st.integers(10 ** 15, 2 * 10 ** 15), st.just(1_795_972_308_000_000)),
+       batch_frames=st.sampled_from((3, 7, 65_536)))
+def test_random_conversations_match_the_message_writer(exchanges, start: int, batch_frames: int) -> None:
+    c = Conversation(step=0)
+    c.t = start / 1e6
+    c.handshake()
+    for (request, response, gap, pause), unit, tid in exchanges:
+        if request is not None:
+            c.packet(True, adu(tid, unit, request))
+        c.t = (round(c.t * 1e6) + gap) / 1e6
+        if response is not None:
+            c.packet(False, adu(tid, unit, response))
+        c.t = (round(c.t * 1e6) + pause) / 1e6
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as monkeypatch:
+        path = write_pcap(Path(folder) / "random.pcap", c.frames)
+        columnar = events(path, Path(folder), batch_frames, True, monkeypatch)
+        assert columnar == events(path, Path(folder), batch_frames, False, monkeypatch)
+
+
+def _texts(block, first, last) -> list[str]:
+    return [bytes(block[i, a:b]).decode() for i, (a, b) in enumerate(zip(first.tolist(), last.tolist()))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 2 ** 33 * 10 ** 6).map(lambda k: k / 1e6), st.floats(allow_nan=False),
+                          st.floats(0, 1e-3), st.integers(0, 10 ** 9).map(lambda k: (k + 0.5) / 1e6)),
+                min_size=1, max_size=50))
+def test_floats_are_written_as_repr(values: list[float]) -> None:
+    """Timestamps as ``repr``, response times as ``repr(round(x, 6))``: the vectorised texts, where their
+    checks pass, and ``repr`` one at a time where not (exponents, nanoseconds, ties, negative values)."""
+    x = modbus_lines.np.array(values)
+    finite = x[modbus_lines.np.isfinite(x)]
+    assert _texts(*modbus_lines._decimal(*modbus_lines._seconds(finite))) == [repr(v) for v in finite.tolist()]
+    assert _texts(*modbus_lines._decimal(*modbus_lines._rounded(finite))) == [
+        repr(round(v, 6)) for v in finite.tolist()]
