@@ -32,8 +32,10 @@ class EventWriter:
 
     def write(self, modbus: ModbusBatch | None, others: list[MessageBatch], weirds: list[Weird]) -> None:
         lines: list[tuple[int, int, str]] = []
+        fast = None
         if modbus is not None:
-            lines += self._modbus(modbus)
+            fast, slow = self._modbus(modbus)
+            lines += slow
         for k, batch in enumerate(others, start=1):
             lines += self._messages(batch, k << 24)
         for k, link in enumerate(self._held, start=len(others) + 1):
@@ -43,21 +45,19 @@ class EventWriter:
             record = {"ts": w.ts, "frame": w.frame, "file": w.file, "proto": "weird", "name": w.code,
                       "layer": w.layer, "detail": w.detail}
             lines.append((w.frame, 1 << 30 | i, _dumps(record)))
-        lines.sort()  # (frame, order) never tie, so texts are never compared; runs already in order cost little
-        if lines:
-            self.out.write("\n".join([line for _, _, line in lines]) + "\n")
-        self.count += len(lines)
+        lines.sort()  # (frame, order) never tie, so texts are never compared
+        for piece in modbus_lines.merge(fast, lines):  # the fast rows' text comes in pieces; the rest in between
+            self.out.write(piece)
+        self.count += len(lines) + (len(fast) if fast is not None else 0)
 
     @staticmethod
-    def _modbus(mb: ModbusBatch) -> list[tuple[int, int, str]]:
-        """The fast path's rows from the columns (``modbus_lines``), the rest one message at a time; in row order."""
+    def _modbus(mb: ModbusBatch) -> tuple[modbus_lines.Lines, list[tuple[int, int, str]]]:
+        """The fast path's rows from the columns (``modbus_lines``), and the rest one message at a time."""
         fast = modbus_lines.fast_rows(mb)
         slow = np.ones(len(mb), dtype=bool)
         slow[fast] = False
-        out = list(zip(mb.frame[fast].tolist(), fast.tolist(), modbus_lines.lines(mb, fast)))
-        if slow.any():
-            out = sorted(out + EventWriter._modbus_messages(mb, np.flatnonzero(slow).tolist()))
-        return out
+        rest = EventWriter._modbus_messages(mb, np.flatnonzero(slow).tolist()) if slow.any() else []
+        return modbus_lines.lines(mb, fast), rest
 
     @staticmethod
     def _modbus_messages(mb: ModbusBatch, rows: list[int]) -> list[tuple[int, int, str]]:

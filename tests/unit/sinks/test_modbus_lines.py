@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import sys
 import tempfile
@@ -152,8 +153,28 @@ def _texts(block, first, last) -> list[str]:
 def test_floats_are_written_as_repr(values: list[float]) -> None:
     """Timestamps as ``repr``, response times as ``repr(round(x, 6))``: the vectorised texts, where their
     checks pass, and ``repr`` one at a time where not (exponents, nanoseconds, ties, negative values)."""
-    x = modbus_lines.np.array(values)
-    finite = x[modbus_lines.np.isfinite(x)]
-    assert _texts(*modbus_lines._decimal(*modbus_lines._seconds(finite))) == [repr(v) for v in finite.tolist()]
-    assert _texts(*modbus_lines._decimal(*modbus_lines._rounded(finite))) == [
-        repr(round(v, 6)) for v in finite.tolist()]
+    x = modbus_lines.np.array(values + [float("nan"), float("inf"), -float("inf")])
+    assert _texts(*modbus_lines._decimal(*modbus_lines._seconds(x))) == [json.dumps(v) for v in x.tolist()]
+    assert _texts(*modbus_lines._decimal(*modbus_lines._rounded(x))) == [json.dumps(round(v, 6)) if v == v else "NaN"
+                                                                         for v in x.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(fast=st.lists(st.tuples(st.integers(0, 30), st.text("abc", max_size=3)), max_size=30),
+       others=st.lists(st.tuples(st.integers(0, 31), st.integers(0, 1 << 31), st.text("xyz", max_size=3)), max_size=10),
+       cut=st.integers(1, 5))
+def test_merge_puts_other_lines_in_frame_order(fast, others, cut: int) -> None:
+    """Fast lines (frame, text) at rows 0, 2, 4, ..; other lines (frame, order, text) go where (frame, order)
+    sorts (orders are odd here: as in events.py, no order is a fast line's row); the fast text in pieces."""
+    np = modbus_lines.np
+    fast.sort(key=lambda f: f[0])
+    texts = [f"{frame}:{text}\n" for frame, text in fast]
+    pieces = ["".join(texts[i:i + cut]) for i in range(0, len(texts), cut)]
+    ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
+    lines = modbus_lines.Lines(pieces, np.array([f for f, _ in fast], dtype=np.int64), 2 * np.arange(len(fast)), ends)
+    assert list(lines) == [t[:-1] for t in texts] == [lines[i] for i in range(len(lines))]
+    others = sorted((frame, 2 * order + 1, f"{frame}/{order}:{text}") for frame, order, text in others)
+    expected = sorted([(frame, 2 * i, text[:-1]) for i, (frame, text) in enumerate(zip(lines.frames.tolist(), texts))]
+                      + others)
+    assert "".join(modbus_lines.merge(lines, others)) == "".join(line + "\n" for _, _, line in expected)
+    assert "".join(modbus_lines.merge(None, others)) == "".join(line + "\n" for _, _, line in others)
