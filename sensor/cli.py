@@ -10,6 +10,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
+from typing import TYPE_CHECKING
 
 from sensor.capture.source import CaptureInput, open_inputs
 from sensor.detect import commands as detect_commands
@@ -25,9 +26,10 @@ from sensor.policy.policy_file import Policy, PolicyError, load_policy
 from sensor.progress import Progress, ProgressBar
 from sensor.render import render
 from sensor.sinks.asset_feed import AssetFeed
-from sensor.sinks.siem import Forwarder, format_alert
-from sensor.sinks.siem.spool import SpoolBusy
-from sensor.sinks.zeek import ZeekLogs
+
+if TYPE_CHECKING:  # the SIEM and Zeek outputs load only when asked for: start-up time is every command's
+    from sensor.sinks.siem import Forwarder
+    from sensor.sinks.zeek import ZeekLogs
 from sensor.store import SchemaTooNew, Store, StoreBatch
 
 EXIT_OK, EXIT_UNREADABLE_INPUT = 0, 2
@@ -367,6 +369,8 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
 
 def _zeek_logs(folder: str, fmt: str) -> ZeekLogs:
     """The Zeek logs' folder, made if missing; one that cannot be is a fault before any packet."""
+    from sensor.sinks.zeek import ZeekLogs
+
     try:
         os.makedirs(folder, exist_ok=True)
         _check_output(os.path.join(folder, "conn.log"))
@@ -379,6 +383,9 @@ def _forwarder(args: argparse.Namespace) -> Forwarder | None:
     """The SIEM forwarder, its spool beside the database unless told otherwise; bad settings stop the run."""
     if not args.siem:
         return None
+    from sensor.sinks.siem import Forwarder
+    from sensor.sinks.siem.spool import SpoolBusy
+
     try:
         return Forwarder(args.siem, args.siem_format, args.sensor_name, args.spool or f"{args.db}.spool",
                          ca_file=args.siem_ca, cert_file=args.siem_cert, key_file=args.siem_key,
@@ -409,9 +416,12 @@ class AlertLog:
 
     def write(self, alerts: list[dict]) -> None:
         self.ids.update(a["id"] for a in alerts)
-        if self.out is not None:
-            self.out.writelines((json.dumps(alert, sort_keys=True) if self.fmt == "native"
-                                 else format_alert(alert, "ecs", self.sensor_name)) + "\n" for alert in alerts)
+        if self.out is not None and self.fmt == "native":
+            self.out.writelines(json.dumps(alert, sort_keys=True) + "\n" for alert in alerts)
+        elif self.out is not None:
+            from sensor.sinks.siem import format_alert
+
+            self.out.writelines(format_alert(alert, "ecs", self.sensor_name) + "\n" for alert in alerts)
         if self.siem is not None and alerts:
             self.siem.alerts(alerts)
 
