@@ -102,3 +102,19 @@ def analyze(store, frame_batches: list[FrameBatch], **options):
     pipeline._end_of_input(frame_batches[0].file if frame_batches else "test.pcap")
     pipeline._flush(None)
     return pipeline, events.getvalue()
+
+
+# One request and its answer for every function code the Modbus fast path takes, and exceptions (PDUs, no MBAP).
+FAST_MODBUS_EXCHANGES: list[tuple[bytes, bytes]] = [
+    (struct.pack(">BHH", 1, 10, 11), bytes([1, 2, 0b10110101, 0b00000110])),  # 11 coils: 16 bits sent
+    (struct.pack(">BHH", 2, 0, 3), bytes([2, 1, 0b101])),
+    (struct.pack(">BHH", 3, 100, 3), bytes([3, 6]) + struct.pack(">3H", 0, 65535, 1234)),
+    (struct.pack(">BHH", 4, 7, 1), bytes([4, 2]) + struct.pack(">H", 42)),
+    (struct.pack(">BHH", 5, 9, 0xFF00), struct.pack(">BHH", 5, 9, 0xFF00)),
+    (struct.pack(">BHH", 5, 9, 0), struct.pack(">BHH", 5, 9, 0)),
+    (struct.pack(">BHH", 6, 40, 900), struct.pack(">BHH", 6, 40, 900)),
+    (struct.pack(">BHHB", 15, 20, 10, 2) + bytes([0xFF, 0x03]), struct.pack(">BHH", 15, 20, 10)),
+    (struct.pack(">BHHB", 16, 30, 2, 4) + struct.pack(">2H", 7, 65000), struct.pack(">BHH", 16, 30, 2)),
+    (struct.pack(">BHH", 3, 9000, 1), bytes([0x83, 2])),  # illegal data address
+    (struct.pack(">BHH", 1, 0, 1), bytes([0x81, 11])),
+]

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sensor.sinks.siem.common import (
+    ALERT_MAPPED,
+    ASSET_MAPPED,
     PRODUCT,
     VENDOR,
     VERSION,
@@ -36,11 +38,6 @@ from sensor.sinks.siem.ecs import asset_summary
 _HEADER = str.maketrans({"\\": "\\\\", "|": "\\|", "\r": " ", "\n": " "})
 _VALUE = str.maketrans({"\\": "\\\\", "=": "\\=", "\r": "\\r", "\n": "\\n"})
 
-# Alert keys that have a place of their own in the CEF record; the rest go, as JSON, in flexString1.
-_ALERT_MAPPED = {"id", "ts", "rule", "summary", "severity", "src", "dst", "proto", "sport", "dport", "transport",
-                 "category", "count", "first_seen", "last_seen", "rules", "evidence", "frames"}
-_ASSET_MAPPED = {"ip", "mac", "hostnames", "device_type", "identity", "roles", "services", "zone", "first_seen",
-                 "last_seen"}
 
 
 def escape_header(text: str) -> str:
@@ -87,7 +84,7 @@ def alert_to_cef(alert: dict, sensor_name: str, version: str = VERSION) -> str:
     src_ip, dst_ip = ip_of(src), ip_of(dst)
     cid = community_id(src_ip and str(src_ip), dst_ip and str(dst_ip), transport, sport, dport)
     rules = alert.get("rules")
-    extra = {k: v for k, v in sorted(alert.items()) if k not in _ALERT_MAPPED}
+    extra = {k: v for k, v in sorted(alert.items()) if k not in ALERT_MAPPED}
     ext: list[tuple[str, Any]] = [
         ("rt", epoch_ms(alert.get("ts"))),
         ("start", epoch_ms(alert.get("first_seen"))),
@@ -124,7 +121,7 @@ def asset_to_cef(asset: dict, sensor_name: str, version: str = VERSION) -> str:
                                 else str(s) for s in services)
     roles = asset.get("roles")
     mac = mac_of(asset.get("mac"))
-    extra = {k: v for k, v in sorted(asset.items()) if k not in _ASSET_MAPPED}
+    extra = {k: v for k, v in sorted(asset.items()) if k not in ASSET_MAPPED}
     ext: list[tuple[str, Any]] = [
         ("rt", epoch_ms(asset.get("last_seen"))),
         ("start", epoch_ms(asset.get("first_seen"))),

@@ -174,3 +174,10 @@ def asset_record_id(asset: dict) -> str:
 def text_of(value: Any) -> str:
     """A field as text: strings as they are, other values as compact JSON."""
     return value if isinstance(value, str) else compact_json(value)
+
+
+# Alert and asset keys that CEF and LEEF map to fields of their own; the rest go, as JSON, in one extra field.
+ALERT_MAPPED = frozenset({"id", "ts", "rule", "summary", "severity", "src", "dst", "proto", "sport", "dport",
+                          "transport", "category", "count", "first_seen", "last_seen", "rules", "evidence", "frames"})
+ASSET_MAPPED = frozenset({"ip", "mac", "hostnames", "device_type", "identity", "roles", "services", "zone",
+                          "first_seen", "last_seen"})

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sensor.sinks.siem.common import (
+    ALERT_MAPPED,
+    ASSET_MAPPED,
     PRODUCT,
     VENDOR,
     VERSION,
@@ -44,10 +46,6 @@ DEV_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
 _HEADER = str.maketrans({"\\": "\\\\", "|": "\\|", "\r": " ", "\n": " "})
 _VALUE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
-_ALERT_MAPPED = {"id", "ts", "rule", "summary", "severity", "src", "dst", "proto", "sport", "dport", "transport",
-                 "category", "count", "first_seen", "last_seen", "rules", "evidence", "frames"}
-_ASSET_MAPPED = {"ip", "mac", "hostnames", "device_type", "identity", "roles", "services", "zone", "first_seen",
-                 "last_seen"}
 
 
 def escape_header(text: str) -> str:
@@ -91,7 +89,7 @@ def alert_to_leef(alert: dict, sensor_name: str, version: str = VERSION) -> str:
     src, dst = alert.get("src"), alert.get("dst")
     cid = community_id(src if ip_of(src) else None, dst if ip_of(dst) else None, transport, sport, dport)
     rules = alert.get("rules")
-    extra = {k: v for k, v in sorted(alert.items()) if k not in _ALERT_MAPPED}
+    extra = {k: v for k, v in sorted(alert.items()) if k not in ALERT_MAPPED}
     when = alert.get("ts") if epoch(alert.get("ts")) is not None else alert.get("first_seen")
     attributes: list[tuple[str, Any]] = [
         ("devTime", dev_time(when)),
@@ -128,7 +126,7 @@ def asset_to_leef(asset: dict, sensor_name: str, version: str = VERSION) -> str:
     mac = mac_of(asset.get("mac"))
     services = asset.get("services")
     roles = asset.get("roles")
-    extra = {k: v for k, v in sorted(asset.items()) if k not in _ASSET_MAPPED}
+    extra = {k: v for k, v in sorted(asset.items()) if k not in ASSET_MAPPED}
     attributes: list[tuple[str, Any]] = [
         ("devTime", dev_time(asset.get("last_seen"))),
         ("devTimeFormat", DEV_TIME_FORMAT if dev_time(asset.get("last_seen")) else None),

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from frames import Conversation, write_pcap  # noqa: E402
+from frames import FAST_MODBUS_EXCHANGES, Conversation, write_pcap  # noqa: E402
 from helpers import captures_dir  # noqa: E402
 
 from sensor.pipeline import Options, Pipeline  # noqa: E402
@@ -30,19 +30,7 @@ def every_fast_shape() -> list[tuple]:
     """Requests and answers of every function code the fast path takes, exceptions, and a lone response."""
     c = Conversation(step=0.001)
     c.handshake()
-    exchanges = [
-        (struct.pack(">BHH", 1, 10, 11), bytes([1, 2, 0b10110101, 0b00000110])),  # 11 coils: 16 bits sent
-        (struct.pack(">BHH", 2, 0, 3), bytes([2, 1, 0b101])),
-        (struct.pack(">BHH", 3, 100, 3), bytes([3, 6]) + struct.pack(">3H", 0, 65535, 1234)),
-        (struct.pack(">BHH", 4, 7, 1), bytes([4, 2]) + struct.pack(">H", 42)),
-        (struct.pack(">BHH", 5, 9, 0xFF00), struct.pack(">BHH", 5, 9, 0xFF00)),
-        (struct.pack(">BHH", 5, 9, 0), struct.pack(">BHH", 5, 9, 0)),
-        (struct.pack(">BHH", 6, 40, 900), struct.pack(">BHH", 6, 40, 900)),
-        (struct.pack(">BHHB", 15, 20, 10, 2) + bytes([0xFF, 0x03]), struct.pack(">BHH", 15, 20, 10)),
-        (struct.pack(">BHHB", 16, 30, 2, 4) + struct.pack(">2H", 7, 65000), struct.pack(">BHH", 16, 30, 2)),
-        (struct.pack(">BHH", 3, 9000, 1), bytes([0x83, 2])),  # illegal data address
-        (struct.pack(">BHH", 1, 0, 1), bytes([0x81, 11])),
-    ]
+    exchanges = list(FAST_MODBUS_EXCHANGES)
     for tid, (request, response) in enumerate(exchanges, start=1):
         c.packet(True, adu(tid, 1 + tid % 3, request))
         c.packet(False, adu(tid, 1 + tid % 3, response))

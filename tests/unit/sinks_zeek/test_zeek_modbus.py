@@ -10,7 +10,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
-from frames import Conversation, write_pcap  # noqa: E402
+from frames import FAST_MODBUS_EXCHANGES, Conversation, write_pcap  # noqa: E402
 from zeek_expect import check_modbus, run, unset  # noqa: E402
 from zeek_reader import read_json, read_tsv  # noqa: E402
 
@@ -24,19 +24,7 @@ def shapes() -> list[tuple]:
     24 with an empty FIFO), an ADU split over two segments, two ADUs in one, and a response without request."""
     c = Conversation(step=0.001)
     c.handshake()
-    fast = [
-        (struct.pack(">BHH", 1, 10, 11), bytes([1, 2, 0b10110101, 0b00000110])),  # 11 coils: 16 bits sent
-        (struct.pack(">BHH", 2, 0, 3), bytes([2, 1, 0b101])),
-        (struct.pack(">BHH", 3, 100, 3), bytes([3, 6]) + struct.pack(">3H", 0, 65535, 1234)),
-        (struct.pack(">BHH", 4, 7, 1), bytes([4, 2]) + struct.pack(">H", 42)),
-        (struct.pack(">BHH", 5, 9, 0xFF00), struct.pack(">BHH", 5, 9, 0xFF00)),
-        (struct.pack(">BHH", 5, 9, 0), struct.pack(">BHH", 5, 9, 0)),
-        (struct.pack(">BHH", 6, 40, 900), struct.pack(">BHH", 6, 40, 900)),
-        (struct.pack(">BHHB", 15, 20, 10, 2) + bytes([0xFF, 0x03]), struct.pack(">BHH", 15, 20, 10)),
-        (struct.pack(">BHHB", 16, 30, 2, 4) + struct.pack(">2H", 7, 65000), struct.pack(">BHH", 16, 30, 2)),
-        (struct.pack(">BHH", 3, 9000, 1), bytes([0x83, 2])),  # illegal data address
-        (struct.pack(">BHH", 1, 0, 1), bytes([0x81, 11])),
-    ]
+    fast = list(FAST_MODBUS_EXCHANGES)
     slow = [
         (struct.pack(">BHHH", 22, 4, 0xF2F2, 0x0025), struct.pack(">BHHH", 22, 4, 0xF2F2, 0x0025)),
         (struct.pack(">BHHHHB", 23, 3, 2, 14, 1, 2) + struct.pack(">H", 0xFF), bytes([23, 4]) + struct.pack(">2H", 1, 2)),
