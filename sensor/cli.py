@@ -324,14 +324,14 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
         if path:
             _check_output(path)
     with ExitStack() as stack:
+        siem = _forwarder(args)  # a bad URL or certificate stops the run before the database exists
+        if siem is not None:
+            stack.callback(siem.close, 1.0)  # after the flush below: what is left waits in the spool
         store = stack.enter_context(_open_store_for_writing(args.db))
         events = stack.enter_context(_Output(args.events)) if args.events else None
         flows = stack.enter_context(_Output(args.flows)) if args.flows else None
         alerts_out = stack.enter_context(_Output(args.alerts)) if args.alerts else None
         logs = stack.enter_context(_zeek_logs(args.zeek_logs, args.zeek_format)) if args.zeek_logs else None
-        siem = _forwarder(args)
-        if siem is not None:
-            stack.callback(siem.close, 1.0)  # after the flush below: what is left waits in the spool
         detected = AlertLog(alerts_out, args.alerts_format, args.sensor_name, siem)
         feed = AssetFeed(store, siem.assets) if siem is not None else None
         options = Options(events=events, flows=flows, strict=args.strict,

@@ -135,3 +135,11 @@ def test_a_killed_sensor_resumed_sends_every_alert(tmp_path) -> None:
         assert not missing, f"{len(missing)} of {len(expected)} alerts never arrived"
     finally:
         server.stop()
+
+
+def test_a_bad_siem_setting_stops_the_run_before_anything_is_written(tmp_path) -> None:
+    for setting in (("--siem", "ftp://127.0.0.1:21"), ("--siem", "tls://127.0.0.1:6514", "--siem-ca",
+                                                         str(tmp_path / "missing-ca.pem"))):
+        done = run_otsensor("analyze", PLANT[1], "--db", tmp_path / "x.db", "--no-progress", *setting)
+        assert done.returncode == 2 and done.stderr.startswith("error: ") and len(done.stderr.splitlines()) == 1
+        assert not (tmp_path / "x.db").exists()
