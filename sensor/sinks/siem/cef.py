@@ -25,6 +25,7 @@ from sensor.sinks.siem.common import (
     asset_key,
     asset_record_id,
     epoch_ms,
+    escape_header,
     flow_of,
     ip_of,
     mac_of,
@@ -35,14 +36,7 @@ from sensor.sinks.siem.common import (
 from sensor.sinks.siem.community_id import community_id
 from sensor.sinks.siem.ecs import asset_summary
 
-_HEADER = str.maketrans({"\\": "\\\\", "|": "\\|", "\r": " ", "\n": " "})
 _VALUE = str.maketrans({"\\": "\\\\", "=": "\\=", "\r": "\\r", "\n": "\\n"})
-
-
-
-def escape_header(text: str) -> str:
-    """A CEF header field: backslash and pipe escaped, line breaks (not allowed there) made spaces."""
-    return text.translate(_HEADER)
 
 
 def escape_value(text: str) -> str:

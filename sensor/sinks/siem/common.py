@@ -181,3 +181,11 @@ ALERT_MAPPED = frozenset({"id", "ts", "rule", "summary", "severity", "src", "dst
                           "transport", "category", "count", "first_seen", "last_seen", "rules", "evidence", "frames"})
 ASSET_MAPPED = frozenset({"ip", "mac", "hostnames", "device_type", "identity", "roles", "services", "zone",
                           "first_seen", "last_seen"})
+
+
+_HEADER = str.maketrans({"\\": "\\\\", "|": "\\|", "\r": " ", "\n": " "})
+
+
+def escape_header(text: str) -> str:
+    """A CEF or LEEF header field: backslash and pipe escaped, line breaks (not allowed there) made spaces."""
+    return text.translate(_HEADER)

@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sensor.sinks.siem.cef import alert_to_cef, asset_to_cef
@@ -33,26 +34,30 @@ BACKOFF_MAX_S = 30.0
 BATCH = 200  # records per send: one syscall and one spool transaction per batch
 
 
+# Per format: how an alert and how an asset become text (``json`` and ``ecs`` are the same ECS JSON line).
+_FORMATTERS: dict[str, tuple[Callable[..., str], Callable[..., str]]] = {
+    "cef": (alert_to_cef, asset_to_cef),
+    "leef": (alert_to_leef, asset_to_leef),
+    "json": (lambda a, name, version: compact_json(alert_to_ecs(a, name)),
+             lambda a, name, version: compact_json(asset_to_ecs(a, name))),
+}
+_FORMATTERS["ecs"] = _FORMATTERS["json"]
+
+
+def _formatter(fmt: str, which: int) -> Callable[..., str]:
+    if fmt not in _FORMATTERS:
+        raise ValueError(f"unknown SIEM format {fmt!r}: use cef, leef or json")
+    return _FORMATTERS[fmt][which]
+
+
 def format_alert(alert: dict, fmt: str, sensor_name: str, version: str = VERSION) -> str:
     """An alert as text in ``fmt``: ``cef``, ``leef``, or ``json``/``ecs`` (one line of ECS JSON)."""
-    if fmt == "cef":
-        return alert_to_cef(alert, sensor_name, version)
-    if fmt == "leef":
-        return alert_to_leef(alert, sensor_name, version)
-    if fmt in ("json", "ecs"):
-        return compact_json(alert_to_ecs(alert, sensor_name))
-    raise ValueError(f"unknown SIEM format {fmt!r}: use cef, leef or json")
+    return _formatter(fmt, 0)(alert, sensor_name, version)
 
 
 def format_asset(asset: dict, fmt: str, sensor_name: str, version: str = VERSION) -> str:
     """An asset as text in ``fmt`` (see ``format_alert``)."""
-    if fmt == "cef":
-        return asset_to_cef(asset, sensor_name, version)
-    if fmt == "leef":
-        return asset_to_leef(asset, sensor_name, version)
-    if fmt in ("json", "ecs"):
-        return compact_json(asset_to_ecs(asset, sensor_name))
-    raise ValueError(f"unknown SIEM format {fmt!r}: use cef, leef or json")
+    return _formatter(fmt, 1)(asset, sensor_name, version)
 
 
 class Forwarder:

@@ -28,6 +28,7 @@ from sensor.sinks.siem.common import (
     asset_key,
     asset_record_id,
     epoch,
+    escape_header,
     flow_of,
     ip_of,
     iso_ms,
@@ -43,14 +44,7 @@ DELIMITER = "\t"
 DELIMITER_HEADER = "x09"
 DEV_TIME_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSZ"
 
-_HEADER = str.maketrans({"\\": "\\\\", "|": "\\|", "\r": " ", "\n": " "})
 _VALUE = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-
-def escape_header(text: str) -> str:
-    """A LEEF header field: backslash and pipe escaped, line breaks made spaces."""
-    return text.translate(_HEADER)
 
 
 def escape_value(text: str) -> str:
