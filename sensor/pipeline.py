@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Callable, Protocol
+from typing import IO, TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 
@@ -34,9 +34,11 @@ from sensor.flows.table import TRANSPORT_NAMES, Flow, FlowBatch, FlowTable
 from sensor.inventory.observe import Inventory
 from sensor.inventory.roles import infer_device_type
 from sensor.progress import PCAP_RECORD_HEADER, Progress
-from sensor.sinks.events import EventWriter
 from sensor.sinks.flows import FlowWriter
 from sensor.store import FileCheckpoint, Run, Store, StoreBatch
+
+if TYPE_CHECKING:  # the events writer and its tables load only when --events asks for them
+    from sensor.sinks.events import EventWriter
 
 IP_PROTOCOL_NAMES = {**TRANSPORT_NAMES, -1: "ip", 2: "igmp", 47: "gre", 50: "esp", 89: "ospf", 132: "sctp"}
 FLUSH_EVERY = 8  # batches between commits: bounds what a crash can lose and what memory holds
@@ -119,7 +121,7 @@ class Pipeline:
         self.modbus = ModbusAnalyzer(fast_path=options.fast_path)  # Modbus has a vectorised analyzer of its own
         self.analyzers = [ProtocolAnalyzer(spec) for spec in BUILTIN if spec.name != MODBUS]
         self.inventory = Inventory(options.broadcasts)
-        self.events = EventWriter(options.events) if options.events is not None else None
+        self.events = _event_writer(options.events) if options.events is not None else None
         self.detector = options.detector
         self.on_alerts = options.on_alerts
         self._alerts: list[dict] = []  # alerts that began or grew since the last commit
@@ -391,6 +393,12 @@ class Pipeline:
                   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), names, s.packets, s.bytes, round(seconds, 3))
         self.store.commit(StoreBatch(device_types=types, runs=[run]))
         s.assets = len(assets)
+
+
+def _event_writer(out: IO[str]) -> EventWriter:
+    from sensor.sinks.events import EventWriter
+
+    return EventWriter(out)
 
 
 def _each(calls: list[Callable[[Flow], None]]) -> Callable[[Flow], None] | None:
