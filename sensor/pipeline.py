@@ -115,12 +115,13 @@ class Pipeline:
         self.dispatcher = Dispatcher(BUILTIN, extra)
         enders = [FlowWriter(options.flows)] if options.flows is not None else []
         enders += [options.logs.flow_ended] if options.logs is not None else []
-        self.flows = FlowTable(self.dispatcher.service_ports, on_end=_each(enders))
+        self.inventory = Inventory(options.broadcasts)
+        self.flows = FlowTable(self.dispatcher.service_ports, on_end=_each(enders),
+                               on_unanswered=self.inventory.observe_unanswered)
         self.logs = options.logs
         self.fragments = FragmentReassembler()
         self.modbus = ModbusAnalyzer(fast_path=options.fast_path)  # Modbus has a vectorised analyzer of its own
         self.analyzers = [ProtocolAnalyzer(spec) for spec in BUILTIN if spec.name != MODBUS]
-        self.inventory = Inventory(options.broadcasts)
         self.events = _event_writer(options.events) if options.events is not None else None
         self.detector = options.detector
         self.on_alerts = options.on_alerts
@@ -294,10 +295,10 @@ class Pipeline:
             self.inventory.observe_link(batch)
         if links and self.events is not None:
             self.events.hold(links)  # written with this batch's other events, in frame order
-        fb = self.flows.update(packets, weirds)
+        fb = self.flows.update(packets, weirds)  # without the rows of unanswered attempts (sensor.flows.half_open)
         self.dispatcher.assign(fb)
         self.inventory.observe_flows(fb)
-        protos, counts = np.unique(fb.packets.proto, return_counts=True)
+        protos, counts = np.unique(packets.proto[packets.ip_version != 0], return_counts=True)
         for proto, count in zip(protos.tolist(), counts.tolist()):
             s.protocols[IP_PROTOCOL_NAMES.get(proto, f"ip_proto_{proto}")] += count
         modbus = self.modbus.analyze(fb, weirds)
@@ -310,6 +311,7 @@ class Pipeline:
         """Deliver what waits behind TCP holes, so nothing seen is left unparsed."""
         weirds: list[Weird] = []
         with self._guard(weirds, name, 0):
+            self.flows.end_attempts()
             flows = self.flows.flows()
             others = [batch for analyzer in self.analyzers if (batch := analyzer.flush(flows, name, weirds)) is not None]
             self._messages(self.modbus.flush(flows, name, weirds), others, weirds, None, name)
@@ -369,6 +371,7 @@ class Pipeline:
             self._alert(self.detector.changed())
         assets, comms, points, polls = self.inventory.take()
         batch = StoreBatch(assets=assets, points=points, communications=comms, polls=polls,
+                           scans=self.inventory.scans.take(),
                            weirds=self._weird_counts, files=[checkpoint] if checkpoint else [],
                            macs=self.inventory.macs.corrections(), alerts=self._alerts)
         self._weird_counts = {}

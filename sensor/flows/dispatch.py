@@ -49,6 +49,7 @@ class Dispatcher:
                     port = (flow.transport, flow.resp_port if on_resp else flow.init_port)
                     flow.by_probe = port in spec.shared_ports  # another protocol's bytes give it back
                     break
+            flow.begin_held()
         undecided = [g for g, f in enumerate(fb.flows) if f.protocol is None and f.probes < MAX_PROBES]
         if not undecided:
             return

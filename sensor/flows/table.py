@@ -28,10 +28,13 @@ from sensor.decode.packets import (
     Weird,
     address_text,
 )
-from sensor.flows.reassembly import TcpStream
+from sensor.flows.half_open import KEY_COLUMNS, MAX_HALF_OPEN, TIMEOUT, Attempts, HalfOpen
+from sensor.flows.hash_index import MISSING, HashIndex
+from sensor.flows.reassembly import SEQ_MOD, TcpStream
 
 MAX_FLOWS = 262_144  # flows tracked at once; the least recently active are evicted beyond it
-EVICT_FRACTION = 0.125
+EVICT_FRACTION = 0.125  # a full table sheds this share at once, so it is not sorted on every batch
+UDP_STREAM = 2  # one-way datagrams of one flow that make it a conversation, not an attempt
 TRANSPORT_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp", PROTO_ICMPV6: "icmp6"}
 _K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
                              0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)]
@@ -48,7 +51,8 @@ class Flow:
     __slots__ = (
         "id", "transport", "initiator", "responder", "init_port", "resp_port", "init_is_a", "first_ts",
         "last_ts", "first_frame", "file", "packets", "bytes", "flags", "streams", "protocol", "session",
-        "probes", "macs", "mac_frames", "server_side", "votes", "by_probe", "l2_broadcast",
+        "probes", "macs", "mac_frames", "server_side", "votes", "by_probe", "l2_broadcast", "held_syn",
+        "key_hash",
     )
 
     def __init__(self, flow_id: int, transport: str, initiator: str, init_port: int, responder: str,
@@ -73,6 +77,16 @@ class Flow:
         self.server_side = 1  # which side the dissected protocol calls the server (see Dispatcher.assign)
         self.votes: dict[str, int] | None = None  # probes' verdicts so far, per protocol (-1: rejected)
         self.by_probe = False  # claimed by payload, not by port: given back when later bytes disagree
+        self.held_syn: tuple[int, int] | None = None  # (seq, wscale) of the SYN it sent while an attempt
+        self.key_hash = 0  # the flow table's hash of its key
+
+    def begin_held(self) -> None:
+        """A flow that was an attempt until this batch: its stream starts at the SYN the attempt held."""
+        if self.held_syn is not None and self.streams is not None:
+            seq, wscale = self.held_syn
+            self.streams[0].syn(seq, wscale)
+            self.streams[0].last_end = (seq + 1) % SEQ_MOD
+        self.held_syn = None
 
     def dissect_as(self, protocol: str, server_side: int) -> None:
         """Hand the flow to a dissector: only then is TCP reassembly state worth its memory."""
@@ -133,18 +147,25 @@ class FlowBatch:
 
 
 class FlowTable:
-    """All live flows of a run, bounded by ``MAX_FLOWS``."""
+    """All live flows of a run: ``Flow`` objects for conversations, columns for unanswered attempts
+    (``HalfOpen``), each bounded by its limit (``MAX_FLOWS``, ``MAX_HALF_OPEN``)."""
 
-    def __init__(self, service_ports: frozenset[int], on_end: Callable[[Flow], None] | None = None) -> None:
-        """``on_end`` hears of every flow that leaves the table (evicted, or at ``close``)."""
+    def __init__(self, service_ports: frozenset[int], on_end: Callable[[Flow], None] | None = None,
+                 on_unanswered: Callable[[Attempts], None] | None = None) -> None:
+        """``on_end`` hears of every flow that leaves the table (evicted, or at ``close``), attempts included;
+        ``on_unanswered`` of every attempt that ended with no answer."""
         self.service_ports = service_ports
+        self._service = np.array(sorted(service_ports), np.int64)
         self.on_end = on_end
+        self.on_unanswered = on_unanswered
         self._flows: dict[tuple[int, ...], Flow] = {}
+        self._flow_hashes = HashIndex()  # the key hashes of ``_flows``: most keys of a flood are in neither
+        self.half_open = HalfOpen()
         self._next_id = 0
         self.total = 0
 
     def __len__(self) -> int:
-        return len(self._flows)
+        return len(self._flows) + len(self.half_open)
 
     def flows(self) -> list[Flow]:
         return list(self._flows.values())
@@ -172,33 +193,169 @@ class FlowTable:
         if any(np.any(col != col[rep]) for col in columns):  # a hash collision: group exactly instead
             _, first, group = np.unique(np.stack(columns, axis=1), axis=0, return_index=True, return_inverse=True)
             group = group.reshape(-1)
-        flows: list[Flow] = [None] * len(first)  # type: ignore[list-item]
+        groups = len(first)
+        group_hash = key_hash[first]
+        known: list[Flow | None] = [None] * groups
+        missing = np.ones(groups, bool)
+        listed = np.flatnonzero(self._flow_hashes.find(group_hash) != MISSING)  # only these can be in the dict
+        if len(listed):
+            get = self._flows.get
+            for g, key in zip(listed.tolist(), zip(*(c[first[listed]].tolist() for c in columns))):
+                known[g] = flow = get(key)
+                missing[g] = flow is None
+        slots = np.full(groups, -1, np.int64)
+        if missing.any():
+            cand = np.flatnonzero(missing)
+            slots[cand] = self.half_open.find(key_hash[first[cand]], tuple(c[first[cand]] for c in columns))
+        attempt = self._attempts(ip, group, first, src_gt, missing, slots, key_hash)
+        promoted = np.flatnonzero(missing & (slots >= 0) & ~attempt)
+        born = np.flatnonzero(missing & (slots < 0))  # new this batch: ids in capture order, attempts too
+        born = born[np.argsort(first[born], kind="stable")]
+        ids = np.zeros(groups, np.int64)
+        ids[born] = self._next_id + 1 + np.arange(len(born))
+        self._next_id += len(born)
+        self.total += len(born)
+        earlier = np.zeros((groups, 2), np.int64)  # what promoted attempts counted before this batch
+        earlier_octets = np.zeros((groups, 2), np.int64)
         new: list[Flow] = []
-        cols = [c[first].tolist() for c in columns]
-        first_rows = first.tolist()
-        for g in np.argsort(first, kind="stable").tolist():  # in capture order, so ids follow first frames
-            row = first_rows[g]
-            key = (cols[0][g], cols[1][g], cols[2][g], cols[3][g], cols[4][g])
-            flow = self._flows.get(key)
-            if flow is None:
-                flow = self._create(ip, row, not bool(src_gt[row]))
-                self._flows[key] = flow
+        if len(promoted):
+            taken = self.half_open.take(slots[promoted])
+            for g, flow in zip(promoted.tolist(), self._from_attempts(taken)):
+                known[g] = flow
+                earlier[g], earlier_octets[g] = flow.packets, flow.bytes
                 new.append(flow)
-            flows[g] = flow
+        ids_l = ids.tolist()
+        first_rows = first.tolist()
+        fresh = born[~attempt[born]]
+        for g in fresh.tolist():
+            row = first_rows[g]
+            flow = known[g] = self._create(ip, row, not bool(src_gt[row]), ids_l[g])
+            new.append(flow)
+        joined = np.r_[promoted, fresh]
+        if len(joined):
+            self._flow_hashes.add(group_hash[joined], np.zeros(len(joined), np.int64))
+            for g, key in zip(joined.tolist(), zip(*(c[first[joined]].tolist() for c in columns))):
+                flow = known[g]
+                flow.key_hash = int(group_hash[g])
+                self._flows[key] = flow
+        new.sort(key=lambda f: f.id)
+        if attempt.any():
+            self._hold(ip, group, first, src_gt, attempt, slots, ids, key_hash, columns)
+            keep = ~attempt[group]
+            kept = np.flatnonzero(~attempt)
+            renumber = np.full(groups, -1, np.int64)
+            renumber[kept] = np.arange(len(kept))
+            ip, group, src_gt = ip.select(keep), renumber[group[keep]], src_gt[keep]
+            known = [known[g] for g in kept.tolist()]
+            earlier, earlier_octets = earlier[kept], earlier_octets[kept]
+        flows: list[Flow] = known  # type: ignore[assignment]
         init_is_a = np.array([f.init_is_a for f in flows], dtype=bool)
         direction = (init_is_a[group] == src_gt).astype(np.int64)  # src is side A when not src_gt
         counts, octets = self._count(ip, flows, group, direction)
-        if len(self._flows) > MAX_FLOWS:
-            self._evict(weirds, ip)
-        return FlowBatch(ip, flows, group, direction, new, counts, octets)
+        self._expire(packets, weirds)
+        return FlowBatch(ip, flows, group, direction, new, counts + earlier, octets + earlier_octets)
 
-    def _create(self, ip: Packets, row: int, src_is_a: bool) -> Flow:
-        proto = int(ip.proto[row])
+    def _attempts(self, ip: Packets, group: np.ndarray, first: np.ndarray, src_gt: np.ndarray,
+                  missing: np.ndarray, slots: np.ndarray, key_hash: np.ndarray) -> np.ndarray:
+        """Per group: do its rows continue (or begin) an unanswered attempt? All of them must go one way,
+        from the attempt's sender, and carry nothing a dissector reads: a bare SYN, ICMP, a datagram on no
+        dissector's port. A UDP flow is a conversation from its ``UDP_STREAM``-th datagram on (a one-way
+        stream, such as a producer's pushes, whose receiver is then an asset)."""
+        groups = len(first)
+        if not missing.any():
+            return np.zeros(groups, bool)
+        proto = ip.proto
+        flags = ip.tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)
+        quiet = np.where(proto == PROTO_TCP, (flags == TCP_SYN) & (ip.payload_len == 0),
+                         (proto == PROTO_ICMP) | (proto == PROTO_ICMPV6)
+                         | ((proto == PROTO_UDP) & ~np.isin(ip.sport, self._service) & ~np.isin(ip.dport, self._service)))
+        rows = np.bincount(group, minlength=groups)
+        loud = np.bincount(group, weights=~quiet, minlength=groups) > 0
+        from_gt = np.bincount(group, weights=src_gt, minlength=groups)
+        one_way = (from_gt == 0) | (from_gt == rows)
+        ok = missing & one_way & ~loud
+        held = np.flatnonzero(ok & (slots >= 0))
+        if len(held):
+            stored = self.half_open._cols
+            same_sender = stored["src_is_a"][slots[held]] == ~src_gt[first[held]]
+            earlier = stored["packets"][slots[held]]
+            udp = ip.proto[first[held]] == PROTO_UDP
+            ok[held] = same_sender & ~(udp & (earlier + rows[held] >= UDP_STREAM))
+        fresh = np.flatnonzero(ok & (slots == -1))
+        ok[fresh] &= ~((ip.proto[first[fresh]] == PROTO_UDP) & (rows[fresh] >= UDP_STREAM))
+        ok[slots == -2] = False
+        hashes = key_hash[first]
+        ok[np.isin(hashes, hashes[np.r_[False, hashes[1:] == hashes[:-1]]])] = False  # twins: exact keys decide
+        return ok
+
+    def _hold(self, ip: Packets, group: np.ndarray, first: np.ndarray, src_gt: np.ndarray, attempt: np.ndarray,
+              slots: np.ndarray, ids: np.ndarray, key_hash: np.ndarray, columns: tuple[np.ndarray, ...]) -> None:
+        """Count the attempt rows into the half-open table."""
+        rows = attempt[group]
+        g = group[rows]
+        order = np.argsort(g, kind="stable")
+        g_sorted = g[order]
+        starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
+        which = g_sorted[starts]
+        r = np.flatnonzero(rows)[order]
+        packets = np.diff(np.r_[starts, len(g_sorted)])
+        octets = np.add.reduceat(ip.wirelen[r], starts).astype(np.int64)
+        flags = np.bitwise_or.reduceat(ip.tcp_flags[r], starts).astype(np.int64)
+        last_ts = np.maximum.reduceat(ip.ts[r], starts)
+        broadcast = np.logical_or.reduceat(ip.l2_broadcast[r], starts)
+        last = r[np.r_[starts[1:], len(r)] - 1]
+        syn_seq, syn_wscale = ip.seq[last].astype(np.int64), ip.wscale[last].astype(np.int64)
+        old = slots[which] >= 0
+        if old.any():
+            self.half_open.grow(slots[which[old]], packets[old], octets[old], flags[old], last_ts[old], broadcast[old],
+                                syn_seq[old], syn_wscale[old])
+        new = ~old
+        if new.any():
+            at = which[new]
+            head = first[at]
+            macs = ip.mac_src[r][starts][new]
+            values = {name: column[head] for name, column in zip(KEY_COLUMNS, columns)}
+            values.update(src_is_a=~src_gt[head], id=ids[at], first_ts=ip.ts[head], last_ts=last_ts[new],
+                          first_frame=ip.frame[head], packets=packets[new], bytes=octets[new], flags=flags[new],
+                          mac=macs, mac_frame=np.where(macs != 0, ip.frame[head], 0),
+                          l2_broadcast=broadcast[new], syn_seq=syn_seq[new], syn_wscale=syn_wscale[new])
+            self.half_open.add(key_hash[head], values, ip.file)
+
+    def _from_attempts(self, taken: Attempts) -> list[Flow]:
+        """Flows for attempts that got an answer (or ended with someone listening), with what they counted."""
+        out = []
+        senders, targets, (sports, dports) = taken.sender(), taken.target(), taken.ports()
+        protos = taken.proto().tolist()
+        c = taken.columns
+        for i, (s_hi, s_lo, t_hi, t_lo, sport, dport, proto) in enumerate(zip(
+                senders[0].tolist(), senders[1].tolist(), targets[0].tolist(), targets[1].tolist(),
+                sports.tolist(), dports.tolist(), protos)):
+            src_is_a = bool(c["src_is_a"][i])
+            flow = self._flow(int(c["id"][i]), proto, address_text(s_hi, s_lo), sport, address_text(t_hi, t_lo),
+                              dport, src_is_a, float(c["first_ts"][i]), int(c["first_frame"][i]),
+                              taken.files[int(c["file"][i])], int(c["flags"][i]))
+            side = 0 if flow.init_is_a == src_is_a else 1
+            flow.packets[side], flow.bytes[side] = int(c["packets"][i]), int(c["bytes"][i])
+            flow.flags[side] = int(c["flags"][i])
+            flow.last_ts = float(c["last_ts"][i])
+            flow.l2_broadcast[side] = bool(c["l2_broadcast"][i])
+            if c["mac"][i]:
+                flow.macs[side], flow.mac_frames[side] = int(c["mac"][i]), int(c["mac_frame"][i])
+            if flow.transport == "tcp":
+                flow.held_syn = (int(c["syn_seq"][i]), int(c["syn_wscale"][i]))
+            out.append(flow)
+        return out
+
+    def _create(self, ip: Packets, row: int, src_is_a: bool, flow_id: int) -> Flow:
+        return self._flow(flow_id, int(ip.proto[row]), address_text(int(ip.src_hi[row]), int(ip.src_lo[row])),
+                          int(ip.sport[row]), address_text(int(ip.dst_hi[row]), int(ip.dst_lo[row])),
+                          int(ip.dport[row]), src_is_a, float(ip.ts[row]), int(ip.frame[row]), ip.file,
+                          int(ip.tcp_flags[row]))
+
+    def _flow(self, flow_id: int, proto: int, src: str, sport: int, dst: str, dport: int, src_is_a: bool,
+              ts: float, frame: int, file: str, flags: int) -> Flow:
+        """A flow from its first packet: who started it follows the SYN, else the service port."""
         transport = TRANSPORT_NAMES.get(proto, f"ip{proto}" if proto != PROTO_NONE else "ip")
-        src = address_text(int(ip.src_hi[row]), int(ip.src_lo[row]))
-        dst = address_text(int(ip.dst_hi[row]), int(ip.dst_lo[row]))
-        sport, dport = int(ip.sport[row]), int(ip.dport[row])
-        flags = int(ip.tcp_flags[row])
         if transport == "tcp" and flags & TCP_SYN:
             src_started = not flags & TCP_ACK
         else:
@@ -207,10 +364,7 @@ class FlowTable:
             initiator, iport, responder, rport, init_is_a = src, sport, dst, dport, src_is_a
         else:
             initiator, iport, responder, rport, init_is_a = dst, dport, src, sport, not src_is_a
-        self._next_id += 1
-        self.total += 1
-        return Flow(self._next_id, transport, initiator, iport, responder, rport, init_is_a,
-                    float(ip.ts[row]), int(ip.frame[row]), ip.file)
+        return Flow(flow_id, transport, initiator, iport, responder, rport, init_is_a, ts, frame, file)
 
     def _src_is_client(self, sport: int, dport: int) -> bool:
         for ports in (self.service_ports, range(1, 1024)):
@@ -255,16 +409,56 @@ class FlowTable:
 
     def close(self) -> None:
         """End of the run: every flow still in the table ends, in the order flows began."""
+        self.end_attempts()
         for flow in sorted(self._flows.values(), key=lambda f: f.id):
             if self.on_end is not None:
                 self.on_end(flow)
         self._flows.clear()
+        self._flow_hashes = HashIndex()
 
-    def _evict(self, weirds: list[Weird], ip: Packets) -> None:
-        by_age = sorted(self._flows.items(), key=lambda item: item[1].last_ts)
-        for key, flow in by_age[: int(MAX_FLOWS * EVICT_FRACTION)]:
+    def end_attempts(self) -> None:
+        """End every unanswered attempt (an input ended: what it left unanswered is counted with it)."""
+        if len(self.half_open):
+            self._end(self.half_open.take(self.half_open.all()))
+
+    def _expire(self, packets: Packets, weirds: list[Weird]) -> None:
+        """Attempts idle for ``TIMEOUT`` end; beyond a table's limit the least recently active go."""
+        if len(self.half_open):
+            idle = self.half_open.idle(float(packets.ts.max()) - TIMEOUT)
+            if len(idle):
+                self._end(self.half_open.take(idle))
+        if len(self.half_open) > MAX_HALF_OPEN:
+            count = len(self.half_open) - int(MAX_HALF_OPEN * (1 - EVICT_FRACTION))
+            self._end(self.half_open.take(self.half_open.oldest(count)))
+            weirds.append(Weird("half_open_table_full", "flow", packets.file, int(packets.frame[-1]),
+                                float(packets.ts[-1]), f"ended the {count} least recently active unanswered attempts"))
+        if len(self._flows) > MAX_FLOWS:
+            self._evict(weirds, packets)
+
+    def _end(self, attempts: Attempts) -> None:
+        if self.on_unanswered is not None:
+            self.on_unanswered(attempts)
+        if self.on_end is not None:
+            for flow in self._from_attempts(attempts):
+                self.on_end(flow)
+
+    def _evict(self, weirds: list[Weird], packets: Packets) -> None:
+        """Beyond ``MAX_FLOWS``, flows go down to 7/8 of it: closed and reset ones first, then those no dissector
+        reads, then the rest; least recently active first within each."""
+        count = len(self._flows) - int(MAX_FLOWS * (1 - EVICT_FRACTION))
+        by_value = sorted(self._flows.items(), key=lambda item: (_worth(item[1]), item[1].last_ts))[:count]
+        self._flow_hashes.remove(np.array([flow.key_hash for _, flow in by_value], np.uint64),
+                                 np.zeros(len(by_value), np.int64))
+        for key, flow in by_value:
             del self._flows[key]
             if self.on_end is not None:
                 self.on_end(flow)
-        weirds.append(Weird("flow_table_full", "flow", ip.file, int(ip.frame[-1]), float(ip.ts[-1]),
-                            f"evicted the {int(MAX_FLOWS * EVICT_FRACTION)} least recently active flows"))
+        weirds.append(Weird("flow_table_full", "flow", packets.file, int(packets.frame[-1]), float(packets.ts[-1]),
+                            f"evicted the {count} least valuable flows (ended first, then idle longest)"))
+
+
+def _worth(flow: Flow) -> int:
+    """What losing a flow's state costs: nothing once it ended, most for a dissected conversation."""
+    if flow.state in ("closed", "reset"):
+        return 0
+    return 1 if flow.protocol is None else 2

@@ -14,6 +14,7 @@ from sensor.decode.packets import ArpRows
 from sensor.dissect.generic import MessageBatch
 from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
+from sensor.flows.half_open import Attempts
 from sensor.flows.table import Flow, FlowBatch
 from sensor.inventory import timing
 from sensor.inventory.addresses import is_host
@@ -29,6 +30,7 @@ from sensor.inventory.model import (
 )
 from sensor.inventory.oui import mac_vendor
 from sensor.inventory.points import READ, WRITE, PointBook
+from sensor.inventory.scans import MAX_SCAN_PAIRS, ScanBook
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
@@ -67,6 +69,8 @@ class Inventory:
         self.points = PointBook()
         self._pending_services: dict[int, Flow] = {}  # undecided flows whose responder answered
         self._rows_seen = 0  # Modbus rows so far: the capture order of written values across batches
+        self.scans = ScanBook()  # unanswered attempts, per sender; taken at each flush like the deltas
+        self._scan_limit_told = False
 
     def _reset(self) -> None:
         self.assets: dict[str, AssetDelta] = {}
@@ -149,6 +153,26 @@ class Inventory:
                 flow.initiator, flow.responder, flow.transport, flow.resp_port, flow.transport,
                 flow.first_ts, flow.last_ts)
         return comm
+
+    def observe_unanswered(self, attempts: Attempts) -> None:
+        """Attempts that ended with no answer: counted on their senders (``scans``), their targets are no assets."""
+        if not len(attempts):
+            return
+        for sender in self.scans.observe(attempts):
+            if not self.is_host(sender.ip):
+                continue
+            asset = self._asset(sender.ip, sender.first_seen)
+            asset.first_seen = min(asset.first_seen, sender.first_seen)
+            asset.last_seen = max(asset.last_seen, sender.last_seen)
+            asset.packets += sender.packets
+            asset.bytes += sender.bytes
+            if sender.mac is not None:
+                mac, frame, file = sender.mac
+                self.macs.saw_packet(sender.ip, mac, Source("ethernet", file, frame, "source MAC of its packets"))
+        if self.scans.full and not self._scan_limit_told:
+            self._scan_limit_told = True
+            self._limits.append(("scan_pairs_full", f"more than {MAX_SCAN_PAIRS:,} (sender, target) pairs of "
+                                                    "unanswered attempts: later targets may count twice"))
 
     def observe_arp(self, arp: ArpRows, file: str) -> None:
         for frame, ts, mac, ip in zip(arp.frame.tolist(), arp.ts.tolist(), arp.sender_mac.tolist(),

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats
+from sensor.inventory.scans import ScanDelta
 
 
 class FileCheckpoint(NamedTuple):
@@ -45,6 +46,7 @@ class StoreBatch:
     points: list[PointDelta] = field(default_factory=list)
     communications: list[CommunicationDelta] = field(default_factory=list)
     polls: list[PollStats] = field(default_factory=list)
+    scans: list[ScanDelta] = field(default_factory=list)
     # Contract fields (id, ts, rule, category, severity, src, dst, proto, summary, evidence, frames)
     # plus optional first_seen (defaults to ts), last_seen (defaults to first_seen) and count (default 1).
     alerts: list[dict[str, Any]] = field(default_factory=list)

@@ -23,6 +23,7 @@ from .tables import (
     POINTS,
     POLLS,
     RUNS,
+    SCANS,
     WEIRDS,
     alert_row,
     asset_row,
@@ -31,6 +32,8 @@ from .tables import (
     fold_station,
     point_row,
     poll_row,
+    scan_json,
+    scan_row,
     weird_row,
 )
 
@@ -109,6 +112,7 @@ class Store:
             self._merge_points([point_row(p) for p in batch.points])
             self._merge(COMMUNICATIONS, map(communication_row, batch.communications))
             self._merge(POLLS, map(poll_row, batch.polls))
+            self._merge(SCANS, map(scan_row, batch.scans))
             self._merge(ALERTS, map(alert_row, batch.alerts))
             self._merge(WEIRDS, (weird_row(k, v) for k, v in batch.weirds.items()))
             self._merge(FILES, (file_row(f, now) for f in batch.files))
@@ -229,8 +233,15 @@ class Store:
                 "address": point["address"],
                 "quantity": point["quantity"], "count": point["count"], "last_values": point["last_values"],
             })
+        scans: dict[str, list[dict]] = defaultdict(list)
+        keys = None if keys is None else list(keys)
+        where = "" if keys is None else " WHERE source IN (SELECT value FROM json_each(?))"
+        for row in self.db.query(f"SELECT * FROM scans{where} ORDER BY source, transport",
+                                 [] if keys is None else [dumps(keys)]):
+            scans[row["source"]].append(scan_json(row))
         assets = [
-            {**{name: row[name] for name in ASSET_FIELDS}, "points": points.get(row["ip"], []) if row["ip"] else []}
+            {**{name: row[name] for name in ASSET_FIELDS}, "scans": scans.get(row["key"], []),
+             "points": points.get(row["ip"], []) if row["ip"] else []}
             for row in (self._rows(ASSETS) if keys is None else self._stored(ASSETS, [(key,) for key in keys]))
         ]
         if not with_points:

@@ -200,3 +200,13 @@ def assets_keyed_by_mac(db: Database) -> None:
     for sql in db["assets"].transform_sql(pk="key", not_null={"ip": False}, column_order=("key",)):
         db.execute(sql)
     db["assets"].create_index(["mac"])
+
+
+@migration("0007_scans")
+def scans(db: Database) -> None:
+    """Unanswered connection attempts counted on their sender (sensor.inventory.scans): the targets of a scan
+    are not assets. ``ports`` is a zlib-compressed 65,536-bit map of the target ports tried."""
+    create(db, "scans", {
+        "source": str, "transport": str, "first_seen": float, "last_seen": float, "attempts": int, "targets": int,
+        "ports": bytes,
+    }, pk=("source", "transport"))

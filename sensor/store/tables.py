@@ -8,6 +8,7 @@ from typing import Any
 from protocols.modbus.codes import function_name
 from sensor.inventory import timing
 from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Service
+from sensor.inventory.scans import ScanDelta, or_maps, ports_of
 
 from .batch import FileCheckpoint
 from .merge import Merge, TableSpec, add, add_counts, keep_first, union
@@ -79,6 +80,9 @@ ALERTS = TableSpec(
 )
 WEIRDS = TableSpec("weirds", key=("code", "file"), rules={"count": add, "first_frame": min})
 FILES = TableSpec("files", key=("fingerprint",), rules={"first_analyzed": min}, json_columns=frozenset({"after"}))
+SCANS = TableSpec(
+    "scans", key=("source", "transport"), rules={**SEEN, "attempts": add, "targets": add, "ports": or_maps},
+)
 RUNS = TableSpec("runs", key=("id",), json_columns=frozenset({"files"}))  # appended, never merged
 
 
@@ -159,6 +163,22 @@ def alert_row(alert: dict[str, Any]) -> dict[str, Any]:
         "frames": frames(ALERT_FRAMES)([], [list(f) for f in heapq.nsmallest(ALERT_FRAMES, map(tuple, alert.get("frames", ())))]),
         "count": alert.get("count", 1),
     }
+
+
+def scan_row(delta: ScanDelta) -> dict[str, Any]:
+    return {"source": delta.source, "transport": delta.transport, "first_seen": delta.first_seen,
+            "last_seen": delta.last_seen, "attempts": delta.attempts, "targets": delta.targets, "ports": delta.ports}
+
+
+SCAN_PORTS_SHOWN = 32
+
+
+def scan_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A scans row as the asset shows it: the port map becomes a count and the lowest ports."""
+    ports = ports_of(row["ports"])
+    return {"transport": row["transport"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
+            "attempts": row["attempts"], "targets": row["targets"], "ports": len(ports),
+            "ports_tried": ports[:SCAN_PORTS_SHOWN]}
 
 
 def weird_row(code_file: tuple[str, str], count_first: tuple[int, int]) -> dict[str, Any]:

@@ -56,8 +56,7 @@ def single_flow(table, pkts, **kw):
 
 
 @pytest.mark.parametrize("first_pkt,initiator,init_port,responder,resp_port", [
-    # a bare SYN names its sender, whatever the ports
-    (tcp(B, A, 502, 40000, "S"), B, 502, A, 40000),
+    # (a bare SYN names its sender, whatever the ports: test_a_lone_syn_is_an_attempt_until_answered)
     # a SYN-ACK names its receiver, even against the port rules (A is on port 80)
     (tcp(B, A, 50000, 80, "SA"), A, 80, B, 50000),
     # mid-stream: the registered service port is the responder's ...
@@ -75,7 +74,7 @@ def single_flow(table, pkts, **kw):
     (tcp(B, A, 502, 502, "A"), B, 502, A, 502),
     (tcp(A, B, 7000, 7000, "A"), A, 7000, B, 7000),
     (tcp(B, A, 100, 200, "A"), A, 200, B, 100),
-], ids=["syn", "syn-ack", "mid-resp", "mid-req", "service-beats-low", "low-resp", "low-req", "lower-resp",
+], ids=["syn-ack", "mid-resp", "mid-req", "service-beats-low", "low-resp", "low-req", "lower-resp",
         "lower-req", "both-service", "same-port", "both-low"])
 def test_initiator_rules(first_pkt, initiator, init_port, responder, resp_port):
     table = FlowTable(SERVICE)
@@ -94,8 +93,9 @@ def test_initiator_rules(first_pkt, initiator, init_port, responder, resp_port):
     (udp(A, B, 40000, 30000), A, 40000, 30000),
 ])
 def test_udp_is_oriented_by_ports(first_pkt, initiator, init_port, resp_port):
-    flow, _ = single_flow(FlowTable(SERVICE), [first_pkt])
+    flow, _ = single_flow(FlowTable(SERVICE), [first_pkt, first_pkt])  # a one-way stream: no attempt
     assert (flow.transport, flow.initiator, flow.init_port, flow.resp_port) == ("udp", initiator, init_port, resp_port)
+    assert sorted(flow.packets) == [0, 2]
     assert flow.streams is None
     assert flow.state == "-"
 
@@ -148,7 +148,7 @@ def test_a_flow_continues_across_batches():
 
 
 def test_states():
-    assert single_flow(FlowTable(SERVICE), [tcp(A, B, 1, 502, "S")])[0].state == "syn_sent"
+    assert single_flow(FlowTable(SERVICE), [tcp(A, B, 1, 502, "S"), tcp(A, B, 1, 502, "A")])[0].state == "syn_sent"
     assert single_flow(FlowTable(SERVICE), [tcp(A, B, 1, 502, "PA")])[0].state == "midstream"
     assert single_flow(FlowTable(SERVICE), [tcp(A, B, 1, 502, "S"), tcp(B, A, 502, 1, "R")])[0].state == "reset"
 
@@ -201,8 +201,9 @@ def test_many_flows_group_exactly_by_the_unordered_five_tuple():
         pool = hosts[3:] if v6 else hosts[:3]
         src, dst = rng.sample(pool, 2) if rng.random() < 0.9 else (pool[0], pool[0])
         sport, dport = rng.choice([502, 80, 40000, 40001, 3000]), rng.choice([502, 80, 40000, 40001, 3000])
+        # no bare SYN and UDP on a service port: conversations only (attempts: test_attempts_*)
         make = tcp if rng.random() < 0.7 else udp
-        pkts.append(make(src, dst, sport, dport) if make is udp else tcp(src, dst, sport, dport, rng.choice("SAPF")))
+        pkts.append(udp(src, dst, sport, 502) if make is udp else tcp(src, dst, sport, dport, rng.choice("APF")))
     table = FlowTable(SERVICE)
     half = len(pkts) // 2
     seen: dict[tuple, object] = {}
@@ -247,8 +248,8 @@ def test_counts_use_wire_length():
 
 
 def test_the_table_is_bounded_and_evicts_the_least_recently_active():
-    """One flow more than MAX_FLOWS (UDP, one packet each, one second apart): the oldest eighth goes,
-    with one flow_table_full weird at the last frame of the batch."""
+    """One flow more than MAX_FLOWS (UDP on a service port, one packet each, one second apart): the table goes
+    down to 7/8 of its limit, the oldest first, with one flow_table_full weird at the last frame of the batch."""
     from sensor.decode.packets import IPV4_MAPPED_LO_PREFIX, PROTO_UDP, Packets
     from sensor.flows.table import EVICT_FRACTION, MAX_FLOWS
 
@@ -264,10 +265,10 @@ def test_the_table_is_bounded_and_evicts_the_least_recently_active():
         dst_hi=np.zeros(n, np.uint64), dst_lo=np.full(n, 0x0B000001, np.uint64) | IPV4_MAPPED_LO_PREFIX,
         sport=1024 + i % 60000, dport=zero + 53, tcp_flags=zero, seq=zero, ack=zero, window=zero, wscale=zero - 1,
         payload_off=zero, payload_len=zero)
-    table = FlowTable(frozenset())
+    table = FlowTable(frozenset({53}))
     weirds = []
     fb = table.update(packets, weirds)
-    evicted = int(MAX_FLOWS * EVICT_FRACTION)
+    evicted = n - int(MAX_FLOWS * (1 - EVICT_FRACTION))
     assert len(fb.flows) == n
     assert len(table) == n - evicted
     assert table.total == n
