@@ -10,6 +10,8 @@ from functools import lru_cache
 @lru_cache(maxsize=65_536)
 def is_host(address: str) -> bool:
     """False for 0.0.0.0, 255.255.255.255, multicast (224/4, ff00::/8) and :: ; True otherwise."""
+    if ":" not in address:  # the sensor's own dotted quads: the first octet decides (a flood brings many)
+        return not 224 <= int(address.partition(".")[0]) <= 239 and address not in ("0.0.0.0", "255.255.255.255")
     ip = ipaddress.ip_address(address)
     if ip.is_multicast or ip.is_unspecified:
         return False

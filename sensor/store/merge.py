@@ -79,7 +79,22 @@ class TableSpec:
         return merged
 
     def encode(self, row: dict) -> dict:
-        return {c: dumps(v) if c in self.json_columns and v is not None else v for c, v in row.items()}
+        return {c: _dumps(v) if c in self.json_columns and v is not None else v for c, v in row.items()}
 
     def decode(self, row: dict) -> dict:
-        return {c: json.loads(v) if c in self.json_columns and v is not None else v for c, v in row.items()}
+        return {c: _loads(v) if c in self.json_columns and v is not None else v for c, v in row.items()}
+
+
+def _dumps(value: Any) -> str:
+    """``dumps``, with empty lists and dicts (most cells of most rows) spelled without the encoder."""
+    if not value and isinstance(value, (list, dict)):
+        return "[]" if isinstance(value, list) else "{}"
+    return dumps(value)
+
+
+def _loads(text: str) -> Any:
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return json.loads(text)
