@@ -3,6 +3,7 @@
     python benchmarks/make_repeated.py --times 5              # benchmarks/out/modbus_1m.pcap -> modbus_5m.pcap
     python benchmarks/make_repeated.py --times 10             # -> modbus_10m.pcap
     python benchmarks/make_repeated.py --in FILE --times 3 [--out OUT] [--chunk 262144]
+    python benchmarks/make_repeated.py --times 5 --clients-apart   # -> modbus_5m_apart.pcap, a host per client
 
 Why: whether the sensor's throughput and memory hold on long captures (tables bounded, no slowdown as they fill)
 needs inputs longer than the 1 M-packet Modbus capture, with real traffic rather than synthetic floods; plain
@@ -18,6 +19,15 @@ vectorised, so a checksum that was right stays right (tcpdump on `lo` records TC
 filled in: those stay as wrong as they were). The output is written in chunks of `--chunk` records, so memory
 stays near the input's size plus a few hundred MB, whatever K is. At the end capinfos must count K × the input's
 packets. Addresses of different hosts can collide across copies only if they differ only in the second octet.
+
+--clients-apart: the 1 M capture's 16 clients all share 127.0.0.1 with the server (they differ only by TCP
+source port), so a sensor sees one host per copy. With the option, in every IPv4/TCP packet the endpoint whose
+port is not --server-port (5020) becomes 127.k.(port >> 8).(port & 255) in copy k, a distinct address per
+(copy, client port); the server keeps its shifted address (127.k.0.1), so each copy holds 16 clients + 1 server.
+Packets where neither or both ports are the server port, UDP and non-IPv4 packets only get the copy's shift; a
+client whose new address would equal the server's (port 1 against 127.k.0.1) keeps its shifted address. The
+checksums are fixed the same way (header recomputed, TCP updated over the changed address words), and copy 0
+is rewritten too, so --times 1 gives the input with clients apart (default name: ..._apart.pcap).
 """
 from __future__ import annotations
 
@@ -121,24 +131,46 @@ def put16(buf: np.ndarray, pos: np.ndarray, value: np.ndarray) -> None:
 
 
 def shift_addresses(buf: np.ndarray, ip: np.ndarray, ihl: np.ndarray, l4sum: np.ndarray, udp: np.ndarray,
-                    k: int) -> None:
-    """Add k to the second octet of source and destination (positions relative to BUF), fix the checksums."""
-    old = np.stack([buf[ip + 13], buf[ip + 17]]).astype(np.int64)
-    new = (old + k) & 0xFF
-    buf[ip + 13], buf[ip + 17] = new[0], new[1]
+                    k: int, server_port: int | None = None) -> int:
+    """Add k to the second octet of source and destination (positions relative to BUF), fix the checksums.
+
+    With SERVER_PORT, the TCP endpoint whose port is not SERVER_PORT (when the other one's is) becomes
+    127.k.(port >> 8).(port & 255). Returns how many client addresses were left shifted only (they would have
+    equalled the server's).
+    """
+    old = gather(buf, ip + 12, 8).astype(np.int64)  # source and destination, a row a packet
+    new = old.copy()
+    new[:, [1, 5]] = (new[:, [1, 5]] + k) & 0xFF
+    clashes = 0
+    tcp = np.flatnonzero((l4sum >= 0) & ~udp)
+    if server_port is not None and len(tcp):
+        ports = gather(buf, l4sum[tcp] - 16, 4).astype(np.int64)  # TCP source and destination port
+        sport, dport = ports[:, 0] << 8 | ports[:, 1], ports[:, 2] << 8 | ports[:, 3]
+        src_client = (sport != server_port) & (dport == server_port)
+        dst_client = (dport != server_port) & (sport == server_port)
+        for client, port, mine, theirs in ((src_client, sport, 0, 4), (dst_client, dport, 4, 0)):
+            rows, port = tcp[client], port[client]
+            addr = np.stack([np.full(len(rows), 127), np.full(len(rows), k & 0xFF), port >> 8, port & 0xFF], 1)
+            ok = ~(addr == new[rows, theirs:theirs + 4]).all(axis=1)  # never the server's address
+            clashes += int((~ok).sum())
+            new[rows[ok], mine:mine + 4] = addr[ok]
+    buf[(ip + 12)[:, None] + np.arange(8)] = new
     for h in np.unique(ihl):  # the IPv4 header checksum, recomputed over each header length present
         at = ip[ihl == h]
         put16(buf, at + 10, np.zeros(len(at), np.int64))
         hdr = gather(buf, at, int(h)).astype(np.int64)
         put16(buf, at + 10, ~fold((hdr[:, 0::2] << 8 | hdr[:, 1::2]).sum(axis=1)) & 0xFFFF)
-    has = l4sum >= 0  # TCP/UDP: the pseudo-header changed by (new - old) twice; HC' = ~(~HC + ~m + m')
-    at, o, n = l4sum[has], old[:, has], new[:, has]
+    has = l4sum >= 0  # TCP/UDP: the pseudo-header's address words changed; HC' = ~(~HC + ~m + m') for each
+    at = l4sum[has]
+    o, n = old[has], new[has]
+    o, n = o[:, 0::2] << 8 | o[:, 1::2], n[:, 0::2] << 8 | n[:, 1::2]  # the four 16-bit address words
     hc = be16(buf, at)
     keep = udp[has] & (hc == 0)
-    total = (~hc & 0xFFFF) + (~o[0] & 0xFFFF) + n[0] + (~o[1] & 0xFFFF) + n[1]
+    total = (~hc & 0xFFFF) + np.where(o != n, (~o & 0xFFFF) + n, 0).sum(axis=1)
     csum = ~fold(total) & 0xFFFF
     csum = np.where(udp[has] & (csum == 0), 0xFFFF, csum)
     put16(buf, at[~keep], csum[~keep])
+    return clashes
 
 
 def put_ts(buf: np.ndarray, rel: np.ndarray, ts: np.ndarray, unit: int) -> None:
@@ -146,26 +178,30 @@ def put_ts(buf: np.ndarray, rel: np.ndarray, ts: np.ndarray, unit: int) -> None:
         buf[rel[:, None] + field + np.arange(4)] = value.astype("<u4").view(np.uint8).reshape(-1, 4)
 
 
-def write_copy(out: BinaryIO, data: np.ndarray, r: Records, k: int, shift: int, unit: int, chunk: int) -> None:
+def write_copy(out: BinaryIO, data: np.ndarray, r: Records, k: int, shift: int, unit: int, chunk: int,
+               server_port: int | None = None) -> int:
+    """Copy k of the input to OUT; returns the clients left at their shifted address (see shift_addresses)."""
+    clashes = 0
     for a in range(0, len(r.off), chunk):
         b = min(a + chunk, len(r.off))
         lo, hi = int(r.off[a]), int(r.end[b - 1])
-        if k == 0:
+        if k == 0 and server_port is None:
             out.write(memoryview(data[lo:hi]))
             continue
         buf = np.array(data[lo:hi])
         put_ts(buf, r.off[a:b] - lo, r.ts[a:b] + shift, unit)
         v4 = r.ip[a:b] >= 0
         l4 = r.l4sum[a:b][v4]
-        shift_addresses(buf, r.ip[a:b][v4] - lo, r.ihl[a:b][v4], np.where(l4 >= 0, l4 - lo, -1),
-                        r.udp[a:b][v4], k)
+        clashes += shift_addresses(buf, r.ip[a:b][v4] - lo, r.ihl[a:b][v4], np.where(l4 >= 0, l4 - lo, -1),
+                                   r.udp[a:b][v4], k, server_port)
         buf.tofile(out)
+    return clashes
 
 
-def default_out(src: Path, times: int) -> Path:
+def default_out(src: Path, times: int, apart: bool = False) -> Path:
     m = re.fullmatch(r"(.*)_(\d+)([km])", src.stem)
     name = f"{m[1]}_{int(m[2]) * times}{m[3]}" if m else f"{src.stem}_x{times}"
-    return OUT_DIR / f"{name}.pcap"
+    return OUT_DIR / f"{name}{'_apart' if apart else ''}.pcap"
 
 
 def capinfos_count(path: Path) -> int:
@@ -180,10 +216,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="default: the input's name with its count multiplied (modbus_5m.pcap)")
     ap.add_argument("--chunk", type=int, default=262_144, help="records per write (default: %(default)s)")
     ap.add_argument("--no-verify", action="store_true", help="skip the capinfos count")
+    ap.add_argument("--clients-apart", action="store_true",
+                    help="give each TCP client (copy, port) its own address 127.k.(port>>8).(port&255); "
+                         "default output name gets _apart (modbus_5m_apart.pcap)")
+    ap.add_argument("--server-port", type=int, default=5020,
+                    help="the server's TCP port, for --clients-apart (default: %(default)s)")
     args = ap.parse_args(argv)
     if not 1 <= args.times <= 256:
         sys.exit("--times must be 1..256 (the second octet wraps after 256 copies)")
-    out_path = args.out or default_out(args.src, args.times)
+    if not 0 <= args.server_port <= 0xFFFF:
+        sys.exit("--server-port must be 0..65535")
+    server_port = args.server_port if args.clients_apart else None
+    out_path = args.out or default_out(args.src, args.times, args.clients_apart)
+    if out_path.resolve() == args.src.resolve():
+        sys.exit(f"{out_path}: the output would overwrite the input; pass --out")
     t0 = time.perf_counter()
     with args.src.open("rb") as f:
         header = f.read(24)
@@ -205,16 +251,20 @@ def main(argv: list[str] | None = None) -> int:
             gap = max(1, int(r.ts.max() - r.ts.min()) // max(1, n - 1))
             step = int(r.ts.max() - r.ts.min()) + gap
             out_path.parent.mkdir(parents=True, exist_ok=True)
+            clashes = 0
             with out_path.open("wb") as out:
                 out.write(header)
                 for k in range(args.times):
-                    write_copy(out, data, r, k, k * step, unit, args.chunk)
+                    clashes += write_copy(out, data, r, k, k * step, unit, args.chunk, server_port)
             del data, r  # release the views into the mapping before it closes
     t3 = time.perf_counter()
     print(f"{out_path}: {args.times} × {n:,} packets of {args.src.name} = {args.times * n:,} packets, "
           f"{out_path.stat().st_size / 1e6:.1f} MB; copies {step / unit:.3f} s apart, IPv4 records "
           f"{v4:,} of {n:,}; walk {t1 - t0:.2f} s, index {t2 - t1:.2f} s, write {t3 - t2:.2f} s, "
           f"total {t3 - t0:.2f} s", flush=True)
+    if clashes:
+        print(f"--clients-apart: {clashes:,} packets' client address would have equalled the server's: "
+              f"left at the shifted address", file=sys.stderr)
     if args.no_verify:
         return 0
     count = capinfos_count(out_path)
