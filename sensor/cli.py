@@ -10,7 +10,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from sensor.capture.source import CaptureInput, open_inputs
 from sensor.detect import commands as detect_commands
@@ -20,7 +20,8 @@ from sensor.detect.engine import Detector
 from sensor.detect.learn_first import LearnFirst
 from sensor.detect.signatures import Signatures
 from sensor.live import command as live_command
-from sensor.pipeline import Options, Pipeline, format_summary
+from sensor.parallel import workers_for
+from sensor.pipeline import Options, Pipeline, Summary, format_summary
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
 from sensor.progress import Progress, ProgressBar
@@ -193,6 +194,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text}")
+    return value
+
+
 def _decode_as(text: str) -> tuple[str, str, int]:
     """``PROTO=[TRANSPORT/]PORT`` (TCP when the transport is left out), like tshark's decode-as."""
     from protocols import BUILTIN
@@ -265,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_analysis_options(analyze)
     analyze.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
     analyze.add_argument("--batch-frames", type=int, default=65_536, help=argparse.SUPPRESS)
+    analyze.add_argument("--workers", type=_positive, default=1, metavar="N",
+                         help="processes sharing the work by host pair, one per core at most (default: 1; see the "
+                              "README for what may differ from one process)")
 
     for name, helptext in (("assets", "list the asset inventory"), ("alerts", "list the alerts")):
         sub = commands.add_parser(name, help=helptext)
@@ -323,6 +337,9 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
     for path in (args.events, args.flows, args.alerts, args.baseline if learning else None):
         if path:
             _check_output(path)
+    workers, note = workers_for(args)  # live capture has no --workers (yet)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     with ExitStack() as stack:
         siem = _forwarder(args)  # a bad URL or certificate stops the run before the database exists
         if siem is not None:
@@ -340,10 +357,14 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
                           fast_path=not args.no_fast_path, batch_frames=batch_frames, progress=progress,
                           detector=Detector(_checks(args, baseline)), on_alerts=detected.write,
                           flush_seconds=flush_seconds, on_assets=feed, logs=logs)
-        pipeline = Pipeline(store, options)
-        if on_start is not None:
-            on_start(pipeline, siem)
-        summary = pipeline.run_inputs(inputs)
+        if workers > 1:
+            summary = _sharded(args, inputs, workers, options, store, detected,
+                               {"events": events, "flows": flows, "alerts": alerts_out})
+        else:
+            pipeline = Pipeline(store, options)
+            if on_start is not None:
+                on_start(pipeline, siem)
+            summary = pipeline.run_inputs(inputs)
         alerts = check_policy(store, policy, args.window) if policy is not None else []
         detected.write(alerts)
         if feed is not None:
@@ -365,6 +386,23 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
               f"{siem.spool.path}" + (f", {health['dropped']} dropped (spool full)" if health["dropped"] else "")
               + (f"; last error: {health['last_error']}" if health["backlog"] and health["last_error"] else ""))
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
+
+
+def _sharded(args: argparse.Namespace, inputs: Iterable[CaptureInput], workers: int, options: Options, store: Store,
+             detected: AlertLog, outputs: dict[str, _Output | None]) -> Summary:
+    """The run on ``workers`` processes (sensor.parallel); the alerts they raised count as this run's."""
+    from sensor.parallel import WorkerFailed, run_sharded
+
+    def alert_writer(part: IO[str] | None) -> Callable[[list[dict]], None]:
+        return AlertLog(part, args.alerts_format, args.sensor_name).write  # type: ignore[arg-type]
+
+    try:
+        summary, ids = run_sharded(inputs, workers, args.db, options,
+                                   {kind: out for kind, out in outputs.items() if out is not None}, alert_writer, store)
+    except WorkerFailed as error:
+        raise Fault(args.db, str(error)) from None
+    detected.ids |= ids
+    return summary
 
 
 def _zeek_logs(folder: str, fmt: str) -> ZeekLogs:

@@ -68,6 +68,7 @@ class Options:
     on_assets: Callable[[list[str]], None] | None = None  # hears the keys of the assets each commit changed
     logs: MessageLog | None = None  # protocol logs written per batch and per ended flow (Zeek's, --zeek-logs)
     flush_seconds: float | None = None  # commit at least this often (live capture), besides every FLUSH_EVERY batches
+    shard: tuple[int, int] | None = None  # (k, n): this is worker k of n (sensor.parallel); the run is theirs together
 
 
 @dataclass(slots=True)
@@ -116,6 +117,7 @@ class Pipeline:
         enders = [FlowWriter(options.flows)] if options.flows is not None else []
         enders += [options.logs.flow_ended] if options.logs is not None else []
         self.inventory = Inventory(options.broadcasts)
+        self.inventory.macs.keep_sightings = options.shard is not None
         self.flows = FlowTable(self.dispatcher.service_ports, on_end=_each(enders),
                                on_unanswered=self.inventory.observe_unanswered)
         self.logs = options.logs
@@ -133,6 +135,8 @@ class Pipeline:
         self._complete: dict[str, CaptureInput] = {}  # inputs of this command the database already has whole
         self._muted = False
         self._flushed = time.monotonic()
+        # a worker's batches are shares of the reader's: it commits after as many frames as one process would
+        self._flush_every = FLUSH_EVERY * (options.shard[1] if options.shard else 1)
         self._hidden_summary = Summary()  # swapped in while muted (see _mute)
         self._hidden_events: EventWriter | None = None
         self._hidden_logs: MessageLog | None = None
@@ -167,7 +171,7 @@ class Pipeline:
         with its checkpoint) are replayed first when this command names them too.
         """
         name = source.name
-        fp = fingerprint(name)
+        fp = shard_key(fingerprint(name), self.options.shard)
         progress = self.store.file_progress(fp) if fp is not None else None
         if progress is not None and progress.complete:
             self.summary.skipped.append(name)
@@ -205,15 +209,20 @@ class Pipeline:
         consumed = 0
         unsupported: Counter[int] = Counter()
         first_ts, last_ts = float("inf"), float("-inf")
+        whole_input = self.options.shard is None  # a worker sees a share: the input's own facts are the reader's
         for whole in source.batches(max_frames=self.options.batch_frames):
-            self._skipped_records(whole, last_frame)
+            if whole_input:
+                holes = skipped_records(whole, last_frame)
+                self._count_weirds(holes)
+                if holes and self.events is not None:
+                    self.events.write(None, [], holes)
+                unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
             consumed += int(whole.caplen.sum()) + PCAP_RECORD_HEADER * len(whole)
-            unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
             if len(whole):
                 first_ts, last_ts = min(first_ts, float(whole.ts.min())), max(last_ts, float(whole.ts.max()))
             for fb in _split(whole, muted):
                 self._process(fb)
-                last_frame = int(fb.frame[-1])
+                last_frame = int(fb.frame[-1]) if len(fb) else last_frame  # a worker's share may be empty
                 if self._muted and last_frame >= muted:  # the checkpoint: from here on this is the first run
                     self._flush(None)
                     self._mute(False)
@@ -221,30 +230,15 @@ class Pipeline:
             if self.options.progress is not None:
                 self.options.progress(Progress(name, consumed, size, self.summary.packets,
                                                time.perf_counter() - self._clock))
-            if batches % FLUSH_EVERY == 0 or self._due():
+            if batches % self._flush_every == 0 or self._due():
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False, after) if fp else None)
-        if not replay_only:
+        if not replay_only and whole_input:
             self.summary.duration += max(last_ts - first_ts, 0.0)
-            for linktype, count in sorted(unsupported.items()):
-                self.summary.warnings.append(f"{name}: link type {linktype} is not decoded; {count} frames only counted")
+            self.summary.warnings += unsupported_warnings(name, unsupported)
         self._end_of_input(name)
         self._flush(FileCheckpoint(fp, name, size, last_frame, True, after) if fp else None)
         self._mute(False)
 
-    def _skipped_records(self, fb: FrameBatch, previous: int) -> None:
-        """The reader skips a record it cannot take (an oversized caplen between sound records) but keeps
-        its frame number, as tshark does: each hole in the numbering is a counted weird."""
-        if not len(fb):
-            return
-        numbers = np.r_[previous, fb.frame]
-        holes = np.nonzero(np.diff(numbers) > 1)[0]
-        weirds = [Weird("capture_record_skipped", "capture", fb.file, frame, float(fb.ts[i]),
-                        "record skipped by the reader (see the warning)")
-                  for i in holes.tolist() for frame in range(int(numbers[i]) + 1, int(numbers[i + 1]))]
-        if weirds:
-            self._count_weirds(weirds)
-            if self.events is not None:
-                self.events.write(None, [], weirds)
 
     def _mute(self, on: bool) -> None:
         """While muted the stages run for their state only: no counts, files or commits."""
@@ -266,6 +260,13 @@ class Pipeline:
             with self._guard(weirds, fb.file, int(packets.frame[0]) if len(packets) else 0):
                 self._stages(packets, weirds)
             self._count_weirds(weirds)
+        now = fb.clock if fb.clock is not None else float(fb.ts.max()) if len(fb) else None
+        if now is not None:  # what waited too long ends by the reader's clock, the same for every worker
+            self.flows.expire(now)
+            abandoned = self.fragments.expire(now)
+            self._count_weirds(abandoned)
+            if abandoned and self.events is not None:
+                self.events.write(None, [], abandoned)
 
     @contextmanager
     def _guard(self, weirds: list[Weird], file: str, frame: int) -> Iterator[None]:
@@ -370,10 +371,14 @@ class Pipeline:
         if self.detector is not None:  # alerts that grew are written at commits, not per batch: each copy is whole
             self._alert(self.detector.changed())
         assets, comms, points, polls = self.inventory.take()
+        # workers leave MACs to the run, which weighs all their evidence at the end (sensor.parallel)
+        sharded = self.options.shard is not None
+        macs = self.inventory.macs.changes([a.ip for a in assets if a.ip]) if not sharded else []
         batch = StoreBatch(assets=assets, points=points, communications=comms, polls=polls,
                            scans=self.inventory.scans.take(),
                            weirds=self._weird_counts, files=[checkpoint] if checkpoint else [],
-                           macs=self.inventory.macs.corrections(), alerts=self._alerts)
+                           macs=macs, alerts=self._alerts,
+                           mac_sightings=self.inventory.macs.take_sightings() if sharded else [])
         self._weird_counts = {}
         self._alerts = []
         if not self._muted:  # muted: an earlier run stored these facts already
@@ -387,15 +392,45 @@ class Pipeline:
         s.flows = self.flows.total
         self.flows.close()
         s.fast_rows, s.slow_rows = self.modbus.fast_rows, self.modbus.slow_rows
-        assets = self.store.assets()
-        polls_by_client: dict[str, list[dict]] = {}
-        for poll in self.store.polls():
-            polls_by_client.setdefault(poll["client"], []).append(poll)
-        types = [(a["ip"] or a["mac"], *infer_device_type(a, polls_by_client.get(a["ip"], []))) for a in assets]
-        run = Run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-                  time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), names, s.packets, s.bytes, round(seconds, 3))
-        self.store.commit(StoreBatch(device_types=types, runs=[run]))
-        s.assets = len(assets)
+        if self.options.shard is None:  # the workers' run is recorded once, by the process that started them
+            record_run(self.store, names, started, s)
+
+
+def record_run(store: Store, names: list[str], started: float, s: Summary) -> None:
+    """What is settled once the run's facts are all in: device types, and the run's own record."""
+    assets = store.assets()
+    polls_by_client: dict[str, list[dict]] = {}
+    for poll in store.polls():
+        polls_by_client.setdefault(poll["client"], []).append(poll)
+    types = [(a["ip"] or a["mac"], *infer_device_type(a, polls_by_client.get(a["ip"], []))) for a in assets]
+    run = Run(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), names, s.packets, s.bytes, round(s.seconds, 3))
+    store.commit(StoreBatch(device_types=types, runs=[run]))
+    s.assets = len(assets)
+
+
+def shard_key(fp: str | None, shard: tuple[int, int] | None) -> str | None:
+    """A file's checkpoint key: its fingerprint, and for worker k of n ``FP#k/n`` (each worker resumes its share)."""
+    if fp is None or shard is None:
+        return fp
+    return f"{fp}#{shard[0]}/{shard[1]}"
+
+
+def skipped_records(fb: FrameBatch, previous: int) -> list[Weird]:
+    """The reader skips a record it cannot take (an oversized caplen between sound records) but keeps
+    its frame number, as tshark does: each hole in the numbering is a counted weird."""
+    if not len(fb):
+        return []
+    numbers = np.r_[previous, fb.frame]
+    holes = np.nonzero(np.diff(numbers) > 1)[0]
+    return [Weird("capture_record_skipped", "capture", fb.file, frame, float(fb.ts[i]),
+                  "record skipped by the reader (see the warning)")
+            for i in holes.tolist() for frame in range(int(numbers[i]) + 1, int(numbers[i + 1]))]
+
+
+def unsupported_warnings(name: str, unsupported: Counter[int]) -> list[str]:
+    return [f"{name}: link type {linktype} is not decoded; {count} frames only counted"
+            for linktype, count in sorted(unsupported.items())]
 
 
 def _event_writer(out: IO[str]) -> EventWriter:
@@ -415,19 +450,21 @@ def _split(fb: FrameBatch, frame: float) -> list[FrameBatch]:
     """The batch, cut after ``frame`` when that falls inside it (a rerun with other batch sizes)."""
     if not len(fb) or not fb.frame[0] <= frame < fb.frame[-1]:
         return [fb]
-    return [_rows(fb, fb.frame <= frame), _rows(fb, fb.frame > frame)]
+    return [frame_rows(fb, fb.frame <= frame), frame_rows(fb, fb.frame > frame)]
 
 
-def _rows(fb: FrameBatch, keep: np.ndarray) -> FrameBatch:
+def frame_rows(fb: FrameBatch, keep: np.ndarray) -> FrameBatch:
+    """The frames where ``keep`` holds, sharing the byte buffer."""
     return FrameBatch(fb.data, fb.offset[keep], fb.caplen[keep], fb.wirelen[keep], fb.ts[keep], fb.linktype[keep],
-                      fb.frame[keep], fb.file)
+                      fb.frame[keep], fb.file, fb.clock)
 
 
 def format_summary(s: Summary) -> str:
     rate = s.packets / s.seconds if s.seconds > 0 else 0.0
-    protocols = ", ".join(f"{name} {count}" for name, count in sorted(s.protocols.items(), key=lambda kv: -kv[1]))
+    most_first = lambda kv: (-kv[1], kv[0])  # noqa: E731 - ties by name, whatever order the counts came in
+    protocols = ", ".join(f"{name} {count}" for name, count in sorted(s.protocols.items(), key=most_first))
     weird_total = sum(s.weirds.values())
-    top_weirds = ", ".join(f"{code} {n}" for code, n in s.weirds.most_common(5))
+    top_weirds = ", ".join(f"{code} {n}" for code, n in sorted(s.weirds.items(), key=most_first)[:5])
     lines = [
         f"files       {s.files} analysed" + (f", {len(s.skipped)} already in the database" if s.skipped else "")
         + (f", {len(s.errors)} unreadable" if s.errors else ""),

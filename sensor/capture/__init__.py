@@ -34,6 +34,7 @@ class FrameBatch:
     linktype: np.ndarray  # int64, LINKTYPE_* of the frame's interface
     frame: np.ndarray  # int64, 1-based frame number in its file
     file: str
+    clock: float | None = None  # a worker's share of a batch (sensor.parallel): the whole batch's last timestamp
 
     def __len__(self) -> int:
         return len(self.offset)

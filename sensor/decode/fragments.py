@@ -24,6 +24,8 @@ class _Datagram:
     pieces: dict[int, bytes] = field(default_factory=dict)
     total: int | None = None  # payload length, known once the last fragment arrived
     first_ts: float = 0.0
+    first_frame: int = 0
+    file: str = ""
 
 
 class FragmentReassembler:
@@ -44,8 +46,11 @@ class FragmentReassembler:
             flags_offset = int.from_bytes(header[6:8], "big")
             offset, more = (flags_offset & 0x1FFF) * 8, bool(flags_offset & 0x2000)
             key = (header[12:20] + header[9:10], int.from_bytes(header[4:6], "big"))
-            self._expire(ts, fb.file, frame, weirds)
-            dgram = self._table.setdefault(key, _Datagram(first_ts=ts))
+            had = self._table.get(key)
+            if had is not None and ts - had.first_ts > TIMEOUT_S:  # this datagram's own clock: not the others'
+                del self._table[key]
+                weirds.append(_timeout(had))
+            dgram = self._table.setdefault(key, _Datagram(first_ts=ts, first_frame=frame, file=fb.file))
             piece = data[start + header_len:end].tobytes()
             if offset == 0:
                 dgram.header = header
@@ -66,13 +71,17 @@ class FragmentReassembler:
                 weirds.append(Weird("ipv4_fragment_table_full", "ipv4", fb.file, frame, ts))
         return _as_batch(out, fb.file) if out else None
 
-    def _expire(self, now: float, file: str, frame: int, weirds: list[Weird]) -> None:
+    def expire(self, now: float) -> list[Weird]:
+        """Abandon the datagrams older than ``TIMEOUT_S`` at packet time ``now`` (the reader's clock after each
+        batch, which workers share too); each is a weird at its first fragment."""
+        weirds = []
         while self._table:
             key, oldest = next(iter(self._table.items()))
             if now - oldest.first_ts <= TIMEOUT_S:
-                return
+                break
             del self._table[key]
-            weirds.append(Weird("ipv4_fragment_timeout", "ipv4", file, frame, now))
+            weirds.append(_timeout(oldest))
+        return weirds
 
     @staticmethod
     def _complete(dgram: _Datagram) -> bytes | None:
@@ -90,6 +99,11 @@ class FragmentReassembler:
         header[2:4] = (len(header) + dgram.total).to_bytes(2, "big")
         header[6:8] = b"\x00\x00"
         return bytes(header) + bytes(payload[:dgram.total])
+
+
+def _timeout(dgram: _Datagram) -> Weird:
+    return Weird("ipv4_fragment_timeout", "ipv4", dgram.file, dgram.first_frame, dgram.first_ts,
+                 f"incomplete after {TIMEOUT_S:.0f} s")
 
 
 def _as_batch(datagrams: list[tuple[bytes, int, float]], file: str) -> FrameBatch:

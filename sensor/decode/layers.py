@@ -126,6 +126,23 @@ def _link_layer(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return ethertype, l3, mac, mac_dst, broadcast, short
 
 
+def address_pairs(fb: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per frame: is it IP, and its source and destination as (hi, lo) halves, read without decoding the rest
+    (what ``sensor.parallel`` shares the frames out by). IPv4 addresses come as their 32-bit value in ``lo``."""
+    data, end = fb.data, fb.offset + fb.caplen
+    ethertype, l3, *_ = _link_layer(fb)
+    v4 = (ethertype == ETH_IPV4) & (end - l3 >= 20)
+    v6 = (ethertype == ETH_IPV6) & (end - l3 >= 40)
+    zero = np.zeros(len(l3), np.uint64)
+    src_lo = np.where(v4, u32(data, l3 + 12).astype(np.uint64), zero)
+    dst_lo = np.where(v4, u32(data, l3 + 16).astype(np.uint64), zero)
+    src_hi, dst_hi = zero, zero
+    if v6.any():
+        src_hi, src_lo = np.where(v6, u64(data, l3 + 8), zero), np.where(v6, u64(data, l3 + 16), src_lo)
+        dst_hi, dst_lo = np.where(v6, u64(data, l3 + 24), zero), np.where(v6, u64(data, l3 + 32), dst_lo)
+    return v4 | v6, src_hi, src_lo, dst_hi, dst_lo
+
+
 def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
     """Decode a frame batch; reassembled IPv4 datagrams come back as a second ``Packets``."""
     if len(fb) == 0 or len(fb.data) == 0:

@@ -252,7 +252,7 @@ class FlowTable:
         init_is_a = np.array([f.init_is_a for f in flows], dtype=bool)
         direction = (init_is_a[group] == src_gt).astype(np.int64)  # src is side A when not src_gt
         counts, octets = self._count(ip, flows, group, direction)
-        self._expire(packets, weirds)
+        self._bound(packets, weirds)
         return FlowBatch(ip, flows, group, direction, new, counts + earlier, octets + earlier_octets)
 
     def _attempts(self, ip: Packets, group: np.ndarray, first: np.ndarray, src_gt: np.ndarray,
@@ -421,12 +421,16 @@ class FlowTable:
         if len(self.half_open):
             self._end(self.half_open.take(self.half_open.all()))
 
-    def _expire(self, packets: Packets, weirds: list[Weird]) -> None:
-        """Attempts idle for ``TIMEOUT`` end; beyond a table's limit the least recently active go."""
+    def expire(self, now: float) -> None:
+        """Attempts idle for ``TIMEOUT`` at packet time ``now`` end. The pipeline calls this after every frame batch
+        with the reader's clock, so workers that see a share of each batch end the same attempts at the same time."""
         if len(self.half_open):
-            idle = self.half_open.idle(float(packets.ts.max()) - TIMEOUT)
+            idle = self.half_open.idle(now - TIMEOUT)
             if len(idle):
                 self._end(self.half_open.take(idle))
+
+    def _bound(self, packets: Packets, weirds: list[Weird]) -> None:
+        """Beyond a table's limit, the least recently active go."""
         if len(self.half_open) > MAX_HALF_OPEN:
             count = len(self.half_open) - int(MAX_HALF_OPEN * (1 - EVICT_FRACTION))
             self._end(self.half_open.take(self.half_open.oldest(count)))

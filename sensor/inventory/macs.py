@@ -11,6 +11,7 @@ from sensor.inventory.model import Source
 from sensor.inventory.oui import mac_vendor
 
 MAX_ADDRESSES = 65_536  # IPs whose MAC evidence is remembered
+ARP, PACKET = "arp", "packet"  # kinds of MAC evidence: an ARP sender field, or the source of an IP packet
 
 
 def is_station(mac: str) -> bool:
@@ -19,32 +20,36 @@ def is_station(mac: str) -> bool:
 
 
 class MacBook:
+    """MAC evidence per IP. The evidence kept is the earliest (lowest file name, then frame), whatever order the
+    flows of a batch come in, so one process and workers that each saw a share of the traffic (``merge``) decide
+    alike."""
+
     def __init__(self) -> None:
         self._arp: dict[str, tuple[int, Source]] = {}
-        self._seen: dict[str, tuple[int, Source]] = {}  # ip -> first source MAC of its packets
+        self._seen: dict[str, tuple[int, Source]] = {}  # ip -> earliest source MAC of its packets
         self._ips_of: dict[int, set[str]] = {}
-        self._given: dict[str, str | None] = {}  # ip -> MAC text handed to the store
+        self._given: dict[str, tuple[str, Source] | None] = {}  # ip -> (MAC, evidence) handed to the store
+        self._sightings: dict[tuple[int, str, str], Source] = {}  # (MAC, ip, kind) -> earliest, since the last take
+        self.keep_sightings = False  # a worker's book: its evidence goes to the store for the run to decide
         self.refused = 0  # addresses whose evidence was not kept since the last ``take_refused``
 
     def saw_packet(self, ip: str, mac: int, source: Source) -> None:
         if not mac:
             return
         ips = self._ips_of.get(mac)
-        if ips is not None and ip in ips:
-            return
-        if len(self._seen) >= MAX_ADDRESSES:
+        if (ips is None or ip not in ips) and len(self._seen) >= MAX_ADDRESSES and ip not in self._seen:
             self.refused += 1
             return
         self._ips_of.setdefault(mac, set()).add(ip)
-        self._seen.setdefault(ip, (mac, source))
+        _keep_earliest(self._seen, ip, (mac, source))
+        self._sighted(mac, ip, PACKET, source)
 
     def saw_arp(self, ip: str, mac: int, source: Source) -> None:
-        if ip in self._arp:
-            return
-        if len(self._arp) >= MAX_ADDRESSES:
+        if ip not in self._arp and len(self._arp) >= MAX_ADDRESSES:
             self.refused += 1
             return
-        self._arp[ip] = (mac, source)
+        _keep_earliest(self._arp, ip, (mac, source))
+        self._sighted(mac, ip, ARP, source)
 
     def take_refused(self) -> int:
         """How many addresses the limit turned away since the last call (each becomes a counted weird)."""
@@ -59,21 +64,48 @@ class MacBook:
         text = mac_text(mac)
         return (text, source) if text else None
 
-    def give(self, ip: str) -> tuple[str, str | None, Source] | None:
-        """(mac, vendor, evidence) to record for ``ip`` now, or None when nothing new is known."""
-        best = self.best(ip)
-        if best is None or self._given.get(ip) == best[0]:
-            return None
-        self._given[ip] = best[0]
-        return best[0], mac_vendor(best[0]), best[1]
-
-    def corrections(self) -> list[tuple[str, str | None, str | None]]:
-        """(ip, mac, vendor) for every IP whose recorded MAC later evidence contradicts."""
+    def changes(self, ips: list[str]) -> list[tuple[str, str | None, str | None, Source | None]]:
+        """(ip, mac, vendor, evidence) for these IPs and every IP given one before, where what we believe now is not
+        what the store was last told (None: a MAC given before turned out to be a router's)."""
         out = []
-        for ip, given in self._given.items():
+        for ip in dict.fromkeys([*ips, *self._given]):
             best = self.best(ip)
-            mac = best[0] if best else None
-            if mac != given:
-                self._given[ip] = mac
-                out.append((ip, mac, mac_vendor(mac) if mac else None))
+            if best is None and ip not in self._given:
+                continue
+            if best != self._given.get(ip):
+                self._given[ip] = best
+                mac, source = best if best is not None else (None, None)
+                out.append((ip, mac, mac_vendor(mac) if mac else None, source))
         return out
+
+    def _sighted(self, mac: int, ip: str, kind: str, source: Source) -> None:
+        if not self.keep_sightings:
+            return
+        had = self._sightings.get((mac, ip, kind))
+        if had is None or (source.file, source.frame) < (had.file, had.frame):
+            self._sightings[(mac, ip, kind)] = source
+
+    def take_sightings(self) -> list[tuple[str, str, str, Source]]:
+        """(MAC, ip, kind, earliest evidence) seen since the last call: what workers store, so that the run can
+        weigh every worker's evidence at its end, even after a kill and a resume (``from_sightings``)."""
+        taken, self._sightings = self._sightings, {}
+        return [(mac_text(mac) or "", ip, kind, source) for (mac, ip, kind), source in taken.items()]
+
+    @classmethod
+    def from_sightings(cls, rows: list[tuple[str, str, str, Source]]) -> MacBook:
+        book = cls()
+        for mac_str, ip, kind, source in rows:
+            mac = int(mac_str.replace(":", ""), 16)
+            if kind == ARP:
+                _keep_earliest(book._arp, ip, (mac, source))
+            else:
+                book._ips_of.setdefault(mac, set()).add(ip)
+                _keep_earliest(book._seen, ip, (mac, source))
+        return book
+
+
+def _keep_earliest(book: dict[str, tuple[int, Source]], ip: str, item: tuple[int, Source]) -> None:
+    """Keep ``item`` unless the book has earlier evidence for ``ip``: the lowest (file name, frame) wins."""
+    had = book.get(ip)
+    if had is None or (item[1].file, item[1].frame) < (had[1].file, had[1].frame):
+        book[ip] = item

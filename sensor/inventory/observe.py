@@ -54,10 +54,8 @@ class Inventory:
 
     def __init__(self, broadcasts: frozenset[str] = frozenset()) -> None:
         """``broadcasts``: directed broadcast addresses of known networks, which are no hosts either; others
-        are learnt from the link layer (``_learn_broadcasts``)."""
+        are told per flow from the link layer (``party``)."""
         self._broadcasts = broadcasts
-        self._l2_broadcast: set[str] = set()  # IPv4 destinations of frames to ff:ff:ff:ff:ff:ff
-        self._senders: set[str] = set()  # addresses that sent at least one packet
         self._reset()
         self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
         self._identity_facts: dict[tuple[str, str], dict[str, object]] = {}  # (ip, protocol) -> what is known
@@ -93,8 +91,7 @@ class Inventory:
         for g, flow in enumerate(fb.flows):
             packets = int(counts[g, 0] + counts[g, 1])
             size = int(octets[g, 0] + octets[g, 1])
-            self._learn_broadcasts(flow)
-            hosts = [(side, ip) for side, ip in ((0, flow.initiator), (1, flow.responder)) if self.is_host(ip)]
+            hosts = [(side, ip) for side, ip in ((0, flow.initiator), (1, flow.responder)) if self.party(flow, side)]
             for side, ip in hosts:
                 asset = self._asset(ip, flow.first_ts)
                 asset.first_seen = min(asset.first_seen, flow.first_ts)
@@ -112,25 +109,22 @@ class Inventory:
             self._communicate(flow, packets, size, flow.id in new_ids)
 
     def is_host(self, ip: str) -> bool:
-        return is_host(ip) and ip not in self._broadcasts and (ip not in self._l2_broadcast or ip in self._senders)
+        return is_host(ip) and ip not in self._broadcasts
 
-    def _learn_broadcasts(self, flow: Flow) -> None:
-        """An IPv4 address that receives link-layer broadcasts and never sends is a directed broadcast
-        (10.20.1.255 of a /24), known without a policy."""
-        for d, sender, receiver in ((0, flow.initiator, flow.responder), (1, flow.responder, flow.initiator)):
-            if flow.packets[d] and sender not in self._senders:
-                if len(self._senders) < MAX_ADDRESSES:
-                    self._senders.add(sender)
-                else:
-                    self._limits.append(("sender_table_full", f"more than {MAX_ADDRESSES:,} sending addresses"))
-            if flow.l2_broadcast[d] and ":" not in receiver and len(self._l2_broadcast) < MAX_ADDRESSES:
-                self._l2_broadcast.add(receiver)
+    def party(self, flow: Flow, side: int) -> bool:
+        """Is this side of the flow a host? Not when ``is_host`` says no, nor when it never sent in this flow and what
+        it received went to the link's broadcast MAC: an IPv4 directed broadcast (10.20.1.255 of a /24), known
+        without a policy. Judged per flow, so it does not depend on which flows were seen first (or by which
+        worker)."""
+        ip = flow.initiator if side == 0 else flow.responder
+        if not self.is_host(ip):
+            return False
+        return ":" in ip or flow.packets[side] > 0 or not flow.l2_broadcast[1 - side]
 
     @staticmethod
     def _add_service(asset: AssetDelta, service: Service, source: Source) -> None:
-        if service not in asset.services:
-            asset.services.add(service)
-            asset.sources.setdefault(f"service:{service.protocol}/{service.port}", source)
+        asset.services.add(service)
+        cite(asset.sources, f"service:{service.protocol}/{service.port}", source)
 
     def _communicate(self, flow: Flow, packets: int, size: int, is_new: bool) -> None:
         comm = self._communication(flow)
@@ -201,16 +195,16 @@ class Inventory:
             self._add_service(server, Service(PROTOCOL, "tcp", flow.server_port), source)
             self._communication(flow).protocol = PROTOCOL  # confirmed by a valid message, not by the port
             server.roles.add("modbus_server")
-            server.sources.setdefault("role:modbus_server", source)
+            cite(server.sources, "role:modbus_server", source)
             client.roles.add("modbus_client")
-            client.sources.setdefault("role:modbus_client", source)
+            cite(client.sources, "role:modbus_client", source)
         pairs, pair_rows = np.unique(mb.flow * 256 + mb.unit_id, return_index=True)
         by_frame = np.argsort(pair_rows, kind="stable")  # the earliest message is the evidence
         for pair, row in zip(pairs[by_frame].tolist(), pair_rows[by_frame].tolist()):
             server = self._asset(flows[pair // 256].server, flows[pair // 256].first_ts)
             if pair % 256 not in server.unit_ids:
                 server.unit_ids.add(pair % 256)
-                server.sources.setdefault("unit_ids", Source("modbus", mb.file, int(mb.frame[row])))
+                cite(server.sources, "unit_ids", Source("modbus", mb.file, int(mb.frame[row])))
         requests = mb.is_request
         self._actions(mb, requests)
         self._points(mb, requests, ts)
@@ -376,7 +370,7 @@ class Inventory:
                 objects.setdefault(obj.object_id, (obj.value, source))
             asset = self._asset(flow.server, float(mb.ts[row]))
             asset.identity = _identity(objects)
-            asset.sources.setdefault("identity", source)
+            cite(asset.sources, "identity", source)
 
     # any protocol -----------------------------------------------------------------------------
     def observe_messages(self, mb: MessageBatch) -> None:
@@ -393,7 +387,8 @@ class Inventory:
             sender = flow.initiator if side == 0 else flow.responder
             receiver = flow.responder if side == 0 else flow.initiator
             parties = {"client": flow.client, "server": flow.server, "src": sender, "dst": receiver}
-            conversation = self.is_host(flow.client) and self.is_host(flow.server)
+            hosts = {ip for s, ip in ((0, flow.initiator), (1, flow.responder)) if self.party(flow, s)}
+            conversation = self.party(flow, 0) and self.party(flow, 1)
             if g not in seen_flows and conversation:
                 seen_flows.add(g)
                 server = self._asset(flow.server, flow.first_ts)
@@ -407,7 +402,7 @@ class Inventory:
                 requests.append((g, ts, KIND_OF_ACTION.get(message.action, OTHER_KIND)))
             for fact in message.facts:
                 ip = parties[fact.about]
-                if not self.is_host(ip):
+                if ip not in hosts:
                     continue
                 if fact.kind == "role":
                     self._role(ip, f"{protocol}_{fact.value}", source, ts)
@@ -420,7 +415,7 @@ class Inventory:
                 elif fact.kind == "hostname":
                     asset = self._asset(ip, ts)
                     asset.hostnames.add(str(fact.value))
-                    asset.sources.setdefault(f"hostname:{fact.value}", source)
+                    cite(asset.sources, f"hostname:{fact.value}", source)
         self._generic_polls(flows, requests)
 
     def observe_link(self, lb: LinkBatch) -> None:
@@ -444,7 +439,7 @@ class Inventory:
                     self._identity(station.mac, lb.protocol, fact.value, source, ts, station)
                 elif fact.kind == "hostname":
                     station.hostnames.add(str(fact.value))
-                    station.sources.setdefault(f"hostname:{fact.value}", source)
+                    cite(station.sources, f"hostname:{fact.value}", source)
 
     def _station(self, mac: str | None, ts: float, source: Source) -> AssetDelta | None:
         """The delta of the station with this unicast MAC (group addresses are no devices)."""
@@ -489,9 +484,8 @@ class Inventory:
 
     def _role(self, ip: str, role: str, source: Source, ts: float, asset: AssetDelta | None = None) -> None:
         asset = asset or self._asset(ip, ts)
-        if role not in asset.roles:
-            asset.roles.add(role)
-            asset.sources.setdefault(f"role:{role}", source)
+        asset.roles.add(role)
+        cite(asset.sources, f"role:{role}", source)
 
     def _module(self, ip: str, protocol: str, value: dict, source: Source, ts: float) -> None:
         """A card of the chassis behind ``ip``: what is known of each slot accumulates, as identities do."""
@@ -519,7 +513,7 @@ class Inventory:
         details = tuple((k, v) for k, v in sorted(known.items()) if k not in ("vendor", "product", "revision"))
         asset.identity = Identity(**{k: None if v is None else str(v) for k, v in core.items()},
                                   source=f"{protocol}, {first.file} frame {first.frame}", details=details)
-        asset.sources.setdefault("identity", first)
+        cite(asset.sources, "identity", first)
 
     # flush ------------------------------------------------------------------------------------
     def take(self) -> tuple[list[AssetDelta], list[CommunicationDelta], list[PointDelta], list[PollStats]]:
@@ -530,15 +524,19 @@ class Inventory:
                 self._add_service(responder, Service(flow.transport, flow.transport, flow.resp_port),
                                   Source(flow.transport, flow.file, flow.first_frame, "answered"))
         self._pending_services = {}
-        for ip, asset in self.assets.items():
-            given = self.macs.give(ip)
-            if given is not None:
-                asset.mac, asset.mac_vendor, asset.sources["mac"] = given
         out = (list(self.assets.values()) + list(self.stations.values()), list(self.communications.values()),
                self.points.take() + list(self.protocol_points.values()),
                list(self.polls.values()))
         self._reset()
         return out
+
+def cite(sources: dict[str, Source], attribute: str, source: Source) -> None:
+    """Record why we believe an attribute: the lowest (file name, frame) that showed it, whichever flow or worker
+    met it first (the store keeps the same rule: ``merge.keep_first``)."""
+    had = sources.get(attribute)
+    if had is None or (source.file, source.frame) < (had.file, had.frame):
+        sources[attribute] = source
+
 
 def _identity(objects: dict[int, tuple[str, Source]]) -> Identity:
     def value(oid: int) -> str | None:

@@ -94,7 +94,7 @@ class ScanBook:
         _, target_port = attempts.ports()
         sender_key = s_hi * _MIX[0] ^ s_lo * _MIX[1] ^ proto.astype(np.uint64) * _MIX[4]
         new_target = self._remember(sender_key ^ t_hi * _MIX[2] ^ t_lo * _MIX[3])
-        order = np.lexsort((attempts.first_ts, proto, sender_key))
+        order = np.lexsort((attempts.first_frame, attempts.file, proto, sender_key))  # the earliest attempt first
         key_sorted = sender_key[order]
         starts = np.flatnonzero(np.r_[True, (key_sorted[1:] != key_sorted[:-1]) | (np.diff(proto[order]) != 0)])
         group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(order)]))  # per sorted row

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats
+from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Source
 from sensor.inventory.scans import ScanDelta
 
 
@@ -56,5 +56,7 @@ class StoreBatch:
     # Derived columns, applied after the deltas above so a new asset can be typed in the same batch.
     device_types: list[tuple[str, str | None, list[str]]] = field(default_factory=list)  # (ip, type, reasons)
     zones: list[tuple[str, str | None, float | None]] = field(default_factory=list)  # (ip, zone, Purdue level)
-    macs: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # (ip, mac, vendor) corrections
+    # (ip, mac, vendor, evidence): what is believed of an IP's MAC now (None: a MAC given before was a router's)
+    macs: list[tuple[str, str | None, str | None, Source | None]] = field(default_factory=list)
+    mac_sightings: list[tuple[str, str, str, Source]] = field(default_factory=list)  # workers': MacBook.take_sightings
     runs: list[Run] = field(default_factory=list)

@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from sensor.inventory.model import Source
+
 from .batch import FileProgress, StoreBatch
 from .merge import TableSpec, dumps
 from .ranges import GROUP, group_of, merge_ranges
@@ -20,6 +22,7 @@ from .tables import (
     ASSETS,
     COMMUNICATIONS,
     FILES,
+    MAC_SIGHTINGS,
     POINTS,
     POLLS,
     RUNS,
@@ -113,6 +116,8 @@ class Store:
             self._merge(COMMUNICATIONS, map(communication_row, batch.communications))
             self._merge(POLLS, map(poll_row, batch.polls))
             self._merge(SCANS, map(scan_row, batch.scans))
+            self._merge(MAC_SIGHTINGS, ({"mac": mac, "ip": ip, "kind": kind, "source": source.to_json()}
+                                        for mac, ip, kind, source in batch.mac_sightings))
             self._merge(ALERTS, map(alert_row, batch.alerts))
             self._merge(WEIRDS, (weird_row(k, v) for k, v in batch.weirds.items()))
             self._merge(FILES, (file_row(f, now) for f in batch.files))
@@ -124,9 +129,10 @@ class Store:
                 "UPDATE assets SET zone = ?, zone_level = ? WHERE key = ?",
                 [(zone, level, ip) for ip, zone, level in batch.zones]
             )
-            self.db.conn.executemany(  # a MAC later shown to be a router's is taken back (None)
-                "UPDATE assets SET mac = ?, mac_vendor = ? WHERE key = ?",
-                [(mac, vendor, ip) for ip, mac, vendor in batch.macs],
+            self.db.conn.executemany(  # a MAC and its evidence; a MAC later shown to be a router's is taken back
+                "UPDATE assets SET mac = ?1, mac_vendor = ?2, sources = CASE WHEN ?1 IS NULL"
+                " THEN json_remove(sources, '$.mac') ELSE json_set(sources, '$.mac', json(?4)) END WHERE key = ?3",
+                [(mac, vendor, ip, dumps(source.to_json()) if source else None) for ip, mac, vendor, source in batch.macs],
             )
             self._fold_stations()
             if batch.runs:
@@ -220,6 +226,19 @@ class Store:
             "SELECT frames_done, complete, after FROM files WHERE fingerprint = ?", [fingerprint]
         ).fetchone()
         return None if row is None else FileProgress(row[0], bool(row[1]), tuple(json.loads(row[2])))
+
+    def shard_progress(self, fingerprint: str) -> dict[tuple[int, int], FileProgress]:
+        """The checkpoints workers (``sensor.parallel``) keep of a file, by (worker, number of workers)."""
+        out = {}
+        for key, done, complete, after in self.db.execute(
+                "SELECT fingerprint, frames_done, complete, after FROM files WHERE fingerprint LIKE ? || '#%'",
+                [fingerprint]):
+            k, n = key.rsplit("#", 1)[1].split("/")
+            out[(int(k), int(n))] = FileProgress(done, bool(complete), tuple(json.loads(after)))
+        return out
+
+    def mac_sightings(self) -> list[tuple[str, str, str, Source]]:
+        return [(r["mac"], r["ip"], r["kind"], Source(**r["source"])) for r in self._rows(MAC_SIGHTINGS)]
 
     def assets(self, keys: Iterable[str] | None = None, with_points: bool = True) -> list[dict[str, Any]]:
         """Assets in the contract's shape, each with the points it read or wrote as a client (unless

@@ -23,8 +23,25 @@ def replace(stored: Any, incoming: Any) -> Any:
 
 
 def keep_first(stored: dict, incoming: dict) -> dict:
-    """Per key, the evidence we had first stays: a later sighting does not make a fact more true."""
-    return {**incoming, **stored}
+    """Per key, the first evidence stays: a later sighting does not make a fact more true. First is the lowest
+    (file name, frame), as for sample frames, whichever commit brought it: runs, and workers that commit their
+    shares in any order, keep the same."""
+    merged = {**incoming, **stored}
+    for key, new in incoming.items():
+        old = stored.get(key)
+        if old is not None and _earlier(new, old):
+            merged[key] = new
+    return merged
+
+
+def earliest(stored: dict, incoming: dict) -> dict:
+    """One piece of evidence: the lowest (file name, frame)."""
+    return incoming if _earlier(incoming, stored) else stored
+
+
+def _earlier(a: Any, b: Any) -> bool:
+    return (isinstance(a, dict) and isinstance(b, dict) and isinstance(a.get("frame"), int)
+            and isinstance(b.get("frame"), int) and (str(a.get("file")), a["frame"]) < (str(b.get("file")), b["frame"]))
 
 
 def add_counts(stored: dict[str, int], incoming: dict[str, int]) -> dict[str, int]:

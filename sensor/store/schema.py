@@ -210,3 +210,10 @@ def scans(db: Database) -> None:
         "source": str, "transport": str, "first_seen": float, "last_seen": float, "attempts": int, "targets": int,
         "ports": bytes,
     }, pk=("source", "transport"))
+
+
+@migration("0008_mac_sightings")
+def mac_sightings(db: Database) -> None:
+    """MAC evidence kept by workers (sensor.parallel): each (MAC, IP, kind) with its earliest source, so the run
+    decides every IP's MAC from all of it at its end, even after a kill and a resume."""
+    create(db, "mac_sightings", {"mac": str, "ip": str, "kind": str, "source": str}, pk=("mac", "ip", "kind"))

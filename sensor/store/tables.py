@@ -11,7 +11,7 @@ from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, P
 from sensor.inventory.scans import ScanDelta, or_maps, ports_of
 
 from .batch import FileCheckpoint
-from .merge import Merge, TableSpec, add, add_counts, keep_first, union
+from .merge import Merge, TableSpec, add, add_counts, earliest, keep_first, union
 
 SAMPLE_FRAMES = 10  # per communication: enough to open the capture at the right place
 ALERT_FRAMES = 20
@@ -83,6 +83,8 @@ FILES = TableSpec("files", key=("fingerprint",), rules={"first_analyzed": min}, 
 SCANS = TableSpec(
     "scans", key=("source", "transport"), rules={**SEEN, "attempts": add, "targets": add, "ports": or_maps},
 )
+MAC_SIGHTINGS = TableSpec("mac_sightings", key=("mac", "ip", "kind"), json_columns=frozenset({"source"}),
+                          rules={"source": earliest})
 RUNS = TableSpec("runs", key=("id",), json_columns=frozenset({"files"}))  # appended, never merged
 
 

@@ -35,9 +35,9 @@ def inputs(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]
     return [doubled, SCENARIOS / "pivot_chain.pcap", corpus / "modbus" / "lemay_characterization_modbus_6RTU_with_operate.pcap"]
 
 
-def analyze_args(inputs: list[Path], db: Path) -> list[str]:
+def analyze_args(inputs: list[Path], db: Path, workers: int = 1) -> list[str]:
     return ["analyze", *map(str, inputs), "--db", str(db), "--strict", "--no-progress",
-            "--policy", str(SCENARIOS / "policy.yaml"), *SMALL_BATCHES]
+            "--policy", str(SCENARIOS / "policy.yaml"), *SMALL_BATCHES, "--workers", str(workers)]
 
 
 def report(db: Path) -> tuple[str, str]:
@@ -72,7 +72,9 @@ def kill_after(args: list[str], seconds: float) -> bool:
         return True
 
 
-def test_killed_runs_resume_to_exactly_the_clean_result(inputs: list[Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_killed_runs_resume_to_exactly_the_clean_result(inputs: list[Path], tmp_path: Path, workers: int) -> None:
+    """With workers too: each resumes its own share, and the result is the clean one-process run's."""
     clean = tmp_path / "clean.db"
     started = time.monotonic()
     done = run_otsensor(*analyze_args(inputs, clean))
@@ -84,7 +86,7 @@ def test_killed_runs_resume_to_exactly_the_clean_result(inputs: list[Path], tmp_
     rng = random.Random(20261129)
     kills, partial_states = 0, []
     for _ in range(KILLS):
-        if kill_after(analyze_args(inputs, killed), rng.uniform(0.15, 0.9) * clean_seconds):
+        if kill_after(analyze_args(inputs, killed, workers), rng.uniform(0.15, 0.9) * clean_seconds):
             kills += 1
             partial_states.append(progress(killed))
             if killed.exists():
@@ -93,7 +95,7 @@ def test_killed_runs_resume_to_exactly_the_clean_result(inputs: list[Path], tmp_
     assert kills >= 2, "the runs finished before they could be killed: make the batches smaller"
     assert any(state and not all(complete for _, _, complete in state) for state in partial_states), partial_states
 
-    resumed = run_otsensor(*analyze_args(inputs, killed))
+    resumed = run_otsensor(*analyze_args(inputs, killed, workers))
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed without the state" not in resumed.stderr
     assert all(complete for _, _, complete in progress(killed))

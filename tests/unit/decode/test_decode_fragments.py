@@ -120,17 +120,26 @@ def test_partially_overlapping_fragment_is_a_weird():
 
 
 def test_incomplete_datagram_times_out():
+    """Abandoned by the reader's clock after each batch (``expire``), as a weird at its first fragment: the same
+    whichever other traffic (or worker) came between."""
     pieces = three_fragments()
-    other = IP(src="10.9.9.9", dst=DST, id=1, flags="MF") / Raw(b"y" * 8)
     frag = FragmentReassembler()
     parts, _ = run([(pieces[0], 1, 1000.0)], frag, first=1)
-    assert parts[0].weirds == []
+    assert parts[0].weirds == [] and frag.expire(1000.0 + TIMEOUT_S) == []
     late = 1000.0 + TIMEOUT_S + 0.5
-    parts, _ = run([(bytes(other), LINKTYPE_RAW, late)], frag, first=2)
-    assert [(w.code, w.frame, w.ts) for w in parts[0].weirds] == [("ipv4_fragment_timeout", 2, late)]
+    assert [(w.code, w.frame, w.ts) for w in frag.expire(late)] == [("ipv4_fragment_timeout", 1, 1000.0)]
     # the rest of the expired datagram can no longer complete it
     parts, _ = run([(pieces[1], 1, late + 1), (pieces[2], 1, late + 2)], frag, first=3)
     assert len(parts) == 1
+
+
+def test_a_late_fragment_of_its_own_ends_a_datagram_before_any_clock_does():
+    pieces = three_fragments()
+    frag = FragmentReassembler()
+    late = TIMEOUT_S + 1
+    parts, _ = run([(pieces[0], 1, 0.0), (pieces[1], 1, late), (pieces[2], 1, late + 1)], frag, first=1)
+    assert [(w.code, w.frame) for w in parts[0].weirds] == [("ipv4_fragment_timeout", 1)]
+    assert len(parts) == 1  # the first fragment's datagram is gone: the other two cannot complete it
 
 
 def test_within_the_timeout_it_still_completes():

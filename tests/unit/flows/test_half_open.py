@@ -117,8 +117,10 @@ def test_an_attempt_idle_past_the_timeout_ends_unanswered():
     table = FlowTable(SERVICE, on_unanswered=lambda a: ended.extend(a.id.tolist()))
     table.update(packets_of([tcp(SCANNER, PLC, 1, 502, "S")]), [])
     table.update(packets_of([tcp(HMI, PLC, 2, 502, "S")], first=2, times=[TIMEOUT - 1]), [])
+    table.expire(TIMEOUT - 1)  # the pipeline's call after each batch, with the reader's clock
     assert ended == []
     table.update(packets_of([tcp(HMI, PLC, 3, 502, "S")], first=3, times=[TIMEOUT + 1]), [])
+    table.expire(TIMEOUT + 1)
     assert ended == [1] and len(table.half_open) == 2
 
 

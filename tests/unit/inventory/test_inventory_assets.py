@@ -57,7 +57,14 @@ def deltas(tmp_path, frames, size=None):
         for fb in batches(frames, size or len(frames)):
             pipeline._process(fb)
         pipeline.flows.end_attempts()  # unanswered SYNs count for their senders when they end
-        return pipeline.inventory.take()
+        assets, *rest = pipeline.inventory.take()
+        by_ip = {a.ip: a for a in assets if a.ip}
+        for ip, mac, vendor, source in pipeline.inventory.macs.changes(list(by_ip)):  # as the store applies them
+            if ip in by_ip:
+                by_ip[ip].mac, by_ip[ip].mac_vendor = mac, vendor
+                if source is not None:
+                    by_ip[ip].sources["mac"] = source
+        return (assets, *rest)
 
 
 # --- MAC addresses ---------------------------------------------------------------------------------------

@@ -1,0 +1,319 @@
+"""``analyze --workers N``: the pipeline on N cores, each worker on its share of the conversations.
+
+The starting process reads every input once and shares each batch out by a hash of the frame's unordered
+address pair (``shard_of``), so both directions of a conversation, and every other conversation between the same
+two hosts, reach the same worker: what the inventory and the detection compute per pair of hosts (polls,
+channels, bursts, baselines) is then what one process computes. Frames without an IP header (ARP, LLDP,
+PROFINET DCP) all go to worker 0. Each worker runs the whole pipeline on its share and merges its facts into the
+one database, as separate runs merge today (every commit is one transaction; SQLite serialises the writers),
+with a checkpoint of its own per file (``FP#k/n``): a run that was killed resumes with the same N. What belongs to
+the whole run is done once the workers are done, by the starting process: the input's own facts (frames the
+reader skipped, link types not decoded, its duration), device types, the run record, the output files (each
+worker writes a part; they are merged by frame), and the policy check (by the caller).
+"""
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import json
+import os
+import queue
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack
+from typing import IO, Any
+
+import numpy as np
+
+from sensor.capture import CaptureError, FrameBatch
+from sensor.capture.source import CaptureInput
+from sensor.decode.layers import SUPPORTED_LINKTYPES, address_pairs
+from sensor.inventory.macs import MacBook
+from sensor.inventory.oui import mac_vendor
+from sensor.pipeline import (
+    Options,
+    Pipeline,
+    Summary,
+    fingerprint,
+    frame_rows,
+    record_run,
+    skipped_records,
+    unsupported_warnings,
+)
+from sensor.progress import PCAP_RECORD_HEADER, Progress
+from sensor.store import Store, StoreBatch
+
+QUEUE_BATCHES = 4  # batches waiting for each worker: enough to keep it busy, few enough to bound memory
+ONE_PROCESS = {"siem": "--siem", "zeek_logs": "--zeek-logs", "learn_for": "--learn-for"}  # outputs not sharded yet
+_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
+_FRAME = re.compile(rb'"frame": ?(\d+)')
+_FILE = re.compile(rb'"file": ?"((?:[^"\\]|\\.)*)"')
+
+
+class WorkerFailed(RuntimeError):
+    """A worker stopped with an error; the run stops and the database keeps its last checkpoints."""
+
+
+def shard_of(fb: FrameBatch, n: int) -> np.ndarray:
+    """The worker of each frame: a hash of its unordered address pair, modulo ``n``; 0 without IP."""
+    ip, s_hi, s_lo, d_hi, d_lo = address_pairs(fb)
+    src_low = (s_hi < d_hi) | ((s_hi == d_hi) & (s_lo <= d_lo))
+    low = np.where(src_low, s_hi, d_hi) * _MIX[0] ^ np.where(src_low, s_lo, d_lo)
+    high = np.where(src_low, d_hi, s_hi) * _MIX[0] ^ np.where(src_low, d_lo, s_lo)
+    mixed = (low * _MIX[0]) ^ (high * _MIX[1])
+    mixed ^= mixed >> np.uint64(29)
+    return np.where(ip, (mixed % np.uint64(n)).astype(np.int64), 0)
+
+
+def workers_for(args: Any) -> tuple[int, str | None]:
+    """How many workers this run uses, and a note when it uses fewer than asked."""
+    asked = getattr(args, "workers", 1)
+    single = [flag for attr, flag in ONE_PROCESS.items() if getattr(args, attr, None)]
+    if asked > 1 and single:
+        return 1, f"{', '.join(single)} runs in one process: --workers {asked} ignored"
+    return asked, None
+
+
+def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Options,
+                outputs: dict[str, IO[str]], alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]],
+                store: Store) -> tuple[Summary, set[str]]:
+    """Analyse the inputs with ``n`` workers into ``db``; return the run's summary and the ids of the alerts
+    the workers raised. ``outputs`` are the open events/flows/alerts files (by option name) the workers' parts
+    are merged into; ``alert_writer(part)`` makes a worker's on-alerts hook writing to its part."""
+    import multiprocessing  # only for runs that use it: start-up time is every command's
+
+    ctx = multiprocessing.get_context("fork")
+    queues = [ctx.Queue(QUEUE_BATCHES) for _ in range(n)]
+    results = ctx.Queue()
+    parts = {kind: [f"{out.path}.part{k}" for k in range(n)] for kind, out in outputs.items()}  # type: ignore[attr-defined]
+    workers = [ctx.Process(target=_work, args=(k, n, db, options, {kind: p[k] for kind, p in parts.items()},
+                                               alert_writer, queues[k], results), daemon=True) for k in range(n)]
+    for worker in workers:
+        worker.start()
+    summary, names, holes = Summary(), [], {}
+    started, clock = time.time(), time.perf_counter()
+    read = 0  # frames read so far, for the progress line
+    try:
+        for source in inputs:
+            names.append(source.name)
+            if _already_done(store, source.name, n):
+                summary.skipped.append(source.name)
+                continue
+            summary.files += 1
+            _send_all(queues, workers, ("begin", source.name))
+            try:
+                read = _share(source, n, options, queues, workers, summary, holes, clock, read)
+            except CaptureError as error:
+                summary.errors.append(str(error))
+            summary.warnings += source.warnings
+            _send_all(queues, workers, ("end",))
+        _send_all(queues, workers, ("done",))
+        ids = _collect(results, workers, summary)
+    finally:
+        for worker in workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.terminate()
+        for worker_parts in parts.values():
+            for path in worker_parts:
+                if not os.path.exists(path):
+                    open(path, "w").close()
+    names_order = {name: i for i, name in enumerate(names)}
+    for kind, out in outputs.items():
+        _merge_parts(parts[kind], out, names_order, by_frame=kind != "alerts")
+    summary.seconds = time.perf_counter() - clock
+    store.commit(StoreBatch(weirds=holes))
+    store.commit(StoreBatch(macs=_macs(store)))
+    record_run(store, names, started, summary)
+    return summary, ids
+
+
+def _macs(store: Store) -> list[tuple[str, str | None, str | None, Any]]:
+    """Every IP asset's MAC as one process would believe it, from the evidence all workers stored (MacBook)."""
+    book = MacBook.from_sightings(store.mac_sightings())
+    out = []
+    for asset in store.assets(with_points=False):
+        if not asset["ip"]:
+            continue
+        best = book.best(asset["ip"])
+        mac, source = best if best is not None else (None, None)
+        if mac != asset["mac"] or (source.to_json() if source else None) != asset["sources"].get("mac"):
+            out.append((asset["ip"], mac, mac_vendor(mac) if mac else None, source))
+    return out
+
+
+def _share(source: CaptureInput, n: int, options: Options, queues: list, workers: list, summary: Summary,
+           holes: dict[tuple[str, str], tuple[int, int]], clock: float, read: int) -> int:
+    """Read one input and send each worker its share of every batch; keep the input's own facts. Returns the
+    frames read so far in the run (``read`` before this input)."""
+    size = os.path.getsize(source.name) if os.path.isfile(source.name) else 0
+    consumed, last_frame = 0, 0
+    first_ts, last_ts = float("inf"), float("-inf")
+    unsupported: Counter[int] = Counter()
+    for whole in source.batches(max_frames=options.batch_frames):
+        for weird in skipped_records(whole, last_frame):
+            count, first = holes.get((weird.code, weird.file), (0, weird.frame))
+            holes[(weird.code, weird.file)] = (count + 1, min(first, weird.frame))
+            summary.weirds[weird.code] += 1
+        unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
+        if len(whole):
+            first_ts, last_ts = min(first_ts, float(whole.ts.min())), max(last_ts, float(whole.ts.max()))
+            last_frame = int(whole.frame[-1])
+        consumed += int(whole.caplen.sum()) + PCAP_RECORD_HEADER * len(whole)
+        read += len(whole)
+        shard = shard_of(whole, n)
+        clock = float(whole.ts.max()) if len(whole) else None
+        for k, (q, worker) in enumerate(zip(queues, workers)):
+            share = frame_rows(whole, shard == k)
+            share.clock = clock  # every worker keeps the reader's time, with or without frames of this batch
+            _send(q, worker, ("batch", share))
+        if options.progress is not None:
+            options.progress(Progress(source.name, consumed, size, read, time.perf_counter() - clock))
+    summary.duration += max(last_ts - first_ts, 0.0)
+    summary.warnings += unsupported_warnings(source.name, unsupported)
+    return read
+
+
+def _already_done(store: Store, name: str, n: int) -> bool:
+    """Whether the database has all of this file, from one process or from every worker of a run like this
+    one. A file that workers of another count left unfinished cannot be resumed by these: that is a fault."""
+    fp = fingerprint(name)
+    if fp is None:
+        return False
+    whole = store.file_progress(fp)
+    if whole is not None:
+        if whole.complete:
+            return True
+        raise WorkerFailed(f"{name}: partly analysed by one process; finish it with --workers 1")
+    shards = store.shard_progress(fp)
+    others = {count for (_, count) in shards if count != n}
+    if others:
+        raise WorkerFailed(f"{name}: partly analysed with --workers {min(others)}; finish it with that many")
+    return len(shards) == n and all(p.complete for p in shards.values())
+
+
+def _work(k: int, n: int, db: str, options: Options, parts: dict[str, str],
+          alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], inbox: Any, results: Any) -> None:
+    """One worker: the pipeline over what the inbox brings, into its own connection to the database."""
+    _die_with_parent()
+    try:
+        with ExitStack() as stack:
+            store = stack.enter_context(Store.open(db))
+            files = {kind: stack.enter_context(open(path, "w", encoding="utf-8")) for kind, path in parts.items()}
+            ids: set[str] = set()
+            write_alerts = alert_writer(files.get("alerts"))
+
+            def on_alerts(alerts: list[dict]) -> None:
+                ids.update(a["id"] for a in alerts)
+                write_alerts(alerts)
+
+            mine = dataclasses.replace(options, events=files.get("events"), flows=files.get("flows"),
+                                       on_alerts=on_alerts, progress=None, on_assets=None, logs=None, shard=(k, n))
+            pipeline = Pipeline(store, mine)
+            summary = pipeline.run_inputs(_received(inbox))
+        results.put(("ok", k, summary, ids))
+    except BaseException as error:  # noqa: BLE001 - whatever stops a worker is reported by the run
+        results.put(("error", k, f"{type(error).__name__}: {error}", None))
+
+
+def _die_with_parent() -> None:
+    """A run that is killed (SIGKILL, the OOM killer) takes its workers with it, as one process would end: what
+    they committed stays, nothing more is written (Linux's PR_SET_PDEATHSIG; elsewhere they end at the next read)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class _SharedInput:
+    """An input as a worker sees it: the batches of its share, as the reader sends them."""
+
+    def __init__(self, name: str, inbox: Any) -> None:
+        self.name = name
+        self.warnings: list[str] = []  # the reader's, reported once by the run
+        self._inbox = inbox
+        self._ended = False
+
+    def batches(self, max_frames: int = 0, max_bytes: int = 0) -> Iterator[FrameBatch]:
+        while not self._ended:
+            message = self._inbox.get()
+            if message[0] == "end":
+                self._ended = True
+            else:
+                yield message[1]
+
+    def drain(self) -> None:
+        """Skip what is left of the input (the pipeline found its share already in the database)."""
+        for _ in self.batches():
+            pass
+
+
+def _received(inbox: Any) -> Iterator[_SharedInput]:
+    while True:
+        message = inbox.get()
+        if message[0] == "done":
+            return
+        source = _SharedInput(message[1], inbox)
+        yield source  # type: ignore[misc]
+        source.drain()
+
+
+def _send(q: Any, worker: Any, message: tuple) -> None:
+    """Put a message on a worker's queue, waiting while it is full; a worker that died stops the run."""
+    while True:
+        try:
+            q.put(message, timeout=1.0)
+            return
+        except queue.Full:
+            if not worker.is_alive():
+                raise WorkerFailed(f"worker {worker.name} stopped (exit code {worker.exitcode})") from None
+
+
+def _send_all(queues: list, workers: list, message: tuple) -> None:
+    for q, worker in zip(queues, workers):
+        _send(q, worker, message)
+
+
+def _collect(results: Any, workers: list, summary: Summary) -> set[str]:
+    """Add each worker's counts to the run's summary; the first worker error stops the run."""
+    ids: set[str] = set()
+    for _ in workers:
+        while True:
+            try:
+                status, k, found, worker_ids = results.get(timeout=1.0)
+                break
+            except queue.Empty:
+                if not any(w.is_alive() for w in workers):
+                    raise WorkerFailed("the workers stopped without a result") from None
+        if status != "ok":
+            raise WorkerFailed(f"worker {k}: {found}")
+        for name in ("packets", "bytes", "flows", "internal_errors", "fast_rows", "slow_rows"):
+            setattr(summary, name, getattr(summary, name) + getattr(found, name))
+        summary.protocols.update(found.protocols)
+        summary.weirds.update(found.weirds)
+        ids |= worker_ids
+    return ids
+
+
+def _merge_parts(paths: list[str], out: IO[str], order: dict[str, int], by_frame: bool) -> None:
+    """The workers' parts of one output into the output: by (input, frame) for events and flows (each part is
+    nearly in that order already), one after the other for alerts. The parts are removed."""
+    with ExitStack() as stack:
+        files = [stack.enter_context(open(path, "rb")) for path in paths]
+        lines: Iterable[bytes] = heapq.merge(*files, key=lambda line: _line_key(line, order)) if by_frame else (
+            line for f in files for line in f)
+        for line in lines:
+            out.write(line.decode("utf-8"))
+    for path in paths:
+        os.remove(path)
+
+
+def _line_key(line: bytes, order: dict[str, int]) -> tuple[int, int]:
+    file, frame = _FILE.search(line), _FRAME.search(line)
+    name = json.loads(b'"' + file.group(1) + b'"') if file else ""
+    return order.get(name, len(order)), int(frame.group(1)) if frame else 0
