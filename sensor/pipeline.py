@@ -137,6 +137,7 @@ class Pipeline:
         self._flushed = time.monotonic()
         # a worker's batches are shares of the reader's: it commits after as many frames as one process would
         self._flush_every = FLUSH_EVERY * (options.shard[1] if options.shard else 1)
+        self._flush_offset = FLUSH_EVERY * options.shard[0] if options.shard else 0  # workers take turns to commit
         self._hidden_summary = Summary()  # swapped in while muted (see _mute)
         self._hidden_events: EventWriter | None = None
         self._hidden_logs: MessageLog | None = None
@@ -230,7 +231,7 @@ class Pipeline:
             if self.options.progress is not None:
                 self.options.progress(Progress(name, consumed, size, self.summary.packets,
                                                time.perf_counter() - self._clock))
-            if batches % self._flush_every == 0 or self._due():
+            if (batches + self._flush_offset) % self._flush_every == 0 or self._due():
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False, after) if fp else None)
         if not replay_only and whole_input:
             self.summary.duration += max(last_ts - first_ts, 0.0)

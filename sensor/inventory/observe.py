@@ -46,6 +46,7 @@ KIND_OF_ACTION = {
 _MODBUS_KINDS = np.array([KIND_OF_ACTION[action_of(function_name(fc))] for fc in range(256)], dtype=np.int64)
 REFINED_CODES = (8, 43, 90)
 MAX_POINT_QUANTITY = 1 << 16  # points one request can name: more is a malformed range, not a plant  # function codes whose sub-function decides the action (codes.action_name)
+MAX_ARP_HOSTS = 4096  # addresses ARP alone makes assets: a segment past it is an ARP flood, not a plant
 MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
 
 
@@ -68,6 +69,8 @@ class Inventory:
         self._pending_services: dict[int, Flow] = {}  # undecided flows whose responder answered
         self._rows_seen = 0  # Modbus rows so far: the capture order of written values across batches
         self.scans = ScanBook()  # unanswered attempts, per sender; taken at each flush like the deltas
+        self._arp_hosts: set[str] = set()  # addresses ARP made assets (MAX_ARP_HOSTS)
+        self._arp_limit_told = False
         self._scan_limit_told = False
 
     def _reset(self) -> None:
@@ -169,17 +172,38 @@ class Inventory:
                                                     "unanswered attempts: later targets may count twice"))
 
     def observe_arp(self, arp: ArpRows, file: str) -> None:
-        for frame, ts, mac, ip in zip(arp.frame.tolist(), arp.ts.tolist(), arp.sender_mac.tolist(),
-                                      arp.sender_ip.tolist()):
-            if ip == 0 or mac == 0:
-                continue  # ARP probes (RFC 5227) announce no address yet
-            text = f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}"
-            if not self.is_host(text):
+        """ARP senders: authoritative MAC evidence, and assets for addresses that may never send IP. Past
+        ``MAX_ARP_HOSTS`` such addresses an ARP flood makes no more (their IP traffic still does)."""
+        ip = arp.sender_ip.astype(np.int64)
+        first_octet = ip >> 24
+        # ARP probes (RFC 5227) announce no address yet; multicast and broadcast senders are forged
+        sound = (ip != 0) & (arp.sender_mac != 0) & ((first_octet < 224) | (first_octet > 239)) & (ip != 0xFFFFFFFF)
+        rows = np.flatnonzero(sound)
+        if not len(rows):
+            return
+        senders, first, which = np.unique(ip[rows], return_index=True, return_inverse=True)
+        earliest = np.full(len(senders), np.inf)
+        latest = np.full(len(senders), -np.inf)
+        np.minimum.at(earliest, which, arp.ts[rows])
+        np.maximum.at(latest, which, arp.ts[rows])
+        heads = rows[first]  # each sender's first ARP in the batch: its evidence
+        for value, row, seen_first, seen_last in zip(senders.tolist(), heads.tolist(), earliest.tolist(),
+                                                     latest.tolist()):
+            text = f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+            if text in self._broadcasts:
                 continue
-            asset = self._asset(text, ts)
-            asset.first_seen = min(asset.first_seen, ts)
-            asset.last_seen = max(asset.last_seen, ts)
-            self.macs.saw_arp(text, mac, Source("arp", file, frame, "ARP sender"))
+            self.macs.saw_arp(text, int(arp.sender_mac[row]), Source("arp", file, int(arp.frame[row]), "ARP sender"))
+            if text not in self._arp_hosts:
+                if len(self._arp_hosts) >= MAX_ARP_HOSTS:
+                    if not self._arp_limit_told:
+                        self._arp_limit_told = True
+                        self._limits.append(("arp_hosts_full", f"more than {MAX_ARP_HOSTS:,} addresses known only "
+                                                               "from ARP: later ones are assets only once they send IP"))
+                    continue
+                self._arp_hosts.add(text)
+            asset = self._asset(text, seen_first)
+            asset.first_seen = min(asset.first_seen, seen_first)
+            asset.last_seen = max(asset.last_seen, seen_last)
 
     # modbus -----------------------------------------------------------------------------------
     def observe_modbus(self, mb: ModbusBatch) -> None:

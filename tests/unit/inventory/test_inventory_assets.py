@@ -256,12 +256,14 @@ def test_identity_from_read_device_identification(tmp_path):
     assert assets[HOST]["identity"] is None
 
 
-def test_an_arp_flood_past_the_mac_table_limit_is_a_counted_weird(tmp_path):
-    """100,000 IP/MAC pairs: the first MAX_ADDRESSES keep their MAC; the rest are counted, never silent."""
+def test_an_arp_flood_past_the_limits_is_counted_and_bounded(tmp_path):
+    """100,000 IP/MAC pairs: ARP alone makes the first MAX_ARP_HOSTS assets, the MAC book keeps the first
+    MAX_ADDRESSES; both limits are counted weirds, never silent."""
     import io
     import json
 
     from sensor.inventory.macs import MAX_ADDRESSES
+    from sensor.inventory.observe import MAX_ARP_HOSTS
 
     template = bytes(Ether(src="02:00:00:00:00:00", dst="ff:ff:ff:ff:ff:ff")
                      / ARP(op=2, hwsrc="02:00:00:00:00:00", psrc="10.0.0.0", pdst="10.255.255.254"))
@@ -279,10 +281,13 @@ def test_an_arp_flood_past_the_mac_table_limit_is_a_counted_weird(tmp_path):
         pipeline._flush(None)
         assets = store.assets()
         rows = store.db.execute("SELECT count, first_frame FROM weirds WHERE code = 'mac_table_full'").fetchall()
-    assert len(assets) == pairs
-    assert sum(1 for a in assets if a["mac"]) == MAX_ADDRESSES
+    assert len(assets) == MAX_ARP_HOSTS
+    assert [a["ip"] for a in assets][-1] == f"10.0.{MAX_ARP_HOSTS >> 8}.0"  # the first ones, in frame order
+    assert all(a["mac"] for a in assets)  # the MAC book kept more than the assets need
+    assert len(pipeline.inventory.macs._arp) == MAX_ADDRESSES
     weirds = [json.loads(line) for line in events.getvalue().splitlines() if '"mac_table_full"' in line]
     assert [w["frame"] for w in weirds] == [pairs]  # one per batch that hit the limit, at its last frame
     assert f"{pairs - MAX_ADDRESSES:,} addresses" in weirds[0]["detail"]  # 34,464
     assert rows == [(1, pairs)]
     assert pipeline.summary.weirds["mac_table_full"] == 1
+    assert pipeline.summary.weirds["arp_hosts_full"] == 1
