@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sensor.order import stable_order
+
 MAX_WINDOW_VALUES = 100_000  # occurrences one window keeps; beyond it the oldest go (weird burst_window_full)
 
 
@@ -56,7 +58,7 @@ def advance(w: Window, values: np.ndarray, ts: np.ndarray, frames: np.ndarray, w
             _keep(w, v, t, f, newest[t[newest] + window_s > t[-1]])
             return Burst(np.zeros(0, dtype=np.int64), np.zeros(0), len(w.values), False)
     n = len(v)
-    order = _by_value_then_position(v)
+    order = stable_order(v)
     repeat = v[order][1:] == v[order][:-1]
     earlier, later = order[:-1][repeat], order[1:][repeat]
     superseded_at = np.full(n, n)  # where the same value comes again
@@ -99,19 +101,6 @@ def _keep(w: Window, v: np.ndarray, t: np.ndarray, f: np.ndarray, positions: np.
     w.values, w.ts, w.frames = v[kept], t[kept], f[kept]
     w.full = w.full or overflowed
     return overflowed
-
-
-def _by_value_then_position(v: np.ndarray) -> np.ndarray:
-    """The order that sorts by value, ties by position (each value's occurrences in time order).
-
-    One plain sort of value * n + position is several times faster than a stable argsort; it is used
-    while the key fits in 63 bits (values span < 2**63 / n), which holds for every value counted here.
-    """
-    n = len(v)
-    low = int(v.min()) if n else 0
-    if n and (int(v.max()) - low) < (1 << 62) // max(n, 1):
-        return np.sort((v - low) * n + np.arange(n)) % n
-    return np.argsort(v, kind="stable")
 
 
 def _newest_of_each(v: np.ndarray) -> np.ndarray:

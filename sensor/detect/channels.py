@@ -15,6 +15,7 @@ from protocols.base import REQUEST
 from sensor.detect.engine import Observed
 from sensor.detect.view import VERBS
 from sensor.flows.table import Flow
+from sensor.order import stable_order
 
 WRITE_TABLES = {"write_single_coil": "coil", "write_multiple_coils": "coil",
                 "write_single_register": "holding_register", "write_multiple_registers": "holding_register"}
@@ -88,26 +89,16 @@ def service(flow: Flow) -> str:
 
 
 def grouped(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows ordered by non-negative integer ``columns`` (the first most significant; ties in row order), and where
-    each run of equal keys starts in that order. The columns and the row number are packed into one int64 and
-    sorted once (numpy's plain sort is several times faster than its stable argsort); keys too wide to pack
-    fall back to ``lexsort``."""
+    """Rows ordered by integer ``columns`` (the first most significant; ties in row order), and where each run of
+    equal keys starts in that order."""
     n = len(columns[0])
     if not n:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    widths = [int(c.max()).bit_length() for c in columns] + [(n - 1).bit_length()]
-    if sum(widths) > 63:
-        order = np.lexsort(columns[::-1])
-        changed = np.zeros(n - 1, dtype=bool)
-        for column in columns:
-            changed |= np.diff(column[order]) != 0
-        return order, np.flatnonzero(changed) + 1
-    packed = np.zeros(n, dtype=np.int64)
-    for column, width in zip((*columns, np.arange(n)), widths):
-        packed = (packed << width) | column
-    packed.sort()
-    row_bits = widths[-1]
-    return packed & ((1 << row_bits) - 1), np.flatnonzero(np.diff(packed >> row_bits)) + 1
+    order = stable_order(*columns)
+    changed = np.zeros(n - 1, dtype=bool)
+    for column in columns:
+        changed |= np.diff(column[order]) != 0
+    return order, np.flatnonzero(changed) + 1
 
 
 def split(rows: np.ndarray, starts: np.ndarray) -> list[np.ndarray]:

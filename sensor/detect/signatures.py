@@ -27,6 +27,7 @@ from sensor.detect.bursts import MAX_WINDOW_VALUES, Window, advance
 from sensor.detect.engine import Observed
 from sensor.detect.episodes import Finding
 from sensor.detect.view import Messages
+from sensor.order import stable_order
 
 SIGNATURE = "signature"
 MAX_WINDOWS = 65_536  # burst windows (rule, client, server) kept; beyond it the stalest go (weird burst_windows_full)
@@ -385,7 +386,7 @@ def _channels(m: Messages, rows: np.ndarray, per_client: bool) -> dict[tuple[str
         pairs = [(c, "*") for c in clients]
     if (pair == pair[0]).all():  # the common case: one channel
         return {pairs[int(pair[0])]: np.arange(len(rows))}
-    order = np.argsort(pair, kind="stable")
+    order = stable_order(pair)
     ids, starts = np.unique(pair[order], return_index=True)
     return {pairs[i]: np.sort(part) for i, part in zip(ids.tolist(), np.split(order, starts[1:]))}
 

@@ -44,6 +44,7 @@ from sensor.dissect.generic import MessageBatch
 from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import PROTOCOL as MODBUS
 from sensor.dissect.modbus import ModbusBatch
+from sensor.order import stable_order
 
 
 class Verbs:
@@ -287,7 +288,7 @@ def concat(parts: list[Messages], file: str) -> Messages:
     joined = Messages(file, **columns, written=np.concatenate([p.written for p in parts]),
                       _fields=[fields for p in parts for fields in p._fields],
                       _starts=np.concatenate([s + p._starts for s, p in zip(starts, parts)]))
-    order = np.argsort(joined.frame, kind="stable")
+    order = stable_order(joined.frame)
     return joined if np.array_equal(order, np.arange(len(order))) else joined.take(order)
 
 

@@ -22,6 +22,7 @@ from sensor.decode.packets import Weird
 from sensor.dissect.streams import Framed, has_buffered
 from sensor.flows.dispatch import stream_runs
 from sensor.flows.table import Flow, FlowBatch
+from sensor.order import stable_order
 
 PROTOCOL = "modbus"
 RETAINED_SEGMENTS = 16  # last segments of a run parsed in place that its stream keeps for comparisons
@@ -188,7 +189,7 @@ def _concat(flows: list[Flow], file: str, data: np.ndarray, parts: list[dict]) -
     merged = {name: np.concatenate([part[name] for part in parts]) for name in names}
     slow = [m for part in parts for m in part.get("_messages", [])]
     first_slow = len(merged["frame"]) - len(slow)
-    order = np.argsort(merged["frame"], kind="stable")
+    order = stable_order(merged["frame"])
     batch = ModbusBatch(flows=flows, file=file, data=data, **{name: col[order] for name, col in merged.items()})
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))

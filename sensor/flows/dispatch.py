@@ -21,6 +21,7 @@ from sensor.flows.connections import Handshakes, Syn, handshakes, position_keys
 from sensor.flows.reassembly import SEQ_MOD, Window, starts_nothing
 from sensor.flows.table import Flow, FlowBatch
 from sensor.flows.windows import UNKNOWN, in_window, receiver_windows
+from sensor.order import stable_order
 
 MAX_PROBES = 4  # payload-bearing packets a flow may show before we stop probing it
 PROBE_AGREEMENT = 2  # payloads a probe must accept before it claims a flow off the protocol's ports
@@ -132,7 +133,7 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
     in_flow = mine[fb.row_flow]
     rows = np.nonzero(in_flow & (p.payload_len > 0))[0]
     slot = fb.row_flow[rows] * 2 + fb.direction[rows]
-    order = np.argsort(slot, kind="stable")
+    order = stable_order(slot)
     rows, slot = rows[order], slot[order]
     shakes = handshakes(fb, in_flow, rows, slot)
     before, trailing = _place_syns(fb, shakes, rows, slot)

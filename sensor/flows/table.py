@@ -31,6 +31,7 @@ from sensor.decode.packets import (
 from sensor.flows.half_open import KEY_COLUMNS, MAX_HALF_OPEN, TIMEOUT, Attempts, HalfOpen
 from sensor.flows.hash_index import MISSING, HashIndex
 from sensor.flows.reassembly import SEQ_MOD, TcpStream
+from sensor.order import stable_order
 
 MAX_FLOWS = 262_144  # flows tracked at once; the least recently active are evicted beyond it
 EVICT_FRACTION = 0.125  # a full table sheds this share at once, so it is not sorted on every batch
@@ -293,7 +294,7 @@ class FlowTable:
         """Count the attempt rows into the half-open table."""
         rows = attempt[group]
         g = group[rows]
-        order = np.argsort(g, kind="stable")
+        order = stable_order(g)
         g_sorted = g[order]
         starts = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]])
         which = g_sorted[starts]
@@ -380,7 +381,7 @@ class FlowTable:
         pkt_counts = np.bincount(slot, minlength=size)
         octet_counts = np.bincount(slot, weights=ip.wirelen, minlength=size).astype(np.int64)
         pkts, octets = pkt_counts.tolist(), octet_counts.tolist()
-        order = np.argsort(slot, kind="stable")
+        order = stable_order(slot)
         present = np.bincount(slot, minlength=size) > 0
         starts = np.searchsorted(slot[order], np.nonzero(present)[0])
         where = np.full(size, -1, dtype=np.int64)

@@ -20,6 +20,7 @@ from sensor.decode.packets import TCP_ACK, TCP_RST, TCP_SYN
 from sensor.flows.connections import Handshakes
 from sensor.flows.reassembly import SEQ_MOD, TcpStream, Window
 from sensor.flows.table import FlowBatch
+from sensor.order import stable_order
 
 ASSUMED_SHIFT = 14  # mid-stream: the handshake that set the window scale was not seen
 UNKNOWN = -1
@@ -83,7 +84,7 @@ def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
     rel_edge = np.full(len(event_row), _NONE, np.int64)
     rel_ack[: len(acks)] = _wrap(ack_value - base[ack_rank])
     rel_edge[: len(acks)] = _wrap(ack_value - base[ack_rank]) + _wrap(edge_value - ack_value)
-    order = np.lexsort((event_row, event_rank))
+    order = stable_order(event_rank, event_row)
     rank = event_rank[order]
     offset = rank * _GROUP
     seen_ack = np.maximum.accumulate(rel_ack[order] + offset) - offset

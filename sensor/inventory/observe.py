@@ -31,6 +31,7 @@ from sensor.inventory.model import (
 from sensor.inventory.oui import mac_vendor
 from sensor.inventory.points import READ, WRITE, PointBook
 from sensor.inventory.scans import MAX_SCAN_PAIRS, ScanBook
+from sensor.order import stable_order
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
@@ -337,7 +338,7 @@ class Inventory:
 
     def _polls(self, flows: list[Flow], g: np.ndarray, ts: np.ndarray, kinds: np.ndarray) -> None:
         """Requests (flow index, time, kind: READ_KIND...) become poll statistics per client and server."""
-        order = np.argsort(g, kind="stable")
+        order = stable_order(g)
         g_of, times_all, kinds = g[order], ts[order], kinds[order]
         starts = np.nonzero(np.r_[True, g_of[1:] != g_of[:-1]])[0]
         stops = np.r_[starts[1:], len(g_of)]

@@ -1,0 +1,27 @@
+"""The order that sorts rows by integer keys, ties in row order: what ``np.lexsort`` and a stable ``argsort``
+give, several times faster.
+
+The keys (each shifted to start at 0) and the row number are packed into one int64, and that is sorted with
+numpy's plain sort, which is several times faster than its stable sorts and than ``lexsort``; the row number
+makes every packed value distinct, so the order is the stable one. Keys too wide to pack together fall back to
+``lexsort``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def stable_order(*keys: np.ndarray) -> np.ndarray:
+    """Row indices ordered by ``keys`` (the first most significant), ties in row order."""
+    n = len(keys[0])
+    if n < 2:
+        return np.arange(n)
+    shifted = [k.astype(np.int64) - int(k.min()) for k in keys]
+    widths = [int(k.max()).bit_length() for k in shifted] + [(n - 1).bit_length()]
+    if sum(widths) > 63:
+        return np.lexsort(keys[::-1])
+    packed = np.zeros(n, dtype=np.int64)
+    for key, width in zip((*shifted, np.arange(n)), widths):
+        packed = (packed << width) | key
+    packed.sort()
+    return packed & ((1 << widths[-1]) - 1)

@@ -1,0 +1,21 @@
+"""stable_order is np.lexsort: the same permutation, packed keys or not."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sensor.order import stable_order
+
+small = st.lists(st.integers(-50, 50), min_size=1, max_size=300)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 3).flatmap(lambda k: st.tuples(*[small] * k)), st.booleans())
+def test_the_order_is_lexsorts(columns, wide):
+    n = min(len(c) for c in columns)
+    keys = [np.array(c[:n], dtype=np.int64) for c in columns]
+    if wide:  # keys that cannot be packed into 63 bits: the lexsort path
+        keys[0] = keys[0] * (1 << 55)
+    expected = np.lexsort(keys[::-1])
+    assert stable_order(*keys).tolist() == expected.tolist()
