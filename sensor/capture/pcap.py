@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from . import FrameBatch
+from . import FrameBatch, walk
 from .chunks import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, MAX_CAPLEN, ByteFeed, cut_batches, u32_view
 
 FILE_HEADER_LEN = 24
@@ -113,16 +113,11 @@ def read_pcap(
     while True:
         buf = feed.buf
         size = len(buf)
-        # ---- the only per-record Python work: walk the record lengths ----
-        offs: list[int] = []
-        app = offs.append
-        off = feed.pos
-        last = size - hlen
-        while off <= last:
-            app(off)
-            off += hlen + unpack_caplen(buf, off + 8)[0]
+        # ---- the only per-record work: walk the record lengths (compiled, see walk.py) ----
+        offs, off = walk.walk_records(buf, feed.pos, hlen, order)
         if off > size:  # the last header is whole but its body runs past the buffer
-            pending = offs.pop()
+            pending = int(offs[-1])
+            offs = offs[:-1]
             pending_caplen = off - pending - hlen
         else:
             pending = off
@@ -131,7 +126,7 @@ def read_pcap(
         n = len(offs)
         oversized = -1  # buffer offset of a record whose caplen is over the limit
         if n:
-            o = np.array(offs, dtype=np.int64)
+            o = offs
             w = u32_view(buf, order)
             caplen = w[o + 8].astype(np.int64)
             bad = np.flatnonzero(caplen > limit)
