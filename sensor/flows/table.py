@@ -267,9 +267,13 @@ class FlowTable:
             return np.zeros(groups, bool)
         proto = ip.proto
         flags = ip.tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)
+        # UDP below 1024 is a well-known service (NetBIOS, DHCP, SNMP...): a lone datagram there is a request
+        # or the answer to a broadcast, a conversation; a flood's random ports are nearly all above
+        udp_quiet = ((ip.sport >= 1024) & (ip.dport >= 1024) & ~np.isin(ip.sport, self._service)
+                     & ~np.isin(ip.dport, self._service))
         quiet = np.where(proto == PROTO_TCP, (flags == TCP_SYN) & (ip.payload_len == 0),
-                         (proto == PROTO_ICMP) | (proto == PROTO_ICMPV6)
-                         | ((proto == PROTO_UDP) & ~np.isin(ip.sport, self._service) & ~np.isin(ip.dport, self._service)))
+                         (proto == PROTO_ICMP) | (proto == PROTO_ICMPV6) | ((proto == PROTO_UDP) & udp_quiet))
+        quiet &= ~(ip.l2_broadcast | _group_address(ip.dst_hi, ip.dst_lo))  # a broadcast is answered by nobody
         rows = np.bincount(group, minlength=groups)
         loud = np.bincount(group, weights=~quiet, minlength=groups) > 0
         from_gt = np.bincount(group, weights=src_gt, minlength=groups)
@@ -460,6 +464,14 @@ class FlowTable:
                 self.on_end(flow)
         weirds.append(Weird("flow_table_full", "flow", packets.file, int(packets.frame[-1]), float(packets.ts[-1]),
                             f"evicted the {count} least valuable flows (ended first, then idle longest)"))
+
+
+def _group_address(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """IPv4 multicast (224/4) or limited broadcast, IPv6 multicast (ff00::/8): destinations that never answer as one."""
+    v4 = (hi == 0) & ((lo >> np.uint64(32)) == np.uint64(0xFFFF))
+    first = (lo >> np.uint64(24)) & np.uint64(0xFF)
+    return np.where(v4, ((first >= np.uint64(224)) & (first <= np.uint64(239))) | ((lo & np.uint64(0xFFFFFFFF)) == np.uint64(0xFFFFFFFF)),
+                    (hi >> np.uint64(56)) == np.uint64(0xFF))
 
 
 def _worth(flow: Flow) -> int:
