@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shlex
 import signal
@@ -42,6 +41,8 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from bench_pipeline import machine, warm  # the same machine record and page-cache warm-up
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -205,26 +206,6 @@ def run_tshark(s: Subject, pin: str | None, timeout: float | None) -> None:
         print(f"tshark {Path(s.file).name}: {error}", file=sys.stderr)
         return
     record(s.tshark, fields)
-
-
-def warm(path: Path) -> None:
-    """Read the file once so every run reads from the page cache."""
-    with path.open("rb") as f:
-        while f.read(1 << 24):
-            pass
-
-
-def machine() -> dict[str, str]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), "?")
-    tshark = subprocess.run(["tshark", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    commit += " (with uncommitted changes)" if dirty else ""
-    return {"cpu": cpu, "cpus": str(os.cpu_count()), "python": platform.python_version(), "tshark": tshark,
-            "commit": commit}
 
 
 def fmt(value: float | None, spec: str) -> str:
