@@ -289,8 +289,8 @@ class FlowTable:
         fresh = np.flatnonzero(ok & (slots == -1))
         ok[fresh] &= ~((ip.proto[first[fresh]] == PROTO_UDP) & (rows[fresh] >= UDP_STREAM))
         ok[slots == -2] = False
-        hashes = key_hash[first]
-        ok[np.isin(hashes, hashes[np.r_[False, hashes[1:] == hashes[:-1]]])] = False  # twins: exact keys decide
+        _, twin, count = np.unique(key_hash[first], return_inverse=True, return_counts=True)
+        ok[count[twin] > 1] = False  # two keys of one hash (a collision): the exact-keyed flows decide
         return ok
 
     def _hold(self, ip: Packets, group: np.ndarray, first: np.ndarray, src_gt: np.ndarray, attempt: np.ndarray,

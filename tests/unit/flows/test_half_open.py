@@ -163,3 +163,15 @@ def test_hash_index_keeps_collided_hashes_apart():
     index.add(np.array([5, 5, 9], np.uint64), np.array([1, 2, 3]))
     index.remove(np.array([5], np.uint64), np.array([2]))
     assert index.find(np.array([5, 9], np.uint64)).tolist() == [1, 3]
+
+
+def test_colliding_hashes_keep_every_flow_apart(monkeypatch):
+    """Every key hashing alike (a forged collision) makes no attempt: the exact-keyed flows take them, and
+    they end as the same flows."""
+    pkts = traffic(11)
+    expected, _, _ = run(pkts, len(pkts))
+    monkeypatch.setattr(table_module, "_K", [np.uint64(0)] * 5)
+    for batch in (len(pkts), 5):
+        ended, unanswered, _ = run(pkts, batch)
+        assert unanswered == []
+        assert sorted(map(shape, ended)) == sorted(map(shape, expected)), batch
