@@ -30,6 +30,7 @@ import numpy as np
 from sensor.capture import CaptureError, FrameBatch
 from sensor.capture.source import CaptureInput
 from sensor.decode.layers import SUPPORTED_LINKTYPES, address_pairs
+from sensor.decode.packets import Weird
 from sensor.inventory.macs import MacBook
 from sensor.inventory.oui import mac_vendor
 from sensor.pipeline import (
@@ -40,6 +41,7 @@ from sensor.pipeline import (
     frame_rows,
     record_run,
     skipped_records,
+    tally,
     unsupported_warnings,
 )
 from sensor.progress import PCAP_RECORD_HEADER, Progress
@@ -92,7 +94,7 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
                                                alert_writer, queues[k], results), daemon=True) for k in range(n)]
     for worker in workers:
         worker.start()
-    summary, names, holes = Summary(), [], {}
+    summary, names, holes = Summary(), [], []  # holes: records the reader skipped, the input's own weirds
     started, clock = time.time(), time.perf_counter()
     read = 0  # frames read so far, for the progress line
     try:
@@ -111,20 +113,24 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
             _send_all(queues, workers, ("end",))
         _send_all(queues, workers, ("done",))
         ids = _collect(results, workers, summary)
+        names_order = {name: i for i, name in enumerate(names)}
+        for kind, out in outputs.items():
+            _merge_parts(parts[kind], out, names_order, by_frame=kind != "alerts")
     finally:
         for worker in workers:
             worker.join(timeout=5)
             if worker.is_alive():
                 worker.terminate()
-        for worker_parts in parts.values():
-            for path in worker_parts:
-                if not os.path.exists(path):
-                    open(path, "w").close()
-    names_order = {name: i for i, name in enumerate(names)}
-    for kind, out in outputs.items():
-        _merge_parts(parts[kind], out, names_order, by_frame=kind != "alerts")
+        for path in (path for worker_parts in parts.values() for path in worker_parts if os.path.exists(path)):
+            os.remove(path)  # a failed run leaves no parts behind
+    if holes and "events" in outputs:
+        from sensor.sinks.events import EventWriter
+
+        EventWriter(outputs["events"]).write(None, [], holes)
     summary.seconds = time.perf_counter() - clock
-    store.commit(StoreBatch(weirds=holes))
+    counts: dict[tuple[str, str], tuple[int, int]] = {}
+    tally(holes, counts)
+    store.commit(StoreBatch(weirds=counts))
     store.commit(StoreBatch(macs=_macs(store)))
     record_run(store, names, started, summary)
     return summary, ids
@@ -145,7 +151,7 @@ def _macs(store: Store) -> list[tuple[str, str | None, str | None, Any]]:
 
 
 def _share(source: CaptureInput, n: int, options: Options, queues: list, workers: list, summary: Summary,
-           holes: dict[tuple[str, str], tuple[int, int]], clock: float, read: int) -> int:
+           holes: list[Weird], clock: float, read: int) -> int:
     """Read one input and send each worker its share of every batch; keep the input's own facts. Returns the
     frames read so far in the run (``read`` before this input)."""
     size = os.path.getsize(source.name) if os.path.isfile(source.name) else 0
@@ -153,10 +159,9 @@ def _share(source: CaptureInput, n: int, options: Options, queues: list, workers
     first_ts, last_ts = float("inf"), float("-inf")
     unsupported: Counter[int] = Counter()
     for whole in source.batches(max_frames=options.batch_frames):
-        for weird in skipped_records(whole, last_frame):
-            count, first = holes.get((weird.code, weird.file), (0, weird.frame))
-            holes[(weird.code, weird.file)] = (count + 1, min(first, weird.frame))
-            summary.weirds[weird.code] += 1
+        skipped = skipped_records(whole, last_frame)
+        holes += skipped
+        summary.weirds.update(w.code for w in skipped)
         unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
         if len(whole):
             first_ts, last_ts = min(first_ts, float(whole.ts.min())), max(last_ts, float(whole.ts.max()))

@@ -347,10 +347,8 @@ class Pipeline:
             self.on_alerts(alerts)
 
     def _count_weirds(self, weirds: list[Weird]) -> None:
-        for w in weirds:
-            count, first = self._weird_counts.get((w.code, w.file), (0, w.frame))
-            self._weird_counts[(w.code, w.file)] = (count + 1, min(first, w.frame))
-            self.summary.weirds[w.code] += 1
+        tally(weirds, self._weird_counts)
+        self.summary.weirds.update(w.code for w in weirds)
 
     @property
     def last_commit(self) -> float:
@@ -408,6 +406,13 @@ def record_run(store: Store, names: list[str], started: float, s: Summary) -> No
               time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), names, s.packets, s.bytes, round(s.seconds, 3))
     store.commit(StoreBatch(device_types=types, runs=[run]))
     s.assets = len(assets)
+
+
+def tally(weirds: list[Weird], counts: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """Add weirds to the store's rows of them: (code, file) -> (count, first frame)."""
+    for w in weirds:
+        count, first = counts.get((w.code, w.file), (0, w.frame))
+        counts[(w.code, w.file)] = (count + 1, min(first, w.frame))
 
 
 def shard_key(fp: str | None, shard: tuple[int, int] | None) -> str | None:
