@@ -119,6 +119,15 @@ def address_text(hi: int, lo: int) -> str:
     return str(ipaddress.IPv6Address((hi << 64) | lo))
 
 
+def group_address(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Per stored address: IPv4 multicast (224/4) or limited broadcast, or IPv6 multicast (ff00::/8); destinations
+    that no one host answers for."""
+    v4 = (hi == 0) & ((lo >> np.uint64(32)) == np.uint64(0xFFFF))
+    first = (lo >> np.uint64(24)) & np.uint64(0xFF)
+    v4_group = ((first >= np.uint64(224)) & (first <= np.uint64(239))) | ((lo & np.uint64(0xFFFFFFFF)) == np.uint64(0xFFFFFFFF))
+    return np.where(v4, v4_group, (hi >> np.uint64(56)) == np.uint64(0xFF))
+
+
 def mac_text(value: int) -> str | None:
     """``aa:bb:cc:dd:ee:ff``, or None for the all-zero address loopback captures carry."""
     if value == 0:

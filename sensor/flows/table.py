@@ -27,6 +27,7 @@ from sensor.decode.packets import (
     Packets,
     Weird,
     address_text,
+    group_address,
 )
 from sensor.flows.half_open import KEY_COLUMNS, MAX_HALF_OPEN, TIMEOUT, Attempts, HalfOpen
 from sensor.flows.hash_index import MISSING, HashIndex
@@ -273,7 +274,7 @@ class FlowTable:
                      & ~np.isin(ip.dport, self._service))
         quiet = np.where(proto == PROTO_TCP, (flags == TCP_SYN) & (ip.payload_len == 0),
                          (proto == PROTO_ICMP) | (proto == PROTO_ICMPV6) | ((proto == PROTO_UDP) & udp_quiet))
-        quiet &= ~(ip.l2_broadcast | _group_address(ip.dst_hi, ip.dst_lo))  # a broadcast is answered by nobody
+        quiet &= ~(ip.l2_broadcast | group_address(ip.dst_hi, ip.dst_lo))  # a broadcast is answered by nobody
         rows = np.bincount(group, minlength=groups)
         loud = np.bincount(group, weights=~quiet, minlength=groups) > 0
         from_gt = np.bincount(group, weights=src_gt, minlength=groups)
@@ -464,14 +465,6 @@ class FlowTable:
                 self.on_end(flow)
         weirds.append(Weird("flow_table_full", "flow", packets.file, int(packets.frame[-1]), float(packets.ts[-1]),
                             f"evicted the {count} least valuable flows (ended first, then idle longest)"))
-
-
-def _group_address(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """IPv4 multicast (224/4) or limited broadcast, IPv6 multicast (ff00::/8): destinations that never answer as one."""
-    v4 = (hi == 0) & ((lo >> np.uint64(32)) == np.uint64(0xFFFF))
-    first = (lo >> np.uint64(24)) & np.uint64(0xFF)
-    return np.where(v4, ((first >= np.uint64(224)) & (first <= np.uint64(239))) | ((lo & np.uint64(0xFFFFFFFF)) == np.uint64(0xFFFFFFFF)),
-                    (hi >> np.uint64(56)) == np.uint64(0xFF))
 
 
 def _worth(flow: Flow) -> int:

@@ -10,7 +10,7 @@ import numpy as np
 from protocols.base import REQUEST, Message, Point
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, function_name
-from sensor.decode.packets import ArpRows
+from sensor.decode.packets import IPV4_MAPPED_LO_PREFIX, ArpRows, group_address
 from sensor.dissect.generic import MessageBatch
 from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
@@ -176,9 +176,9 @@ class Inventory:
         """ARP senders: authoritative MAC evidence, and assets for addresses that may never send IP. Past
         ``MAX_ARP_HOSTS`` such addresses an ARP flood makes no more (their IP traffic still does)."""
         ip = arp.sender_ip.astype(np.int64)
-        first_octet = ip >> 24
         # ARP probes (RFC 5227) announce no address yet; multicast and broadcast senders are forged
-        sound = (ip != 0) & (arp.sender_mac != 0) & ((first_octet < 224) | (first_octet > 239)) & (ip != 0xFFFFFFFF)
+        group = group_address(np.zeros(len(ip), np.uint64), arp.sender_ip.astype(np.uint64) | IPV4_MAPPED_LO_PREFIX)
+        sound = (ip != 0) & (arp.sender_mac != 0) & ~group
         rows = np.flatnonzero(sound)
         if not len(rows):
             return
