@@ -97,6 +97,7 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
     summary, names, holes = Summary(), [], []  # holes: records the reader skipped, the input's own weirds
     started, clock = time.time(), time.perf_counter()
     read = 0  # frames read so far, for the progress line
+    finished = False
     try:
         for source in inputs:
             names.append(source.name)
@@ -116,11 +117,13 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
         names_order = {name: i for i, name in enumerate(names)}
         for kind, out in outputs.items():
             _merge_parts(parts[kind], out, names_order, by_frame=kind != "alerts")
+        finished = True
     finally:
         for worker in workers:
-            worker.join(timeout=5)
+            worker.join(timeout=5 if finished else 0)  # a run that failed does not wait for the others
             if worker.is_alive():
                 worker.terminate()
+                worker.join()
         for path in (path for worker_parts in parts.values() for path in worker_parts if os.path.exists(path)):
             os.remove(path)  # a failed run leaves no parts behind
     if holes and "events" in outputs:
