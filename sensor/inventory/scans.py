@@ -57,7 +57,12 @@ def port_map(ports: np.ndarray) -> bytes:
     30 bytes, not 8 KiB."""
     bits = np.zeros(65536, bool)
     bits[ports] = True
-    return zlib.compress(np.packbits(bits, bitorder="little").tobytes(), 1)
+    return _packed(np.packbits(bits, bitorder="little"))
+
+
+def _packed(bits: np.ndarray) -> bytes:
+    """A bitmap of 8,192 bytes as stored: compressed (one place says how)."""
+    return zlib.compress(bits.tobytes(), 1)
 
 
 def _bits(packed: bytes) -> np.ndarray:
@@ -74,7 +79,7 @@ def or_maps(stored: bytes | None, incoming: bytes | None) -> bytes:
     """Port maps merge by OR: a port tried in either was tried."""
     if not stored or not incoming:
         return stored or incoming or b""
-    return zlib.compress((_bits(stored) | _bits(incoming)).tobytes(), 1)
+    return _packed(_bits(stored) | _bits(incoming))
 
 
 class ScanBook:
@@ -129,7 +134,7 @@ class ScanBook:
         for key, delta in self._deltas.items():
             bits = self._maps.get(key)
             deltas.append(ScanDelta(**{**{f: getattr(delta, f) for f in ScanDelta.__slots__},
-                                       "ports": b"" if bits is None else zlib.compress(bits.tobytes(), 1)}))
+                                       "ports": b"" if bits is None else _packed(bits)}))
         self._deltas, self._maps = {}, {}
         return deltas
 
