@@ -73,6 +73,7 @@ READ_ONLY_ACTIONS = frozenset({"read", "discovery", "session"})  # what a condui
 
 # -- directions of a message (DESIGN.md "Events") --
 REQUEST, RESPONSE, ANNOUNCE, UNSOLICITED = "request", "response", "announce", "unsolicited"
+ADDRESS = "address"  # a Fact's ``about`` when it concerns the device at ``Fact.address``, not an end of the message
 
 
 class Verdict(Enum):
@@ -87,8 +88,12 @@ class Verdict(Enum):
 class Fact:
     """Something a message teaches the inventory about one of its two ends.
 
-    ``about`` is ``"server"`` or ``"client"`` (the sides of the flow as the protocol sees them), or
-    ``"src"``/``"dst"`` for announcements. ``kind`` and ``value``:
+    ``about`` is ``"server"`` or ``"client"`` (the sides of the flow as the protocol sees them),
+    ``"src"``/``"dst"`` for announcements, or ``"address"`` for a device that is not an end of the
+    message and is named by ``address`` (an IP address, or a MAC address ``aa:bb:cc:dd:ee:ff``): the
+    address a DNS answer or a DHCP lease names, a device behind a router that forwarded its message.
+    A hostname about an address never makes an asset by itself; it names the asset when one is seen.
+    ``kind`` and ``value``:
 
     - ``identity``: a mapping with any of vendor, product, model, order_code, firmware, revision,
       serial, name, plus protocol-specific keys (``vendor_id``, ``product_code``...);
@@ -101,6 +106,7 @@ class Fact:
     kind: str
     about: str
     value: Any
+    address: str | None = None  # with ``about="address"``: the device the fact is about
 
 
 @dataclass(frozen=True, slots=True)

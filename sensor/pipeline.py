@@ -369,11 +369,12 @@ class Pipeline:
         self._flushed = time.monotonic()
         if self.detector is not None:  # alerts that grew are written at commits, not per batch: each copy is whole
             self._alert(self.detector.changed())
-        assets, comms, points, polls = self.inventory.take()
+        deltas = self.inventory.take()
         # workers leave MACs to the run, which weighs all their evidence at the end (sensor.parallel)
         sharded = self.options.shard is not None
-        macs = self.inventory.macs.changes([a.ip for a in assets if a.ip]) if not sharded else []
-        batch = StoreBatch(assets=assets, points=points, communications=comms, polls=polls,
+        macs = self.inventory.macs.changes([a.ip for a in deltas.assets if a.ip]) if not sharded else []
+        batch = StoreBatch(assets=deltas.assets, points=deltas.points, communications=deltas.communications,
+                           polls=deltas.polls, names=deltas.names,
                            scans=self.inventory.scans.take(),
                            weirds=self._weird_counts, files=[checkpoint] if checkpoint else [],
                            macs=macs, alerts=self._alerts,
@@ -382,8 +383,8 @@ class Pipeline:
         self._alerts = []
         if not self._muted:  # muted: an earlier run stored these facts already
             self.store.commit(batch)
-            if self.options.on_assets is not None and assets:
-                self.options.on_assets(sorted({a.key for a in assets}))
+            if self.options.on_assets is not None and deltas.assets:
+                self.options.on_assets(sorted({a.key for a in deltas.assets}))
 
     def _finish(self, names: list[str], started: float, seconds: float) -> None:
         s = self.summary

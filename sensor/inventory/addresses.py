@@ -4,7 +4,11 @@ Directed broadcasts (x.y.z.255 of a /24) are only known from the zones of a poli
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
+
+MAC48 = re.compile(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}")
+LINK_KEY = re.compile(r"[a-z0-9_]+:[0-9]{1,5}:[0-9a-f]{1,32}")  # a protocol's own link address: bacnet:NET:MAC
 
 
 @lru_cache(maxsize=65_536)
@@ -26,3 +30,19 @@ def directed_broadcasts(networks: list[str]) -> frozenset[str]:
         if net.version == 4 and net.prefixlen <= 30:
             out.add(str(net.broadcast_address))
     return frozenset(out)
+
+
+@lru_cache(maxsize=65_536)
+def address_kind(address: str) -> str | None:
+    """What a protocol's address names: ``ip``, ``mac`` (lower-case MAC-48), ``link`` (a station of a network
+    without MAC-48 or IP, written ``protocol:network:hex``, as a BACnet MS/TP device behind a router), or None
+    for anything else."""
+    if MAC48.fullmatch(address):
+        return "mac"
+    if LINK_KEY.fullmatch(address):
+        return "link"
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return "ip"

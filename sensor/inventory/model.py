@@ -73,7 +73,6 @@ class AssetDelta:
     bytes: int = 0
     mac: str | None = None
     mac_vendor: str | None = None
-    hostnames: set[str] = field(default_factory=set)
     roles: set[str] = field(default_factory=set)  # "modbus_server", "modbus_client"
     services: set[Service] = field(default_factory=set)
     unit_ids: set[int] = field(default_factory=set)
@@ -85,6 +84,21 @@ class AssetDelta:
     def key(self) -> str:
         """What the store keys the asset by: its IP, or its MAC for a station seen only at layer 2."""
         return self.ip or self.mac or ""
+
+
+@dataclass(slots=True)
+class NameDelta:
+    """A name a protocol gave an address (an IP, or a MAC), with when and where: names live apart from assets
+    because a DNS answer or a DHCP lease names an address the sensor may never see, or see only later; the
+    store joins them to the asset with that address, the newest first, and keeps the history."""
+
+    address: str
+    name: str
+    proto: str
+    first_seen: float
+    last_seen: float
+    count: int
+    source: Source  # the earliest message that gave it
 
 
 @dataclass(slots=True)

@@ -5,9 +5,11 @@ store at each flush (``take``). Group-bys are numpy; Python runs once per group,
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from protocols.base import REQUEST, Message, Point
+from protocols.base import ADDRESS, REQUEST, Fact, Message, Point
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, function_name
 from sensor.decode.packets import IPV4_MAPPED_LO_PREFIX, ArpRows, group_address
@@ -17,12 +19,13 @@ from sensor.dissect.modbus import PROTOCOL, ModbusBatch
 from sensor.flows.half_open import Attempts
 from sensor.flows.table import Flow, FlowBatch
 from sensor.inventory import timing
-from sensor.inventory.addresses import is_host
+from sensor.inventory.addresses import address_kind, is_host
 from sensor.inventory.macs import MAX_ADDRESSES, MacBook, is_station
 from sensor.inventory.model import (
     AssetDelta,
     CommunicationDelta,
     Identity,
+    NameDelta,
     PointDelta,
     PollStats,
     Service,
@@ -48,7 +51,18 @@ _MODBUS_KINDS = np.array([KIND_OF_ACTION[action_of(function_name(fc))] for fc in
 REFINED_CODES = (8, 43, 90)
 MAX_POINT_QUANTITY = 1 << 16  # points one request can name: more is a malformed range, not a plant  # function codes whose sub-function decides the action (codes.action_name)
 MAX_ARP_HOSTS = 4096  # addresses ARP alone makes assets: a segment past it is an ARP flood, not a plant
+MAX_NAMES = 65_536  # distinct (address, name, protocol) sightings between two flushes (names_table_full)
 MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
+
+
+class Deltas(NamedTuple):
+    """What the inventory learned between two flushes, as the store merges it."""
+
+    assets: list[AssetDelta]
+    communications: list[CommunicationDelta]
+    points: list[PointDelta]
+    polls: list[PollStats]
+    names: list[NameDelta]
 
 
 class Inventory:
@@ -80,6 +94,8 @@ class Inventory:
         self.communications: dict[tuple, CommunicationDelta] = {}
         self.polls: dict[tuple[str, str], PollStats] = {}
         self.protocol_points: dict[tuple, PointDelta] = {}  # points of protocols other than Modbus
+        self.names: dict[tuple[str, str, str], NameDelta] = {}  # (address, name, protocol) -> sightings
+        self._names_refused = 0
 
     def _asset(self, ip: str, ts: float) -> AssetDelta:
         asset = self.assets.get(ip)
@@ -426,21 +442,17 @@ class Inventory:
             if message.direction == REQUEST and conversation:
                 requests.append((g, ts, KIND_OF_ACTION.get(message.action, OTHER_KIND)))
             for fact in message.facts:
+                if fact.about == ADDRESS:
+                    self._addressed(fact, protocol, source, ts)
+                    continue
                 ip = parties[fact.about]
                 if ip not in hosts:
                     continue
-                if fact.kind == "role":
-                    self._role(ip, f"{protocol}_{fact.value}", source, ts)
-                elif fact.kind == "identity":
-                    self._identity(ip, protocol, fact.value, source, ts)
-                elif fact.kind == "module":
-                    self._module(ip, protocol, fact.value, source, ts)
-                elif fact.kind == "point" and conversation:
-                    self._point(flow, protocol, message, fact.value, source, ts)
-                elif fact.kind == "hostname":
-                    asset = self._asset(ip, ts)
-                    asset.hostnames.add(str(fact.value))
-                    cite(asset.sources, f"hostname:{fact.value}", source)
+                if fact.kind == "point":
+                    if conversation:
+                        self._point(flow, protocol, message, fact.value, source, ts)
+                else:
+                    self._fact(fact, ip, protocol, source, ts)
         self._generic_polls(flows, requests)
 
     def observe_link(self, lb: LinkBatch) -> None:
@@ -455,28 +467,73 @@ class Inventory:
             if sender is not None:
                 sender.packets += 1
             for fact in message.facts:
-                station = self._station(ends.get(fact.about), ts, source)
-                if station is None:
+                if fact.about == ADDRESS:
+                    self._addressed(fact, lb.protocol, source, ts)
                     continue
-                if fact.kind == "role":
-                    self._role(station.mac, f"{lb.protocol}_{fact.value}", source, ts, station)
-                elif fact.kind == "identity":
-                    self._identity(station.mac, lb.protocol, fact.value, source, ts, station)
-                elif fact.kind == "hostname":
-                    station.hostnames.add(str(fact.value))
-                    cite(station.sources, f"hostname:{fact.value}", source)
+                station = self._station(ends.get(fact.about), ts, source)
+                if station is not None:
+                    self._fact(fact, station.mac, lb.protocol, source, ts, station)
+
+    def _fact(self, fact: Fact, key: str, protocol: str, source: Source, ts: float,
+              station: AssetDelta | None = None) -> None:
+        """What a fact teaches of the device keyed ``key``: its IP, or its MAC when it is the ``station`` given."""
+        if fact.kind == "role":
+            self._role(key, f"{protocol}_{fact.value}", source, ts, station)
+        elif fact.kind == "identity":
+            self._identity(key, protocol, fact.value, source, ts, station)
+        elif fact.kind == "module" and station is None:
+            self._module(key, protocol, fact.value, source, ts)
+        elif fact.kind == "hostname":
+            self._name(key, str(fact.value), protocol, source, ts)
+
+    def _addressed(self, fact: Fact, protocol: str, source: Source, ts: float) -> None:
+        """A fact about a device that is not an end of the message. A name only names whatever asset has (or
+        will have) that address: a DNS answer must not make the address an asset. Anything else (a device
+        behind a router announcing itself) makes the device an asset, as if it had sent the message itself."""
+        kind = address_kind(fact.address or "")
+        if kind is None or (kind == "ip" and not self.is_host(fact.address)) or (
+                kind == "mac" and not is_station(fact.address)):
+            return
+        if fact.kind == "hostname":
+            self._name(fact.address, str(fact.value), protocol, source, ts)
+        elif kind == "ip":
+            self._fact(fact, fact.address, protocol, source, ts)
+        else:
+            station = self._station(fact.address, ts, source)
+            if station is not None:
+                self._fact(fact, station.mac, protocol, source, ts, station)
+
+    def _name(self, address: str, name: str, protocol: str, source: Source, ts: float) -> None:
+        """A name given to an address, kept with when and where (``NameDelta``); equal sightings add up."""
+        name = name.strip().rstrip(".")
+        if not name:
+            return
+        key = (address, name, protocol)
+        delta = self.names.get(key)
+        if delta is None:
+            if len(self.names) >= MAX_NAMES:
+                if self._names_refused == 0:
+                    self._limits.append(("names_table_full", f"more than {MAX_NAMES:,} names in one flush: "
+                                                             f"{address} named {name!r} by {protocol} not kept"))
+                self._names_refused += 1
+                return
+            delta = self.names[key] = NameDelta(address, name, protocol, ts, ts, 0, source)
+        delta.count += 1
+        delta.first_seen, delta.last_seen = min(delta.first_seen, ts), max(delta.last_seen, ts)
+        if (source.file, source.frame) < (delta.source.file, delta.source.frame):
+            delta.source = source
 
     def _station(self, mac: str | None, ts: float, source: Source) -> AssetDelta | None:
         """The delta of the station with this unicast MAC (group addresses are no devices)."""
-        if mac is None or not is_station(mac):
+        if mac is None or (address_kind(mac) == "mac" and not is_station(mac)):
             return None
         station = self.stations.get(mac)
         if station is None:
             if len(self.stations) >= MAX_ADDRESSES:
                 self.macs.refused += 1  # counted as mac_table_full
                 return None
-            station = self.stations[mac] = AssetDelta(ip="", first_seen=ts, last_seen=ts, mac=mac,
-                                                      mac_vendor=mac_vendor(mac))
+            vendor = mac_vendor(mac) if address_kind(mac) == "mac" else None
+            station = self.stations[mac] = AssetDelta(ip="", first_seen=ts, last_seen=ts, mac=mac, mac_vendor=vendor)
             station.sources["mac"] = Source(source.proto, source.file, source.frame, "source MAC of its frames")
         station.first_seen, station.last_seen = min(station.first_seen, ts), max(station.last_seen, ts)
         return station
@@ -541,7 +598,7 @@ class Inventory:
         cite(asset.sources, "identity", first)
 
     # flush ------------------------------------------------------------------------------------
-    def take(self) -> tuple[list[AssetDelta], list[CommunicationDelta], list[PointDelta], list[PollStats]]:
+    def take(self) -> Deltas:
         """Hand over the deltas learned since the last flush, with MAC facts and services resolved."""
         for flow in self._pending_services.values():
             if flow.protocol is None:  # still no dissector: a plain transport service
@@ -549,9 +606,9 @@ class Inventory:
                 self._add_service(responder, Service(flow.transport, flow.transport, flow.resp_port),
                                   Source(flow.transport, flow.file, flow.first_frame, "answered"))
         self._pending_services = {}
-        out = (list(self.assets.values()) + list(self.stations.values()), list(self.communications.values()),
-               self.points.take() + list(self.protocol_points.values()),
-               list(self.polls.values()))
+        out = Deltas(list(self.assets.values()) + list(self.stations.values()), list(self.communications.values()),
+                     self.points.take() + list(self.protocol_points.values()), list(self.polls.values()),
+                     list(self.names.values()))
         self._reset()
         return out
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from sensor.store import Store
 from sensor.store.merge import dumps
 
-VOLATILE = frozenset({"first_seen", "last_seen", "packets", "bytes", "sources"})  # never news on their own
+VOLATILE = frozenset({"first_seen", "last_seen", "packets", "bytes", "sources", "names"})  # never news on their own
 
 
 def digest(asset: dict) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Source
+from sensor.inventory.model import AssetDelta, CommunicationDelta, NameDelta, PointDelta, PollStats, Source
 from sensor.inventory.scans import ScanDelta
 
 
@@ -47,6 +47,7 @@ class StoreBatch:
     communications: list[CommunicationDelta] = field(default_factory=list)
     polls: list[PollStats] = field(default_factory=list)
     scans: list[ScanDelta] = field(default_factory=list)
+    names: list[NameDelta] = field(default_factory=list)
     # Contract fields (id, ts, rule, category, severity, src, dst, proto, summary, evidence, frames)
     # plus optional first_seen (defaults to ts), last_seen (defaults to first_seen) and count (default 1).
     alerts: list[dict[str, Any]] = field(default_factory=list)

@@ -23,6 +23,7 @@ from .tables import (
     COMMUNICATIONS,
     FILES,
     MAC_SIGHTINGS,
+    NAMES,
     POINTS,
     POLLS,
     RUNS,
@@ -33,6 +34,8 @@ from .tables import (
     communication_row,
     file_row,
     fold_station,
+    name_row,
+    names_json,
     point_row,
     poll_row,
     scan_json,
@@ -42,8 +45,9 @@ from .tables import (
 
 ASSET_FIELDS = (  # the contract's fields first, then what a person digging further wants
     "ip", "mac", "mac_vendor", "hostnames", "device_type", "roles", "identity", "modules", "services", "zone",
-    "first_seen", "last_seen", "device_type_reasons", "unit_ids", "zone_level", "packets", "bytes", "sources",
+    "first_seen", "last_seen", "device_type_reasons", "unit_ids", "zone_level", "packets", "bytes", "sources", "names",
 )
+JOINED = frozenset({"hostnames", "names"})  # from the names table (``names_json``), not the assets row
 
 
 def ip_key(address: str) -> tuple[int, int, str]:
@@ -116,6 +120,7 @@ class Store:
             self._merge(COMMUNICATIONS, map(communication_row, batch.communications))
             self._merge(POLLS, map(poll_row, batch.polls))
             self._merge(SCANS, map(scan_row, batch.scans))
+            self._merge(NAMES, map(name_row, batch.names))
             self._merge(MAC_SIGHTINGS, ({"mac": mac, "ip": ip, "kind": kind, "source": source.to_json()}
                                         for mac, ip, kind, source in batch.mac_sightings))
             self._merge(ALERTS, map(alert_row, batch.alerts))
@@ -258,15 +263,31 @@ class Store:
         for row in self.db.query(f"SELECT * FROM scans{where} ORDER BY source, transport",
                                  [] if keys is None else [dumps(keys)]):
             scans[row["source"]].append(scan_json(row))
-        assets = [
-            {**{name: row[name] for name in ASSET_FIELDS}, "scans": scans.get(row["key"], []),
-             "points": points.get(row["ip"], []) if row["ip"] else []}
-            for row in (self._rows(ASSETS) if keys is None else self._stored(ASSETS, [(key,) for key in keys]))
-        ]
+        rows = self._rows(ASSETS) if keys is None else self._stored(ASSETS, [(key,) for key in keys])
+        names = self._names_of({address for row in rows for address in (row["ip"], row["mac"]) if address})
+        assets = []
+        for row in rows:
+            joined = dict(zip(("hostnames", "names"), names_json(names.get(row["ip"], []) + names.get(row["mac"], []))))
+            assets.append({**{name: joined[name] if name in JOINED else row[name] for name in ASSET_FIELDS},
+                           "scans": scans.get(row["key"], []),
+                           "points": points.get(row["ip"], []) if row["ip"] else []})
         if not with_points:
             for asset in assets:
                 del asset["points"]
         return sorted(assets, key=lambda asset: ip_key(asset["ip"] or asset["mac"] or ""))  # MAC-keyed: last
+
+    def _names_of(self, addresses: set[str]) -> dict[str, list[dict[str, Any]]]:
+        """The names rows of these addresses, by address (one query; all rows when there are many)."""
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        if addresses:
+            for row in map(NAMES.decode, self.db.query(
+                    "SELECT * FROM names WHERE address IN (SELECT value FROM json_each(?))", [dumps(sorted(addresses))])):
+                out[row["address"]].append(row)
+        return out
+
+    def names(self) -> list[dict[str, Any]]:
+        """Every name given to an address, whether or not an asset has that address."""
+        return self._rows(NAMES, order="address, name, proto")
 
     def points(self) -> list[dict[str, Any]]:
         return sorted(self._rows(POINTS), key=lambda p: (

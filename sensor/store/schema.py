@@ -217,3 +217,20 @@ def mac_sightings(db: Database) -> None:
     """MAC evidence kept by workers (sensor.parallel): each (MAC, IP, kind) with its earliest source, so the run
     decides every IP's MAC from all of it at its end, even after a kill and a resume."""
     create(db, "mac_sightings", {"mac": str, "ip": str, "kind": str, "source": str}, pk=("mac", "ip", "kind"))
+
+
+@migration("0009_names")
+def names(db: Database) -> None:
+    """Names live in their own table, keyed by the address they name (an IP or a MAC), with when and where each
+    was given: a DNS answer or a DHCP lease names an address that may not be an asset (yet), and a newer name
+    must win without losing the history. The names assets held move here, dated by the asset's times."""
+    create(db, "names", {"address": str, "name": str, "proto": str, "first_seen": float, "last_seen": float,
+                         "count": int, "source": str}, pk=("address", "name", "proto"))
+    db.execute(
+        "INSERT OR IGNORE INTO names SELECT assets.key, h.value,"
+        " coalesce(json_extract(assets.sources, '$.\"hostname:' || h.value || '\".proto'), 'unknown'),"
+        " first_seen, last_seen, 1,"
+        " coalesce(json_extract(assets.sources, '$.\"hostname:' || h.value || '\"'),"
+        " json_object('proto', 'unknown', 'file', '', 'frame', 0, 'detail', ''))"
+        " FROM assets, json_each(assets.hostnames) AS h")
+    db.execute("ALTER TABLE assets DROP COLUMN hostnames")

@@ -7,7 +7,7 @@ from typing import Any
 
 from protocols.modbus.codes import function_name
 from sensor.inventory import timing
-from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Service
+from sensor.inventory.model import AssetDelta, CommunicationDelta, NameDelta, PointDelta, PollStats, Service
 from sensor.inventory.scans import ScanDelta, or_maps, ports_of
 
 from .batch import FileCheckpoint
@@ -37,10 +37,10 @@ ASSETS = TableSpec(
     "assets",
     key=("key",),  # the IP, or the MAC of a station seen only at layer 2
     json_columns=frozenset(
-        {"hostnames", "device_type_reasons", "roles", "identity", "services", "unit_ids", "sources", "modules"}
+        {"device_type_reasons", "roles", "identity", "services", "unit_ids", "sources", "modules"}
     ),
     rules={
-        **SEEN, "packets": add, "bytes": add, "hostnames": union(), "roles": union(), "unit_ids": union(),
+        **SEEN, "packets": add, "bytes": add, "roles": union(), "unit_ids": union(),
         "services": union(key=service_key), "sources": keep_first, "modules": union(key=module_key),
     },
 )
@@ -83,6 +83,8 @@ FILES = TableSpec("files", key=("fingerprint",), rules={"first_analyzed": min}, 
 SCANS = TableSpec(
     "scans", key=("source", "transport"), rules={**SEEN, "attempts": add, "targets": add, "ports": or_maps},
 )
+NAMES = TableSpec("names", key=("address", "name", "proto"), json_columns=frozenset({"source"}),
+                  rules={**SEEN, "count": add, "source": earliest})
 MAC_SIGHTINGS = TableSpec("mac_sightings", key=("mac", "ip", "kind"), json_columns=frozenset({"source"}),
                           rules={"source": earliest})
 RUNS = TableSpec("runs", key=("id",), json_columns=frozenset({"files"}))  # appended, never merged
@@ -91,7 +93,7 @@ RUNS = TableSpec("runs", key=("id",), json_columns=frozenset({"files"}))  # appe
 def asset_row(delta: AssetDelta) -> dict[str, Any]:
     return {
         "key": delta.key, "ip": delta.ip or None, "mac": delta.mac, "mac_vendor": delta.mac_vendor,
-        "hostnames": sorted(delta.hostnames), "roles": sorted(delta.roles),
+        "roles": sorted(delta.roles),
         "unit_ids": sorted(delta.unit_ids),
         "services": [service_json(s) for s in sorted(delta.services)],
         "identity": delta.identity.to_json() if delta.identity else None,
@@ -102,7 +104,7 @@ def asset_row(delta: AssetDelta) -> dict[str, Any]:
     }
 
 
-FOLDED = ("hostnames", "roles", "unit_ids", "services", "modules", "first_seen", "last_seen", "packets", "bytes",
+FOLDED = ("roles", "unit_ids", "services", "modules", "first_seen", "last_seen", "packets", "bytes",
           "sources")
 """What a station seen first at layer 2 brings to the IP asset it turns out to be; its key, addresses and
 derived columns (device type, zone) are the IP asset's."""
@@ -165,6 +167,24 @@ def alert_row(alert: dict[str, Any]) -> dict[str, Any]:
         "frames": frames(ALERT_FRAMES)([], [list(f) for f in heapq.nsmallest(ALERT_FRAMES, map(tuple, alert.get("frames", ())))]),
         "count": alert.get("count", 1),
     }
+
+
+def name_row(delta: NameDelta) -> dict[str, Any]:
+    return {"address": delta.address, "name": delta.name, "proto": delta.proto, "first_seen": delta.first_seen,
+            "last_seen": delta.last_seen, "count": delta.count, "source": delta.source.to_json()}
+
+
+HOSTNAMES_SHOWN = 32  # names listed on one asset, newest first: a CDN address can carry hundreds
+
+
+def names_json(rows: list[dict[str, Any]]) -> tuple[list[str], list[dict[str, Any]]]:
+    """An asset's ``hostnames`` (newest first: a conflicting newer name wins) and its ``names`` history (when
+    and how each name was given), from the names rows of its IP and its MAC."""
+    rows = sorted(rows, key=lambda r: (-r["last_seen"], r["name"], r["proto"], r["address"]))[:HOSTNAMES_SHOWN]
+    hostnames = list(dict.fromkeys(r["name"] for r in rows))
+    history = [{key: r[key] for key in ("name", "proto", "address", "first_seen", "last_seen", "count", "source")}
+               for r in sorted(rows, key=lambda r: (r["first_seen"], r["name"], r["proto"], r["address"]))]
+    return hostnames, history
 
 
 def scan_row(delta: ScanDelta) -> dict[str, Any]:

@@ -188,7 +188,7 @@ def polling_conversation(n: int = 5, period: float = 2.0, port: int = 502, unit:
 
 def test_modbus_roles_units_services_and_actions(tmp_path):
     c, _ = polling_conversation(3, unit=7)
-    assets, comms, _, _polls = deltas(tmp_path, c.frames)
+    assets, comms, *_ = deltas(tmp_path, c.frames)
     by = {a.ip: a for a in assets}
     assert by[PLC].roles == {"modbus_server"} and by[HOST].roles == {"modbus_client"}
     assert by[PLC].unit_ids == {7}

@@ -136,7 +136,7 @@ def test_read_ranges_from_requests(tmp_path, size):
     read(c, 5, 4, 0, 10)  # another table
     read(c, 6, 3, 0, 10, unit=2)  # another unit
     read(c, 7, 1, 0, 16)  # coils
-    _, _, points, _ = inventory_deltas(tmp_path, c.frames, size)
+    points = inventory_deltas(tmp_path, c.frames, size).points
     got = sorted((p.unit_id, p.function_code, p.access, p.table, p.address, p.quantity, p.count) for p in points)
     assert got == sorted([
         (1, 3, "read", "holding_register", 0, 20, 3), (1, 3, "read", "holding_register", 100, 10, 1),
@@ -178,7 +178,7 @@ def write_traffic() -> tuple[Conversation, dict]:
 @pytest.mark.parametrize("size", [None, 4], ids=["one-batch", "batch-4"])
 def test_last_written_values_per_address(tmp_path, size):
     c, info = write_traffic()
-    _, _, points, _ = inventory_deltas(tmp_path, c.frames, size)
+    points = inventory_deltas(tmp_path, c.frames, size).points
     by = {(p.function_code, p.access, p.address): p for p in points}
     regs = info["regs"]
     expected_holding = {a: v for a, v in zip(range(38, 43), regs)}
@@ -203,7 +203,7 @@ def test_a_later_single_write_beats_an_earlier_multiple_write_in_one_batch(tmp_p
     c.handshake()
     request_response(c, 1, struct.pack(">BHHB", 16, 10, 3, 6) + struct.pack(">3H", 1, 2, 3), struct.pack(">BHH", 16, 10, 3))
     request_response(c, 2, struct.pack(">BHH", 6, 11, 99), struct.pack(">BHH", 6, 11, 99))
-    _, _, points, _ = inventory_deltas(tmp_path, c.frames)
+    points = inventory_deltas(tmp_path, c.frames).points
     by = {p.function_code: p for p in points}
     assert by[6].last_values == [99]
     assert by[16].last_values == [1, 99, 3]
@@ -214,7 +214,7 @@ def test_a_later_multiple_write_beats_an_earlier_single_write(tmp_path):
     c.handshake()
     request_response(c, 1, struct.pack(">BHH", 6, 11, 99), struct.pack(">BHH", 6, 11, 99))
     request_response(c, 2, struct.pack(">BHHB", 16, 10, 3, 6) + struct.pack(">3H", 1, 2, 3), struct.pack(">BHH", 16, 10, 3))
-    _, _, points, _ = inventory_deltas(tmp_path, c.frames)
+    points = inventory_deltas(tmp_path, c.frames).points
     by = {p.function_code: p for p in points}
     assert by[6].last_values == [2]
     assert by[16].last_values == [1, 2, 3]
@@ -228,7 +228,7 @@ def test_writes_to_other_servers_or_units_do_not_mix(tmp_path):
     request_response(a, 1, struct.pack(">BHH", 6, 5, 111), struct.pack(">BHH", 6, 5, 111))
     request_response(a, 2, struct.pack(">BHH", 6, 5, 222), struct.pack(">BHH", 6, 5, 222), unit=9)
     request_response(b, 1, struct.pack(">BHH", 6, 5, 333), struct.pack(">BHH", 6, 5, 333))
-    _, _, points, _ = inventory_deltas(tmp_path, a.frames + b.frames)
+    points = inventory_deltas(tmp_path, a.frames + b.frames).points
     got = sorted((p.server, p.unit_id, p.address, p.last_values) for p in points)
     assert got == [("10.0.0.2", 1, 5, [111]), ("10.0.0.2", 9, 5, [222]), ("10.0.0.3", 1, 5, [333])]
 
@@ -239,6 +239,6 @@ def test_write_values_fill_only_written_addresses(tmp_path):
     c.handshake()
     request_response(c, 1, struct.pack(">BHHB", 16, 0, 2, 4) + struct.pack(">2H", 5, 6), struct.pack(">BHH", 16, 0, 2))
     request_response(c, 2, struct.pack(">BHHB", 16, 1, 2, 4) + struct.pack(">2H", 7, 8), struct.pack(">BHH", 16, 1, 2))
-    _, _, points, _ = inventory_deltas(tmp_path, c.frames)
+    points = inventory_deltas(tmp_path, c.frames).points
     assert [(p.address, p.quantity, p.count, p.last_values) for p in points] == [(0, 3, 2, [5, 7, 8])]
     assert points[0].access == "write" and WRITE == 1

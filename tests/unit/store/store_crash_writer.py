@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import sys
 
-from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta
+from sensor.inventory.model import AssetDelta, CommunicationDelta, NameDelta, PointDelta, Source
 from sensor.store import FileCheckpoint, Store, StoreBatch
 
 FINGERPRINT = "crash-test"
@@ -18,7 +18,8 @@ POINTS = 300  # enough work per transaction that a kill often lands inside one
 def batch(n: int) -> StoreBatch:
     t = float(n)
     return StoreBatch(
-        assets=[AssetDelta("10.0.0.1", t, t, packets=n, bytes=1, hostnames={f"h{n % 7}"})],
+        assets=[AssetDelta("10.0.0.1", t, t, packets=n, bytes=1)],
+        names=[NameDelta("10.0.0.1", f"h{n % 7}", "dns", t, t, 1, Source("dns", "a.pcap", n))],
         points=[PointDelta("10.0.0.1", "10.0.0.2", 1, 3, "read", "holding_register", 2 * a, 1, 1, t, t)
                 for a in range(POINTS)],  # a gap between points keeps them apart as ranges
         communications=[CommunicationDelta("10.0.0.1", "10.0.0.2", "tcp", 502, "modbus", t, t, packets=2,

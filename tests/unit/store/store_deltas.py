@@ -1,11 +1,16 @@
 """Small builders for pipeline deltas, so each store test states only the fields it is about."""
 from __future__ import annotations
 
-from sensor.inventory.model import AssetDelta, CommunicationDelta, PointDelta, PollStats, Source
+from sensor.inventory.model import AssetDelta, CommunicationDelta, NameDelta, PointDelta, PollStats, Source
 
 
 def asset(ip: str = "10.0.0.1", first: float = 100.0, last: float = 200.0, **fields) -> AssetDelta:
     return AssetDelta(ip=ip, first_seen=first, last_seen=last, **fields)
+
+
+def name(address: str = "10.0.0.1", text: str = "plc", first: float = 100.0, last: float = 200.0,
+         proto: str = "dhcp", frame: int = 1, count: int = 1) -> NameDelta:
+    return NameDelta(address, text, proto, first, last, count, Source(proto, "a.pcap", frame))
 
 
 def point(address: int = 0, first: float = 100.0, last: float = 200.0, **fields) -> PointDelta:

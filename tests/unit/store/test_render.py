@@ -6,7 +6,7 @@ import io
 import json
 
 import pytest
-from store_deltas import asset, communication, point, source
+from store_deltas import asset, communication, name, point, source
 
 from sensor.inventory.model import Identity, Service
 from sensor.render import ASSET_TABLE_COLUMNS, render
@@ -21,9 +21,11 @@ def assets(store):
                   mac_vendor="Schneider Electric", roles={"modbus_server"}, unit_ids={1, 2},
                   services={Service("modbus", "tcp", 502), Service("tcp", "tcp", 8080)},
                   identity=Identity("Schneider Electric", "BMX P34 2020", "v2.7", "modbus 43/14 frame 9"),
-                  sources={"identity": source(9)}, hostnames={"plc-1", "plc"}),
-            asset("10.0.0.1", roles={"modbus_client"}, hostnames={"hmi, north"}),  # a comma inside a value
+                  sources={"identity": source(9)}),
+            asset("10.0.0.1", roles={"modbus_client"}),
         ],
+        names=[name("10.0.0.2", "plc-1", last=300.0), name("10.0.0.2", "plc"),
+               name("10.0.0.1", "hmi, north")],  # a comma inside a value
         points=[point(last_values=None, source=source(4))],
         device_types=[("10.0.0.2", "plc", ["answers modbus 43/14"])],
     ))
@@ -52,7 +54,7 @@ def test_csv_has_the_header_and_one_row_per_asset(assets):
     assert len(rows) == 1 + len(assets)
     plc = dict(zip(rows[0], rows[2], strict=True))
     assert plc["ip"] == "10.0.0.2"
-    assert plc["hostnames"] == "plc;plc-1"
+    assert plc["hostnames"] == "plc-1;plc"  # newest first
     assert plc["unit_ids"] == "1;2"
     assert [json.loads(s) for s in plc["services"].split(";")] == assets[1]["services"]
     assert json.loads(plc["identity"]) == assets[1]["identity"]

@@ -7,7 +7,7 @@ from contextlib import closing
 
 from sqlite_utils import Database
 
-from sensor.inventory.model import AssetDelta, Identity, Source
+from sensor.inventory.model import AssetDelta, Identity, NameDelta, Source
 from sensor.store import Store, StoreBatch, schema
 
 MAC = "08:00:06:93:cf:32"
@@ -17,9 +17,12 @@ SRC = Source("profinet", "f.pcap", 2)
 def station(mac: str = MAC, ip_address: str | None = None) -> AssetDelta:
     details = (("name", "plc-1"),) + ((("ip_address", ip_address),) if ip_address else ())
     return AssetDelta(ip="", first_seen=1.0, last_seen=2.0, packets=1, mac=mac, mac_vendor="SIEMENS AG",
-                      hostnames={"plc-1"}, roles={"profinet_io_device"},
+                      roles={"profinet_io_device"},
                       identity=Identity("Siemens", "S7-1500", None, "profinet, f.pcap frame 2", details=details),
                       sources={"identity": SRC})
+
+
+NAME = NameDelta(MAC, "plc-1", "profinet", 1.0, 2.0, 1, SRC)  # a station's name is given to its MAC
 
 
 def host(ip: str, mac: str | None = MAC, identity: Identity | None = None) -> AssetDelta:
@@ -39,20 +42,26 @@ def test_an_old_database_is_upgraded_in_place(tmp_path):
             conn.execute("INSERT INTO _migrations VALUES (?, 'then')", [name])
         conn.execute(
             "INSERT INTO assets (ip, mac, hostnames, roles, services, unit_ids, first_seen, last_seen, packets, bytes,"
-            " sources, zone) VALUES ('10.0.0.2', ?, '[]', '[\"modbus_server\"]', '[]', '[1]', 1.0, 2.0, 3, 4, '{}',"
-            " 'control')", [MAC])
+            " sources, zone) VALUES ('10.0.0.2', ?, '[\"plc-old\", \"other\"]', '[\"modbus_server\"]', '[]', '[1]',"
+            " 1.0, 2.0, 3, 4, ?, 'control')",
+            [MAC, '{"hostname:plc-old": {"proto": "profinet", "file": "f.pcap", "frame": 4, "detail": ""}}'])
     with Store.open(str(path)) as store:
         (asset,) = store.assets()
         assert (asset["ip"], asset["mac"], asset["roles"], asset["zone"], asset["packets"]) == \
             ("10.0.0.2", MAC, ["modbus_server"], "control", 3)
         assert store.db.execute("SELECT key FROM assets").fetchall() == [("10.0.0.2",)]
+        assert sorted(asset["hostnames"]) == ["other", "plc-old"]  # moved to the names table (0009), dated
+        by_name = {n["name"]: n for n in asset["names"]}
+        assert by_name["plc-old"]["source"] == {"proto": "profinet", "file": "f.pcap", "frame": 4, "detail": ""}
+        assert by_name["other"]["proto"] == "unknown" and by_name["other"]["last_seen"] == 2.0
         store.commit(StoreBatch(assets=[host("10.0.0.2")]))
         assert store.assets()[0]["packets"] == 13
 
 
 def test_a_layer_2_station_is_an_asset_keyed_by_its_mac(tmp_path):
     with Store.open(str(tmp_path / "s.db")) as store:
-        store.commit(StoreBatch(assets=[station(), station("00:1b:1b:00:00:01"), host("10.0.0.9", mac=None)]))
+        store.commit(StoreBatch(assets=[station(), station("00:1b:1b:00:00:01"), host("10.0.0.9", mac=None)],
+                                names=[NAME]))
         assets = store.assets()
         assert [(a["ip"], a["mac"]) for a in assets] == [("10.0.0.9", None), (None, "00:1b:1b:00:00:01"), (None, MAC)]
         assert assets[2]["identity"]["name"] == "plc-1" and assets[2]["hostnames"] == ["plc-1"]
@@ -71,7 +80,7 @@ def test_the_station_joins_the_ip_asset_with_its_mac_in_a_later_commit(tmp_path)
 def test_the_ip_assets_own_identity_wins(tmp_path):
     own = Identity("Schneider", "M340", "2.1", "modbus 43/14, f.pcap frame 1")
     with Store.open(str(tmp_path / "s.db")) as store:
-        store.commit(StoreBatch(assets=[host("10.0.0.2", identity=own), station()]))
+        store.commit(StoreBatch(assets=[host("10.0.0.2", identity=own), station()], names=[NAME]))
         (asset,) = store.assets()
         assert asset["identity"]["vendor"] == "Schneider" and asset["hostnames"] == ["plc-1"]
 

@@ -24,14 +24,13 @@ def only(rows: list[dict]) -> dict:
 
 
 def test_assets_counters_add_sets_union_and_times_widen(store):
-    commit(store, assets=[asset(first=100, last=200, packets=3, bytes=300, hostnames={"plc-b"},
+    commit(store, assets=[asset(first=100, last=200, packets=3, bytes=300,
                                 roles={"modbus_server"}, services={MODBUS}, unit_ids={2})])
-    commit(store, assets=[asset(first=50, last=150, packets=4, bytes=400, hostnames={"plc-a"},
+    commit(store, assets=[asset(first=50, last=150, packets=4, bytes=400,
                                 roles={"modbus_server"}, services={HTTP}, unit_ids={1, 2})])
     row = only(store.assets())
     assert (row["packets"], row["bytes"]) == (7, 700)
     assert (row["first_seen"], row["last_seen"]) == (50, 200)
-    assert row["hostnames"] == ["plc-a", "plc-b"]
     assert row["roles"] == ["modbus_server"]
     assert row["unit_ids"] == [1, 2]
     assert row["services"] == [{"protocol": "http", "transport": "tcp", "port": 80},

@@ -9,6 +9,7 @@ from sensor.inventory.model import (
     AssetDelta,
     CommunicationDelta,
     Identity,
+    NameDelta,
     PointDelta,
     PollStats,
     Service,
@@ -37,7 +38,7 @@ def timed(build, **fields):
 asset_deltas = timed(
     AssetDelta, ip=IPS, packets=SMALL, bytes=SMALL,
     mac=st.none() | st.sampled_from(["00:00:54:00:00:01", "00:00:54:00:00:02"]),
-    mac_vendor=st.none() | st.just("Schneider"), hostnames=st.sets(st.sampled_from(["plc", "hmi", "eng"])),
+    mac_vendor=st.none() | st.just("Schneider"),
     roles=st.sets(st.sampled_from(["modbus_client", "modbus_server"])), services=st.sets(SERVICES),
     unit_ids=st.sets(SMALL), identity=st.none() | IDENTITIES,
     sources=st.dictionaries(st.sampled_from(["mac", "identity"]), SOURCES),
@@ -51,6 +52,10 @@ communication_deltas = timed(
     CommunicationDelta, initiator=IPS, responder=SERVER, transport=st.just("tcp"), port=st.just(502),
     protocol=st.just("modbus"), packets=SMALL, bytes=SMALL, flows=SMALL, sample_frames=FRAMES,
     actions=st.dictionaries(st.sampled_from(["read_coils", "write_single_coil"]), SMALL),
+)
+name_deltas = timed(
+    NameDelta, address=IPS, name=st.sampled_from(["plc", "hmi"]), proto=st.sampled_from(["dns", "dhcp"]), count=SMALL,
+    source=SOURCES,
 )
 poll_deltas = timed(
     PollStats, client=IPS, server=SERVER, requests=SMALL, reads=SMALL, writes=SMALL, diagnostics=SMALL,
@@ -67,6 +72,7 @@ KINDS = {  # batch field -> (deltas, table rules, delta -> row)
     "points": (point_deltas, tables.POINTS, tables.point_row),
     "communications": (communication_deltas, tables.COMMUNICATIONS, tables.communication_row),
     "polls": (poll_deltas, tables.POLLS, tables.poll_row),
+    "names": (name_deltas, tables.NAMES, tables.name_row),
     "alerts": (alert_dicts, tables.ALERTS, tables.alert_row),
 }
 
