@@ -100,6 +100,7 @@ class Fact:
     - ``role``: the role's name in the protocol's words (``server``, ``outstation``, ``scanner``...);
     - ``point``: a ``Point``;
     - ``hostname``: the name;
+    - ``mac``: the MAC (``aa:bb:cc:dd:ee:ff``) of the device at ``address`` (an IP), as a DHCP lease binds them;
     - ``module``: a mapping describing one card of a chassis (slot, and identity keys).
     """
 
@@ -186,6 +187,7 @@ class ProtocolSpec:
     complete: Callable[[Message, Message], Message] | None = None
     actions: Mapping[str, str] = field(default_factory=dict)
     weirds: Mapping[str, str] = field(default_factory=dict)
+    industrial: bool = True  # False for the IT protocols that name hosts: their requests do not type a device
 
     @property
     def link_ids(self) -> frozenset[int]:

@@ -300,6 +300,8 @@ def _link_rows(fb: FrameBatch, ethertype: np.ndarray, l3: np.ndarray, mac: np.nd
     tag = np.where(snap, SNAP_BASE | (u8(fb.data, l3 + 3) << 32) | (u16(fb.data, l3 + 4) << 16)
                    | u16(fb.data, l3 + 6), ethertype)
     start = np.where(snap, l3 + SNAP_HEADER, l3)
+    # An Ethernet 802.3 length counts LLC and data: the padding after them is no payload (SLL's 0x0004 is no length)
+    end = np.where(snap & (fb.linktype == LINKTYPE_ETHERNET), np.minimum(end, l3 + ethertype), end)
     rows = np.nonzero(snap | ((ethertype >= 0x0600) & ~np.isin(ethertype, (ETH_IPV4, ETH_IPV6, ETH_ARP))))[0]
     if len(rows) == 0:
         return None

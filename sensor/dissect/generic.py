@@ -86,10 +86,17 @@ class ProtocolAnalyzer:
             except Malformed as bad:
                 weirds.append(Weird(bad.code, self.spec.name, p.file, frame, ts, bad.detail))
                 continue
+            flow = fb.flows[g]
             for message in messages:
                 if message.weird:
                     weirds.append(Weird(message.weird, self.spec.name, p.file, frame, ts))
                 found.rows.append((frame, ts, g, int(fb.direction[row]), message))
+                if not flow.server_told and flow.init_port == flow.resp_port and message.direction in (REQUEST, RESPONSE):
+                    # both ends on the protocol's port (BACnet 47808, NBNS 137): the port cannot say which end
+                    # serves; whoever sent the first request is the client (a device's I-Am may come first)
+                    sender = int(fb.direction[row])
+                    flow.server_side = 1 - sender if message.direction == REQUEST else sender
+                    flow.server_told = True
 
     def _finish(self, flows: list[Flow], file: str, found: Framed, weirds: list[Weird]) -> MessageBatch | None:
         if not found:

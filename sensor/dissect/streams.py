@@ -17,19 +17,33 @@ from sensor.flows.table import Flow, FlowBatch
 
 
 class FramedFlow:
-    """Framing state of both directions of one flow."""
+    """Framing state of both directions of one flow.
 
-    __slots__ = ("framers", "disputed", "malformed")
+    A framer may say it is ``done`` (an attribute; framers without it never are): nothing more in its direction
+    can be read (TLS after ChangeCipherSpec). That direction's segments are then dropped before reassembly, so
+    bulk data costs nothing, until a new connection on the same ports gives it a fresh framer."""
+
+    __slots__ = ("framers", "disputed", "malformed", "make_framer", "server_side")
 
     def __init__(self, make_framer: Callable[[bool], Any], server_side: int) -> None:
+        self.make_framer, self.server_side = make_framer, server_side
         self.framers = tuple(make_framer(direction != server_side) for direction in (0, 1))
         self.disputed = [False, False]  # a partial message waiting in the framer holds disputed bytes
         self.malformed = 0  # bytes the framer could not take as the protocol
 
     def forget(self, direction: int) -> None:
-        """Drop the start of a message waiting in that direction: the rest of it will not come."""
-        self.framers[direction].gap()
+        """A new connection on the same ports: drop the start of a message waiting in that direction (the rest
+        of it will not come); a framer that was done with the old connection starts over."""
+        if getattr(self.framers[direction], "done", False):
+            fresh = self.make_framer(direction != self.server_side)
+            self.framers = (fresh, self.framers[1]) if direction == 0 else (self.framers[0], fresh)
+        else:
+            self.framers[direction].gap()
         self.disputed[direction] = False
+
+    def done(self, direction: int) -> bool:
+        """Whether that direction's framer reads nothing more."""
+        return getattr(self.framers[direction], "done", False)
 
 
 def framed(flow: Flow, make_framer: Callable[[bool], Any]) -> FramedFlow:
@@ -72,6 +86,8 @@ class Framed:
             if syn.seq is not None:
                 stream.syn(syn.seq, syn.wscale)
         for k in range(int(runs.start[i]), int(runs.stop[i])):
+            if state.done(direction):
+                return  # the framer reads nothing more: the rest is dropped without reassembly
             row = int(runs.rows[k])
             start, size = int(p.payload_off[row]), int(p.payload_len[row])
             tag = (int(p.frame[row]), float(p.ts[row]))

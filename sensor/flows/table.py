@@ -53,7 +53,7 @@ class Flow:
     __slots__ = (
         "id", "transport", "initiator", "responder", "init_port", "resp_port", "init_is_a", "first_ts",
         "last_ts", "first_frame", "file", "packets", "bytes", "flags", "streams", "protocol", "session",
-        "probes", "macs", "mac_frames", "server_side", "votes", "by_probe", "l2_broadcast", "held_syn",
+        "probes", "macs", "mac_frames", "server_side", "server_told", "votes", "by_probe", "l2_broadcast", "held_syn",
         "key_hash",
     )
 
@@ -77,6 +77,7 @@ class Flow:
         self.mac_frames = [0, 0]  # ... and the frame that showed it
         self.l2_broadcast = [False, False]  # a frame of this direction went to the link's broadcast MAC
         self.server_side = 1  # which side the dissected protocol calls the server (see Dispatcher.assign)
+        self.server_told = False  # both ends on the protocol's port: its first request or response said which
         self.votes: dict[str, int] | None = None  # probes' verdicts so far, per protocol (-1: rejected)
         self.by_probe = False  # claimed by payload, not by port: given back when later bytes disagree
         self.held_syn: tuple[int, int] | None = None  # (seq, wscale) of the SYN it sent while an attempt

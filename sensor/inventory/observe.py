@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from protocols import NAMING
 from protocols.base import ADDRESS, REQUEST, Fact, Message, Point
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, function_name
@@ -76,6 +77,7 @@ class Inventory:
         self._identity_objects: dict[str, dict[int, tuple[str, Source]]] = {}
         self._identity_facts: dict[tuple[str, str], dict[str, object]] = {}  # (ip, protocol) -> what is known
         self._identity_sources: dict[tuple[str, str], Source] = {}
+        self._identity_protocols: dict[str, set[str]] = {}  # device -> the protocols that told its identity
         self._module_facts: dict[tuple[str, str], dict[str, object]] = {}  # (ip, slot) -> what is known
         self._last_request_ts: dict[int, float] = {}
         self.macs = MacBook()
@@ -98,9 +100,13 @@ class Inventory:
         self._names_refused = 0
 
     def _asset(self, ip: str, ts: float) -> AssetDelta:
+        """The delta of the device at ``ip``, seen at ``ts`` (whatever teaches something of it dates it too, so the
+        times do not depend on which flow, batch or worker brought the lesson)."""
         asset = self.assets.get(ip)
         if asset is None:
             asset = self.assets[ip] = AssetDelta(ip=ip, first_seen=ts, last_seen=ts)
+        elif not asset.first_seen <= ts <= asset.last_seen:
+            asset.first_seen, asset.last_seen = min(asset.first_seen, ts), max(asset.last_seen, ts)
         return asset
 
     # flows ------------------------------------------------------------------------------------
@@ -417,6 +423,7 @@ class Inventory:
     def observe_messages(self, mb: MessageBatch) -> None:
         """Services, roles, actions, identities and names from any protocol's messages."""
         protocol = mb.protocol
+        industrial = protocol not in NAMING  # a DNS lookup or a DHCP request is no engineering work
         flows = mb.flows
         seen_flows: set[int] = set()
         requests: list[tuple[int, float, int]] = []
@@ -439,7 +446,7 @@ class Inventory:
                 comm = self._communication(flow)
                 comm.actions[message.function_name] = comm.actions.get(message.function_name, 0) + 1
             ts = float(mb.ts[i])
-            if message.direction == REQUEST and conversation:
+            if message.direction == REQUEST and conversation and industrial:
                 requests.append((g, ts, KIND_OF_ACTION.get(message.action, OTHER_KIND)))
             for fact in message.facts:
                 if fact.about == ADDRESS:
@@ -494,7 +501,11 @@ class Inventory:
         if kind is None or (kind == "ip" and not self.is_host(fact.address)) or (
                 kind == "mac" and not is_station(fact.address)):
             return
-        if fact.kind == "hostname":
+        if fact.kind == "mac":  # a lease: the device at this IP has this MAC, as sure as its own ARP reply
+            if kind == "ip" and address_kind(str(fact.value)) == "mac" and is_station(fact.value):
+                self.macs.saw_arp(fact.address, int(fact.value.replace(":", ""), 16),
+                                  Source(protocol, source.file, source.frame, "address lease"))
+        elif fact.kind == "hostname":
             self._name(fact.address, str(fact.value), protocol, source, ts)
         elif kind == "ip":
             self._fact(fact, fact.address, protocol, source, ts)
@@ -582,20 +593,32 @@ class Inventory:
 
     def _identity(self, ip: str, protocol: str, value: dict, source: Source, ts: float,
                   asset: AssetDelta | None = None) -> None:
-        """Identity facts accumulate per device and protocol: a later message adds what an earlier lacked.
+        """Identity facts accumulate per device and protocol: a later message adds what an earlier lacked. The
+        device's identity joins what every protocol said of it, the protocol with the earliest evidence first
+        where two say different things (the store's ``merge.identities`` rule, so workers agree).
         ``ip`` is the device's key (its MAC for a station seen at layer 2, whose ``asset`` is given)."""
         known = self._identity_facts.setdefault((ip, protocol), {})
         for key, item in value.items():
             if item is not None and item != "":
                 known.setdefault(key, item)
-        first = self._identity_sources.setdefault((ip, protocol), source)
+        first = self._identity_sources.get((ip, protocol))
+        if first is None or (source.file, source.frame) < (first.file, first.frame):
+            first = self._identity_sources[(ip, protocol)] = source  # the earliest, in any order (workers)
+        self._identity_protocols.setdefault(ip, set()).add(protocol)
+        told = sorted(((self._identity_sources[(ip, p)], p) for p in self._identity_protocols[ip]),
+                      key=lambda sp: (sp[0].file, sp[0].frame, sp[1]))
+        joined: dict[str, object] = {}
+        for _, p in told:
+            for key, item in self._identity_facts[(ip, p)].items():
+                joined.setdefault(key, item)
+        earliest, by = told[0]
         asset = asset or self._asset(ip, ts)
-        core = {"vendor": known.get("vendor"), "product": known.get("product") or known.get("model"),
-                "revision": known.get("revision") or known.get("firmware")}
-        details = tuple((k, v) for k, v in sorted(known.items()) if k not in ("vendor", "product", "revision"))
+        core = {"vendor": joined.get("vendor"), "product": joined.get("product") or joined.get("model"),
+                "revision": joined.get("revision") or joined.get("firmware")}
+        details = tuple((k, v) for k, v in sorted(joined.items()) if k not in ("vendor", "product", "revision"))
         asset.identity = Identity(**{k: None if v is None else str(v) for k, v in core.items()},
-                                  source=f"{protocol}, {first.file} frame {first.frame}", details=details)
-        cite(asset.sources, "identity", first)
+                                  source=f"{by}, {earliest.file} frame {earliest.frame}", details=details)
+        cite(asset.sources, "identity", earliest)
 
     # flush ------------------------------------------------------------------------------------
     def take(self) -> Deltas:

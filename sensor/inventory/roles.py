@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from protocols import NAMING
 from sensor.inventory import timing
 
 PLC, HMI, ENGINEERING, HISTORIAN, IT_HOST = "plc", "hmi", "engineering_station", "historian", "it_host"
@@ -24,7 +25,9 @@ CLIENT_ROLES = ("client", "master", "originator", "scanner", "controlling_statio
 
 
 def _roles_of(asset: dict[str, Any], suffixes: tuple[str, ...]) -> list[str]:
-    return sorted(r for r in asset.get("roles") or [] if any(r.endswith(f"_{s}") for s in suffixes))
+    """Roles in industrial protocols only: a DHCP server or a NetBIOS domain controller is no PLC."""
+    return sorted(r for r in asset.get("roles") or []
+                  if any(r.endswith(f"_{s}") for s in suffixes) and _protocol(r, suffixes) not in NAMING)
 
 
 def _protocol(role: str, suffixes: tuple[str, ...]) -> str:

@@ -61,3 +61,6 @@ class StoreBatch:
     macs: list[tuple[str, str | None, str | None, Source | None]] = field(default_factory=list)
     mac_sightings: list[tuple[str, str, str, Source]] = field(default_factory=list)  # workers': MacBook.take_sightings
     runs: list[Run] = field(default_factory=list)
+    # Fold stations known by MAC into the IP asset with that MAC (Store._fold_stations). An offline run folds once,
+    # at its end, when every MAC is known: folding at each commit would depend on which MACs came first.
+    fold_stations: bool = True

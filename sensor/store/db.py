@@ -139,7 +139,8 @@ class Store:
                 " THEN json_remove(sources, '$.mac') ELSE json_set(sources, '$.mac', json(?4)) END WHERE key = ?3",
                 [(mac, vendor, ip, dumps(source.to_json()) if source else None) for ip, mac, vendor, source in batch.macs],
             )
-            self._fold_stations()
+            if batch.fold_stations:
+                self._fold_stations()
             if batch.runs:
                 self.db["runs"].insert_all(RUNS.encode(run._asdict()) for run in batch.runs)
 

@@ -34,6 +34,23 @@ def keep_first(stored: dict, incoming: dict) -> dict:
     return merged
 
 
+def identities(stored: dict | None, incoming: dict | None) -> dict | None:
+    """Two identities of one device, from two commits (workers, runs, protocols): every key either knows, and
+    where both know one, the value of the identity with the earlier evidence (its ``source``), as one process
+    that met the messages in capture order would keep."""
+    if stored is None or incoming is None:
+        return stored if incoming is None else incoming
+    first, other = (incoming, stored) if _identity_evidence(incoming) < _identity_evidence(stored) else (stored, incoming)
+    return {**other, **{key: value for key, value in first.items() if value is not None}}
+
+
+def _identity_evidence(identity: dict) -> tuple[str, int, str]:
+    """(file, frame) of an identity's ``source``, written "protocol ..., FILE frame N" (``Inventory._identity``)."""
+    text = str(identity.get("source") or "")
+    head, _, frame = text.rpartition(" frame ")
+    return (head.partition(", ")[2], int(frame) if frame.isdigit() else 1 << 62, text)
+
+
 def earliest(stored: dict, incoming: dict) -> dict:
     """One piece of evidence: the lowest (file name, frame)."""
     return incoming if _earlier(incoming, stored) else stored

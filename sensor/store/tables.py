@@ -11,7 +11,7 @@ from sensor.inventory.model import AssetDelta, CommunicationDelta, NameDelta, Po
 from sensor.inventory.scans import ScanDelta, or_maps, ports_of
 
 from .batch import FileCheckpoint
-from .merge import Merge, TableSpec, add, add_counts, earliest, keep_first, union
+from .merge import Merge, TableSpec, add, add_counts, earliest, identities, keep_first, union
 
 SAMPLE_FRAMES = 10  # per communication: enough to open the capture at the right place
 ALERT_FRAMES = 20
@@ -42,6 +42,7 @@ ASSETS = TableSpec(
     rules={
         **SEEN, "packets": add, "bytes": add, "roles": union(), "unit_ids": union(),
         "services": union(key=service_key), "sources": keep_first, "modules": union(key=module_key),
+        "identity": identities,
     },
 )
 POINTS = TableSpec(
@@ -104,19 +105,16 @@ def asset_row(delta: AssetDelta) -> dict[str, Any]:
     }
 
 
-FOLDED = ("roles", "unit_ids", "services", "modules", "first_seen", "last_seen", "packets", "bytes",
+FOLDED = ("identity", "roles", "unit_ids", "services", "modules", "first_seen", "last_seen", "packets", "bytes",
           "sources")
 """What a station seen first at layer 2 brings to the IP asset it turns out to be; its key, addresses and
 derived columns (device type, zone) are the IP asset's."""
 
 
 def fold_station(host: dict[str, Any], station: dict[str, Any]) -> dict[str, Any]:
-    """The IP asset ``host`` with what its MAC-keyed ``station`` row knew merged in (decoded rows). The IP
-    asset's own identity wins; the station's fills in when it has none. Its evidence stays first."""
-    row = {"key": host["key"], **ASSETS.merge(host, {c: station[c] for c in FOLDED})}
-    if host.get("identity") is None and station.get("identity") is not None:
-        row["identity"] = station["identity"]
-    return row
+    """The IP asset ``host`` with what its MAC-keyed ``station`` row knew merged in (decoded rows), identities
+    joined as any two are (``merge.identities``: the earlier evidence wins where they differ)."""
+    return {"key": host["key"], **ASSETS.merge(host, {c: station[c] for c in FOLDED})}
 
 
 def service_json(service: Service) -> dict[str, Any]:

@@ -39,8 +39,46 @@ CASES = {
     "iti_ChangeIPUsingDCP": "profinet/iti_ChangeIPUsingDCP.pcap",
     "iti_profinet-wireshark-bug": "profinet/iti_profinet-wireshark-bug.pcap",
     "iti_PROFINET-RT": "profinet/iti_PROFINET-RT.pcap",
+    # BACnet/IP: a BBMD registering a foreign device and the I-Am of ten devices; devices on MS/TP behind a router
+    # (SNET/SADR: assets of their own, identity from I-Am and the device object's properties); every service with
+    # its error, reject and abort
+    "ct_BACnet-BBMD-on-same-subnet": "bacnet/ct_BACnet-BBMD-on-same-subnet.cap",
+    "ct_BACnetIP-MSTP-Mix": "bacnet/ct_BACnetIP-MSTP-Mix.cap",
+    "icsnpp_bacnet_error_reject_abort": "bacnet/icsnpp_bacnet_error_reject_abort.pcap",
+    # DHCP: relayed and direct DORA, INFORM, lease queries, names and fingerprints (its DHCPv6 frames too);
+    # DHCPv6: a Windows client soliciting with its FQDN, vendor class and Option Request fingerprint
+    "malcolm_DHCP": "it/malcolm_DHCP.pcap",
+    "dhcpv6_emre_59": "iec104/emre_59.pcap",
+    # IEC 104: many ASDU types (SQ, time tags, commands, GI, negative confirmations); a capture made to test
+    # dissectors (octets before the start octet, lengths below 4, short ASDUs, unknown U functions)
+    "fkie_iec104": "iec104/fkie_iec104.pcap",
+    "iti_TestDissectIec104": "iec104/iti_TestDissectIec104.pcap",
+    # LLDP: two Cisco 3560 switches announcing names, ports, capabilities, port VLAN and 802.3 MAC/PHY (their CDP
+    # frames beside); CDP: a Cisco 2950 with its platform, software version, VTP domain and management address
+    "lldp_emre_LLDP": "it/emre_LLDP.pcap",
+    "cdp_emre_cdp_v2": "it/emre_cdp_v2.pcap",
+    # TLS: hellos with SNI, ALPN, JA3/JA3S, TLS 1.3 drafts and HelloRetryRequest, certificates with their names,
+    # SSL 2.0 hellos, alerts; HTTP: two pages with their Host, User-Agent and Server
+    "malcolm_SSL": "it/malcolm_SSL.pcap",
+    "emre_http": "it/emre_http.pcap",
+    # OPC UA: a python-opcua session in the clear (client and server application descriptions, Read, Write,
+    # Browse); open62541 GetEndpoints in the clear, then a Basic128Rsa15 SignAndEncrypt channel (encrypted chunks)
+    "icsnpp_python_opcua-client-server_minimal-2": "opcua/icsnpp_python_opcua-client-server_minimal-2.pcap",
+    "icsnpp_open62541_client-server_encrypted": "opcua/icsnpp_open62541_client-server_encrypted.pcap",
+    # DNS: an NTP client resolving the servers it then asks (the names join those assets) and a PTR look-up;
+    # mDNS, NBNS and LLMNR of two Windows hosts (registrations, announcements, queries) naming the DNP3 master and
+    # outstation; NBNS: a printer registering its names; LLMNR: queries of Windows hosts beside IEC 104
+    "dns_malcolm_NTP": "it/malcolm_NTP.pcap",
+    "mdns_emre_DNP3Value": "dnp3/emre_DNP3Value.pcap",
+    "nbns_emre_snmp": "it/emre_snmp.pcap",
+    "llmnr_emre_104LocalValue": "iec104/emre_104LocalValue.pcap",
 }
 PROTOCOL_OF = {name: path.split("/")[0] for name, path in CASES.items()}  # the registry conformance test reads it
+PROTOCOL_OF.update({"lldp_emre_LLDP": "lldp", "cdp_emre_cdp_v2": "cdp"})  # link-layer discovery in it/
+PROTOCOL_OF.update({"malcolm_DHCP": "dhcp", "dhcpv6_emre_59": "dhcpv6"})  # captures outside a folder of their own
+PROTOCOL_OF.update({"malcolm_SSL": "tls", "emre_http": "http"})
+PROTOCOL_OF.update({"dns_malcolm_NTP": "dns", "mdns_emre_DNP3Value": "mdns", "nbns_emre_snmp": "nbns",
+                    "llmnr_emre_104LocalValue": "llmnr"})  # name services in other folders
 
 
 def produce(name: str, corpus: Path | None = None) -> tuple[list[dict], list[dict]]:

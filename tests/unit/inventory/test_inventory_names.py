@@ -92,3 +92,13 @@ def test_the_store_joins_names_by_ip_and_mac_newest_first(tmp_path):
         assert (old["first_seen"], old["last_seen"], old["count"], old["source"]["frame"]) == (1.0, 8.0, 2, 1)
         assert [n["name"] for n in asset["names"]] == ["old-name", "plc-5"]  # history in the order first given
         assert {n["address"] for n in store.names()} == {"10.0.0.5", "10.0.0.99", "00:1b:1b:00:00:05"}
+
+
+def test_a_lease_gives_the_leased_address_its_mac():
+    inventory = observe.Inventory()
+    inventory.observe_link(batch(Fact("mac", ADDRESS, "00:1b:1b:00:00:21", address="10.20.0.50"),
+                                 Fact("mac", ADDRESS, "01:00:5e:00:00:01", address="10.20.0.51")))
+    mac, source = inventory.macs.best("10.20.0.50")
+    assert mac == "00:1b:1b:00:00:21" and source.detail == "address lease"
+    assert inventory.macs.best("10.20.0.51") is None  # a group MAC names no device
+    assert [a.key for a in inventory.take().assets] == [SENDER]  # the lease alone makes no asset

@@ -59,6 +59,12 @@ def test_a_server_of_any_protocol_is_a_plc_with_its_ports():
     assert kind == PLC
 
 
+@pytest.mark.parametrize("role", ["dhcp_server", "dhcpv6_server", "nbns_domain_controller"])
+def test_a_server_of_a_naming_protocol_is_no_plc(role):
+    kind, reasons = infer_device_type(asset(roles=[role]), [])
+    assert kind == IT_HOST and reasons == ["no industrial protocol role observed"]
+
+
 def test_a_server_that_also_polls_is_still_a_plc_and_says_so():
     kind, reasons = infer_device_type(asset(roles=["modbus_server", "modbus_client"], services=[MODBUS_502]), [])
     assert kind == PLC and reasons[-1].startswith("also sends requests itself")
