@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from typing import IO, TYPE_CHECKING
 
+from sensor.capture.members import split_member
 from sensor.capture.source import CaptureInput, open_inputs
 from sensor.detect import commands as detect_commands
 from sensor.detect.baseline import Baseline, BaselineError
@@ -25,13 +26,16 @@ from sensor.pipeline import Options, Pipeline, Summary, format_summary
 from sensor.policy import DEFAULT_MAX_HOPS, DEFAULT_WINDOW_S
 from sensor.policy.policy_file import Policy, PolicyError, load_policy
 from sensor.progress import Progress, ProgressBar
-from sensor.render import render
+from sensor.render import ALERT_TABLE_COLUMNS, ASSET_CSV_COLUMNS, ASSET_TABLE_COLUMNS, flat_asset, render
+from sensor.report import command as report_command
 from sensor.sinks.asset_feed import AssetFeed
 
 if TYPE_CHECKING:  # the SIEM and Zeek outputs load only when asked for: start-up time is every command's
     from sensor.sinks.siem import Forwarder
     from sensor.sinks.zeek import ZeekLogs
 from sensor.store import SchemaTooNew, Store, StoreBatch
+from sensor.store.readonly import MissingDatabase, open_for_reading
+from sensor.terminal import columns, say, stdout_gone
 
 EXIT_OK, EXIT_UNREADABLE_INPUT = 0, 2
 EXIT_FAULT = 2  # a path that cannot be written, a full disk: one line on standard error, never a traceback
@@ -223,32 +227,40 @@ def _decode_as(text: str) -> tuple[str, str, int]:
 def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     """What ``analyze`` and ``live`` share: the database, the outputs, decoding and detection."""
     parser.add_argument("--db", default="otsensor.db", help="SQLite database to merge into (default: %(default)s)")
-    parser.add_argument("--events", metavar="PATH", help="write one JSON line per protocol message")
-    parser.add_argument("--flows", metavar="PATH", help="write one JSON line per flow (conversation) when it ends")
+    parser.add_argument("--events", metavar="PATH", help="write one JSON line per protocol message, of every protocol decoded (default: none)")
+    parser.add_argument("--flows", metavar="PATH", help="write one JSON line per flow (conversation) when it ends (default: none)")
     parser.add_argument("--decode-as", type=_decode_as, action="append", default=[], metavar="PROTO=[TRANSPORT/]PORT",
                         help="also decode this port as PROTO, e.g. modbus=5020 or dnp3=udp/20001 (TCP when the "
                              "transport is left out; repeatable; default: the protocols' registered ports only)")
     parser.add_argument("--modbus-port", type=_port, action="append", default=[], metavar="PORT",
-                        help="the same as --decode-as modbus=PORT (kept for scripts)")
-    parser.add_argument("--alerts", metavar="PATH", help="write the alerts of this run as JSON lines")
-    parser.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check")
+                        help="the same as --decode-as modbus=PORT, kept for scripts (default: none)")
+    parser.add_argument("--alerts", metavar="PATH", help="write the alerts of this run as JSON lines (default: none; the database keeps "
+                                                         "them for `otsensor alerts`)")
+    parser.add_argument("--policy", metavar="PATH", help="segmentation policy (YAML zones and conduits) to check "
+                                                         "(default: none, no policy check)")
     parser.add_argument("--baseline", metavar="PATH", help="a baseline made by `otsensor learn`: alert on what it "
-                                                           "does not describe (the signatures run always)")
+                                                           "does not describe; the signatures run always (default: "
+                                                           "none)")
     parser.add_argument("--zeek-logs", metavar="DIR", help="write Zeek-compatible logs here: conn.log and one "
                                                           "per protocol (modbus.log, modbus_detailed.log, dnp3.log, "
-                                                          "s7comm.log, enip.log, cip.log, ...)")
+                                                          "s7comm.log, enip.log, cip.log, ...) (default: none)")
     parser.add_argument("--zeek-format", choices=("tsv", "json"), default="tsv",
                         help="Zeek's TSV with its #fields/#types header, or its JSON (default: %(default)s)")
     parser.add_argument("--alerts-format", choices=("native", "ecs"), default="native",
-                        help="the --alerts file's records: the native contract, or Elastic Common Schema")
+                        help="the --alerts file's records: the native contract, or Elastic Common Schema "
+                             "(default: %(default)s)")
     siem = parser.add_argument_group("SIEM forwarding (spooled on disk first: nothing is lost while it is down)")
     siem.add_argument("--siem", metavar="URL", help="send alerts and asset changes as syslog to udp://HOST:PORT, "
-                                                    "tcp://HOST:PORT (octet counting) or tls://HOST:PORT (RFC 5425)")
+                                                    "tcp://HOST:PORT (octet counting) or tls://HOST:PORT (RFC 5425) "
+                                                    "(default: none)")
     siem.add_argument("--siem-format", choices=("cef", "leef", "json"), default="cef",
                       help="CEF (ArcSight, Splunk), LEEF 2.0 (QRadar) or ECS JSON (Elastic) (default: %(default)s)")
-    siem.add_argument("--siem-ca", metavar="PATH", help="CA certificates that sign the tls:// receiver's certificate")
-    siem.add_argument("--siem-cert", metavar="PATH", help="client certificate for tls:// (when the receiver asks)")
-    siem.add_argument("--siem-key", metavar="PATH", help="the client certificate's key")
+    siem.add_argument("--siem-ca", metavar="PATH", help="CA certificates that sign the tls:// receiver's "
+                                                         "certificate (default: the system's)")
+    siem.add_argument("--siem-cert", metavar="PATH", help="client certificate for tls://, when the receiver "
+                                                           "asks (default: none)")
+    siem.add_argument("--siem-key", metavar="PATH", help="the client certificate's key (default: in the "
+                                                         "--siem-cert file)")
     siem.add_argument("--spool", metavar="PATH", help="the SIEM spool (default: the database's path + .spool; a "
                                                       "later run on the same database resends what is left)")
     siem.add_argument("--spool-max-mb", type=int, default=256, metavar="MB",
@@ -259,48 +271,77 @@ def add_analysis_options(parser: argparse.ArgumentParser) -> None:
                       help="this sensor's name in every record (default: the host name, %(default)s)")
     parser.add_argument("--learn-for", type=float, metavar="SECONDS",
                         help="learn a baseline from the first SECONDS of traffic, write it to --baseline PATH, then "
-                             "detect with it (an appliance learning its plant)")
+                             "detect with it, an appliance learning its plant (default: none)")
     parser.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS",
                         help="pivot-chain window between hops (default: %(default)s)")
     parser.add_argument("--strict", action="store_true",
-                        help="stop on any internal error instead of counting it (for tests)")
+                        help="stop on any internal error instead of counting it, for tests (default: "
+                             "count it and go on)")
     parser.add_argument("--no-fast-path", action="store_true", help=argparse.SUPPRESS)
+
+
+TIMES = "Times are ISO 8601 UTC in table and csv, seconds since the epoch in json."
+
+
+def _read_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default="otsensor.db", metavar="PATH",
+                        help="the database analyze wrote; opened read-only, never created (default: %(default)s)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("otsensor")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otsensor", description="Passive IT/OT network sensor.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     analyze = commands.add_parser("analyze", help="analyse capture files (pcap, pcapng, directories, - for stdin)")
     analyze.add_argument("inputs", nargs="+", metavar="FILE|DIR|-")
     add_analysis_options(analyze)
-    analyze.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal")
+    analyze.add_argument("--no-progress", action="store_true", help="no progress line, even on a terminal (default: a "
+                                                                          "progress line when standard error is one)")
     analyze.add_argument("--batch-frames", type=int, default=65_536, help=argparse.SUPPRESS)
     analyze.add_argument("--workers", type=_positive, default=1, metavar="N",
                          help="processes sharing the work by host pair, one per core at most (default: 1; see the "
                               "README for what may differ from one process)")
 
     for name, helptext in (("assets", "list the asset inventory"), ("alerts", "list the alerts")):
-        sub = commands.add_parser(name, help=helptext)
-        sub.add_argument("--db", default="otsensor.db")
-        sub.add_argument("--format", choices=("table", "json", "csv"), default="table")
+        sub = commands.add_parser(name, help=helptext, description=f"{helptext[0].upper()}{helptext[1:]}. {TIMES}")
+        _read_db_option(sub)
+        sub.add_argument("--format", choices=("table", "json", "csv"), default="table",
+                         help="table for a person, json with the contract's fields, or csv (default: %(default)s)")
+        sub.add_argument("--wide", action="store_true",
+                         help="table: every cell whole however wide (default: fit the terminal, eliding long cells)")
 
     paths = commands.add_parser("paths", help="IT-to-OT pathways and policy violations")
-    paths.add_argument("--db", default="otsensor.db")
-    paths.add_argument("--policy", metavar="PATH", help="zones and conduits (default: the zones stored by analyze)")
-    paths.add_argument("--format", choices=("table", "json"), default="table")
-    paths.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS")
-    paths.add_argument("--max-hops", type=int, default=DEFAULT_MAX_HOPS)
+    _read_db_option(paths)
+    paths.add_argument("--policy", metavar="PATH", help="zones and conduits to judge by (default: none; the zones "
+                                                        "analyze stored, without their conduits, and it says so)")
+    paths.add_argument("--format", choices=("table", "json"), default="table",
+                       help="text for a person or the JSON document (default: %(default)s)")
+    paths.add_argument("--window", type=float, default=DEFAULT_WINDOW_S, metavar="SECONDS",
+                       help="longest gap between the hops of one pivot chain (default: %(default)s)")
+    paths.add_argument("--max-hops", type=_positive, default=DEFAULT_MAX_HOPS, metavar="N",
+                       help="longest path searched, in hops (default: %(default)s)")
 
     policy = commands.add_parser("policy", help="work with segmentation policies")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
     suggest = policy_commands.add_parser("suggest", help="propose a policy YAML from what was observed")
-    suggest.add_argument("--db", default="otsensor.db")
-    suggest.add_argument("--output", "-o", metavar="PATH", help="write here instead of standard output")
-    suggest.add_argument("--baseline", metavar="PATH", help="propose the conduits this learned baseline allows "
-                                                            "(zones still come from the database's assets)")
+    _read_db_option(suggest)
+    suggest.add_argument("--output", "-o", metavar="PATH", help="write here (default: standard output)")
+    suggest.add_argument("--baseline", metavar="PATH", help="propose the conduits this learned baseline allows; zones "
+                                                            "still come from the database's assets (default: none, "
+                                                            "the conduits the database observed)")
     detect_commands.add_parsers(commands)
     live_command.add_parser(commands)
+    report_command.add_parser(commands)
     return parser
 
 
@@ -309,14 +350,42 @@ def _load_policy(path: str | None) -> Policy | None:
     return load_policy(path) if path else None
 
 
+SKIPPED_NAMED = 5  # skipped files named one by one; past this, counted
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
+    skipped: list[str] = []
+    inputs = list(open_inputs(args.inputs, skip_non_captures=True,
+                              on_skip=lambda path, head: skipped.append(f"{path} ({head})")))
+    if skipped:
+        more = f" and {len(skipped) - SKIPPED_NAMED} more" if len(skipped) > SKIPPED_NAMED else ""
+        print(f"note: skipped {len(skipped)} file(s) that are not pcap, pcapng, gzip or zip captures: "
+              f"{', '.join(skipped[:SKIPPED_NAMED])}{more}", file=sys.stderr)
+    unreadable = [cause for cause in map(_cannot_open, inputs) if cause]
+    if len(unreadable) == len(inputs):  # nothing to read: create no database
+        for cause in unreadable:
+            print(f"error: {cause}", file=sys.stderr)
+        if not inputs:
+            print(f"error: no capture in {' '.join(args.inputs)}: nothing analysed", file=sys.stderr)
+        return EXIT_UNREADABLE_INPUT
     bar = ProgressBar() if sys.stderr.isatty() and not args.no_progress else None
     try:
-        return run_analysis(args, open_inputs(args.inputs, skip_non_captures=True), progress=bar,
-                            batch_frames=args.batch_frames)
+        return run_analysis(args, inputs, progress=bar, batch_frames=args.batch_frames)
     finally:
         if bar is not None:
             bar.close()  # an error line, too, starts on a line of its own
+
+
+def _cannot_open(capture: CaptureInput) -> str | None:
+    """``PATH: cannot open: CAUSE`` for a named file that is not there, else None. Nothing is opened here (a
+    FIFO would block): streams, zip members and files with other faults are read, and reported, by the run."""
+    if capture.name == "-" or split_member(capture.name) is not None:
+        return None
+    try:
+        os.stat(capture.name)
+    except OSError as error:
+        return f"{capture.name}: cannot open: {_cause(error)}"
+    return None
 
 
 def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
@@ -372,17 +441,17 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
         if siem is not None:
             siem.flush(args.siem_wait)
             health = siem.health()
-    if progress is not None and hasattr(progress, "close"):
-        progress.close()
+    if isinstance(progress, ProgressBar):
+        progress.finish()
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in summary.errors:
         print(f"error: {error}", file=sys.stderr)
-    print(format_summary(summary))
-    print(f"alerts      {detected.count(alerts)} from detection"
-          + (f", {len(alerts)} from the policy check ({args.policy})" if policy is not None else ""))
+    say(format_summary(summary))
+    say(f"alerts      {detected.count(alerts)} from detection"
+        + (f", {len(alerts)} from the policy check ({args.policy})" if policy is not None else ""))
     if siem is not None:
-        print(f"siem        {health['sent']} records sent to {args.siem}, {health['backlog']} waiting in "
+        say(f"siem        {health['sent']} records sent to {args.siem}, {health['backlog']} waiting in "
               f"{siem.spool.path}" + (f", {health['dropped']} dropped (spool full)" if health["dropped"] else "")
               + (f"; last error: {health['last_error']}" if health["backlog"] and health["last_error"] else ""))
     return EXIT_UNREADABLE_INPUT if summary.errors else EXIT_OK
@@ -468,15 +537,21 @@ class AlertLog:
         return len(self.ids - {a["id"] for a in policy_alerts})
 
 
-ASSET_TABLE_COLUMNS = ["ip", "mac", "mac_vendor", "device_type", "roles", "identity", "services", "unit_ids",
-                       "first_seen", "last_seen"]
-
-
 def cmd_assets(args: argparse.Namespace) -> int:
-    with Store.open(args.db) as store:
-        columns = ASSET_TABLE_COLUMNS if args.format == "table" else None
-        print(render(store.assets(), args.format, columns))
+    with open_for_reading(args.db) as store:
+        rows = store.assets()
+    if args.format == "csv":
+        rows = [flat_asset(row) for row in rows]
+    say(_listing(rows, args, ASSET_TABLE_COLUMNS, ASSET_CSV_COLUMNS))
     return EXIT_OK
+
+
+def _listing(rows: list[dict], args: argparse.Namespace, table_columns: list[str],
+             csv_columns: list[str] | None = None) -> str:
+    """A table fits the terminal unless ``--wide``; piped, it keeps every cell whole for the next program."""
+    if args.format != "table":
+        return render(rows, args.format, csv_columns if args.format == "csv" else None)
+    return render(rows, "table", table_columns, None if args.wide else columns(sys.stdout))
 
 
 def check_policy(store: Store, policy: Policy, window_s: float) -> list[dict]:
@@ -490,9 +565,9 @@ def check_policy(store: Store, policy: Policy, window_s: float) -> list[dict]:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    with Store.open(args.db) as store:
-        columns = ["ts", "severity", "rule", "src", "dst", "proto", "count", "summary"] if args.format == "table" else None
-        print(render(store.alerts(), args.format, columns))
+    with open_for_reading(args.db) as store:
+        rows = store.alerts()
+    say(_listing(rows, args, ALERT_TABLE_COLUMNS))
     return EXIT_OK
 
 
@@ -500,9 +575,10 @@ def cmd_paths(args: argparse.Namespace) -> int:
     from sensor.policy.commands import paths_document, render_paths_table
 
     policy = _load_policy(args.policy)
-    with Store.open(args.db) as store:
-        doc = paths_document(store.communications(), store.assets(), policy, args.window, args.max_hops)
-    print(json.dumps(doc, indent=2, sort_keys=True) if args.format == "json" else render_paths_table(doc))
+    with open_for_reading(args.db) as store:
+        doc = paths_document(store.communications(), store.assets(), policy, args.window, args.max_hops,
+                             None if policy is not None else store.alerts())
+    say(json.dumps(doc, indent=2, sort_keys=True) if args.format == "json" else render_paths_table(doc).rstrip("\n"))
     return EXIT_OK
 
 
@@ -510,21 +586,21 @@ def cmd_policy(args: argparse.Namespace) -> int:
     from sensor.policy.commands import baseline_communications, suggest_policy
 
     baseline = Baseline.load(args.baseline) if args.baseline else None
-    with Store.open(args.db) as store:
+    with open_for_reading(args.db) as store:
         comms = baseline_communications(baseline) if baseline is not None else store.communications()
         text = suggest_policy(comms, store.assets())
     if args.output:
         with open(args.output, "w", encoding="utf-8") as out:
             out.write(text)
     else:
-        sys.stdout.write(text)
+        say(text.rstrip("\n"))
     return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"analyze": cmd_analyze, "assets": cmd_assets, "alerts": cmd_alerts, "paths": cmd_paths,
-                "policy": cmd_policy, "live": live_command.cmd_live, **detect_commands.HANDLERS}
+                "policy": cmd_policy, "live": live_command.cmd_live, "report": report_command.cmd_report, **detect_commands.HANDLERS}
     db = getattr(args, "db", None)
     try:
         return handlers[args.command](args)
@@ -534,6 +610,11 @@ def main(argv: list[str] | None = None) -> int:
         return _error(str(error))
     except SchemaTooNew as error:
         return _error(f"{db}: {error}")
+    except MissingDatabase as error:
+        return _error(str(error))
+    except BrokenPipeError:  # standard output's reader left (``| head``): what it wanted, it had
+        stdout_gone()
+        return EXIT_OK
     except sqlite3.Error as error:
         if not _environmental(error):
             raise

@@ -29,6 +29,7 @@ import numpy as np
 
 from sensor.capture import CaptureError, FrameBatch
 from sensor.capture.source import CaptureInput
+from sensor.capture.span import Span
 from sensor.decode.layers import SUPPORTED_LINKTYPES, address_pairs
 from sensor.decode.packets import Weird
 from sensor.inventory.macs import MacBook
@@ -42,6 +43,7 @@ from sensor.pipeline import (
     record_run,
     skipped_records,
     tally,
+    time_outliers,
     unsupported_warnings,
 )
 from sensor.progress import PCAP_RECORD_HEADER, Progress
@@ -159,7 +161,7 @@ def _share(source: CaptureInput, n: int, options: Options, queues: list, workers
     frames read so far in the run (``read`` before this input)."""
     size = os.path.getsize(source.name) if os.path.isfile(source.name) else 0
     consumed, last_frame = 0, 0
-    first_ts, last_ts = float("inf"), float("-inf")
+    span, outliers = Span(), []
     unsupported: Counter[int] = Counter()
     for whole in source.batches(max_frames=options.batch_frames):
         skipped = skipped_records(whole, last_frame)
@@ -167,7 +169,7 @@ def _share(source: CaptureInput, n: int, options: Options, queues: list, workers
         summary.weirds.update(w.code for w in skipped)
         unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
         if len(whole):
-            first_ts, last_ts = min(first_ts, float(whole.ts.min())), max(last_ts, float(whole.ts.max()))
+            outliers += span.add(whole.ts, whole.frame)
             last_frame = int(whole.frame[-1])
         consumed += int(whole.caplen.sum()) + PCAP_RECORD_HEADER * len(whole)
         read += len(whole)
@@ -179,7 +181,11 @@ def _share(source: CaptureInput, n: int, options: Options, queues: list, workers
             _send(q, worker, ("batch", share))
         if options.progress is not None:
             options.progress(Progress(source.name, consumed, size, read, time.perf_counter() - clock))
-    summary.duration += max(last_ts - first_ts, 0.0)
+    seconds, last = span.finish()
+    odd = time_outliers(source.name, outliers + last)
+    holes += odd
+    summary.weirds.update(w.code for w in odd)
+    summary.duration += seconds
     summary.warnings += unsupported_warnings(source.name, unsupported)
     return read
 

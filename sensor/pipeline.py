@@ -20,7 +20,9 @@ import numpy as np
 
 from protocols import BUILTIN
 from sensor.capture import CaptureError, FrameBatch
+from sensor.capture.members import member_fingerprint
 from sensor.capture.source import CaptureInput, open_inputs
+from sensor.capture.span import OUTLIER_S, Span
 from sensor.decode.fragments import FragmentReassembler
 from sensor.decode.layers import SUPPORTED_LINKTYPES, decode
 from sensor.decode.packets import Packets, Weird
@@ -93,7 +95,7 @@ class Summary:
 def fingerprint(path: str) -> str | None:
     """Identifies a capture file by size and its first and last MiB; None for streams."""
     if not os.path.isfile(path):
-        return None
+        return member_fingerprint(path)  # a zip archive's member, or a stream (None)
     size = os.path.getsize(path)
     digest = hashlib.sha256(str(size).encode())
     with open(path, "rb") as f:
@@ -209,7 +211,7 @@ class Pipeline:
         last_frame = 0
         consumed = 0
         unsupported: Counter[int] = Counter()
-        first_ts, last_ts = float("inf"), float("-inf")
+        span = Span()
         whole_input = self.options.shard is None  # a worker sees a share: the input's own facts are the reader's
         for whole in source.batches(max_frames=self.options.batch_frames):
             if whole_input:
@@ -220,7 +222,7 @@ class Pipeline:
                 unsupported.update(whole.linktype[~np.isin(whole.linktype, list(SUPPORTED_LINKTYPES))].tolist())
             consumed += int(whole.caplen.sum()) + PCAP_RECORD_HEADER * len(whole)
             if len(whole):
-                first_ts, last_ts = min(first_ts, float(whole.ts.min())), max(last_ts, float(whole.ts.max()))
+                self._time_outliers(whole.file, span.add(whole.ts, whole.frame), whole_input)
             for fb in _split(whole, muted):
                 self._process(fb)
                 last_frame = int(fb.frame[-1]) if len(fb) else last_frame  # a worker's share may be empty
@@ -233,8 +235,10 @@ class Pipeline:
                                                time.perf_counter() - self._clock))
             if (batches + self._flush_offset) % self._flush_every == 0 or self._due():
                 self._flush(FileCheckpoint(fp, name, size, last_frame, False, after) if fp else None)
+        seconds, last_outlier = span.finish()
+        self._time_outliers(name, last_outlier, whole_input)
         if not replay_only and whole_input:
-            self.summary.duration += max(last_ts - first_ts, 0.0)
+            self.summary.duration += seconds
             self.summary.warnings += unsupported_warnings(name, unsupported)
         self._end_of_input(name)
         self._flush(FileCheckpoint(fp, name, size, last_frame, True, after) if fp else None)
@@ -304,7 +308,9 @@ class Pipeline:
         for proto, count in zip(protos.tolist(), counts.tolist()):
             s.protocols[IP_PROTOCOL_NAMES.get(proto, f"ip_proto_{proto}")] += count
         modbus = self.modbus.analyze(fb, weirds)
-        others = [batch for analyzer in self.analyzers if (batch := analyzer.analyze(fb, weirds)) is not None]
+        present = {flow.protocol for flow in fb.flows}  # an analyzer reads only its protocol's flows: skip the rest
+        others = [batch for analyzer in self.analyzers
+                  if analyzer.spec.name in present and (batch := analyzer.analyze(fb, weirds)) is not None]
         for code, detail in self.inventory.limits_hit():
             weirds.append(Weird(code, "inventory", packets.file, int(packets.frame[-1]), float(packets.ts[-1]), detail))
         self._messages(modbus, others, weirds, fb, links=links)
@@ -346,6 +352,15 @@ class Pipeline:
         if self.on_alerts is not None:
             self.on_alerts(alerts)
 
+    def _time_outliers(self, file: str, found: list[tuple[int, float]], whole_input: bool) -> None:
+        """Frames stamped far from both neighbours (sensor.capture.span): weirds, left out of the duration."""
+        if not found or not whole_input:
+            return
+        weirds = time_outliers(file, found)
+        self._count_weirds(weirds)
+        if self.events is not None:
+            self.events.write(None, [], weirds)
+
     def _count_weirds(self, weirds: list[Weird]) -> None:
         tally(weirds, self._weird_counts)
         self.summary.weirds.update(w.code for w in weirds)
@@ -378,7 +393,8 @@ class Pipeline:
                            scans=self.inventory.scans.take(),
                            weirds=self._weird_counts, files=[checkpoint] if checkpoint else [],
                            macs=macs, alerts=self._alerts,
-                           mac_sightings=self.inventory.macs.take_sightings() if sharded else [])
+                           mac_sightings=self.inventory.macs.take_sightings() if sharded else [],
+                           fold_stations=self.options.flush_seconds is not None)  # live: now; offline: at the end
         self._weird_counts = {}
         self._alerts = []
         if not self._muted:  # muted: an earlier run stored these facts already
@@ -397,7 +413,9 @@ class Pipeline:
 
 
 def record_run(store: Store, names: list[str], started: float, s: Summary) -> None:
-    """What is settled once the run's facts are all in: device types, and the run's own record."""
+    """What is settled once the run's facts are all in: stations folded into the IP assets their MACs turned out
+    to be, device types, and the run's own record."""
+    store.commit(StoreBatch(fold_stations=True))
     assets = store.assets()
     polls_by_client: dict[str, list[dict]] = {}
     for poll in store.polls():
@@ -435,6 +453,13 @@ def skipped_records(fb: FrameBatch, previous: int) -> list[Weird]:
             for i in holes.tolist() for frame in range(int(numbers[i]) + 1, int(numbers[i + 1]))]
 
 
+def time_outliers(file: str, found: list[tuple[int, float]]) -> list[Weird]:
+    """The weirds of frames Span left out of an input's duration (one process and the sharding reader alike)."""
+    return [Weird("capture_time_outlier", "capture", file, frame, ts,
+                  f"stamped more than {OUTLIER_S:,.0f} s from both neighbouring frames; left out of the duration")
+            for frame, ts in found]
+
+
 def unsupported_warnings(name: str, unsupported: Counter[int]) -> list[str]:
     return [f"{name}: link type {linktype} is not decoded; {count} frames only counted"
             for linktype, count in sorted(unsupported.items())]
@@ -469,7 +494,12 @@ def frame_rows(fb: FrameBatch, keep: np.ndarray) -> FrameBatch:
 def format_summary(s: Summary) -> str:
     rate = s.packets / s.seconds if s.seconds > 0 else 0.0
     most_first = lambda kv: (-kv[1], kv[0])  # noqa: E731 - ties by name, whatever order the counts came in
-    protocols = ", ".join(f"{name} {count}" for name, count in sorted(s.protocols.items(), key=most_first))
+    dissected = {spec.name for spec in BUILTIN}  # counted in messages; transports, arp and the rest in packets
+    counts = sorted(s.protocols.items(), key=most_first)
+    protocols = "; ".join(
+        f"{', '.join(f'{name} {count:,}' for name, count in part)} {unit}"
+        for unit, part in (("packets", [kv for kv in counts if kv[0] not in dissected]),
+                           ("messages", [kv for kv in counts if kv[0] in dissected])) if part)
     weird_total = sum(s.weirds.values())
     top_weirds = ", ".join(f"{code} {n}" for code, n in sorted(s.weirds.items(), key=most_first)[:5])
     lines = [

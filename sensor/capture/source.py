@@ -124,7 +124,8 @@ class CaptureInput:
 
 
 def open_inputs(
-    paths: Iterable[str], *, stdin: BinaryIO | None = None, skip_non_captures: bool = False
+    paths: Iterable[str], *, stdin: BinaryIO | None = None, skip_non_captures: bool = False,
+    on_skip: Callable[[str, str], None] | None = None,
 ) -> Iterator[CaptureInput]:
     """Expand command-line paths into capture inputs, in order.
 
@@ -135,8 +136,8 @@ def open_inputs(
 
     Every other file is an input, capture or not, so ``batches()`` can report what it is.
     With ``skip_non_captures``, files found inside directories whose magic is not a capture
-    (READMEs, label CSVs) are left out instead; paths named explicitly always yield an input,
-    so a wrong name is always reported.
+    (READMEs, label CSVs) are left out instead, each passed to ``on_skip`` with what it starts with;
+    paths named explicitly always yield an input, so a wrong name is always reported.
     """
     for path in paths:
         if path == "-":
@@ -147,7 +148,7 @@ def open_inputs(
             for where, why in errors:
                 yield CaptureInput(where, error=f"cannot list directory: {why}")
             for name in files:
-                yield from _file_inputs(name, skip_non_captures)
+                yield from _file_inputs(name, skip_non_captures, on_skip)
         else:
             yield from _file_inputs(path, False)
 
@@ -174,7 +175,8 @@ def _walk(root: str) -> tuple[list[str], list[tuple[str, str]]]:
     return [full for _key, full in found], sorted(errors)
 
 
-def _file_inputs(path: str, skip_non_captures: bool) -> Iterator[CaptureInput]:
+def _file_inputs(path: str, skip_non_captures: bool,
+                 on_skip: Callable[[str, str], None] | None = None) -> Iterator[CaptureInput]:
     """One input for a capture file, one per capture member for a zip archive."""
     opener: Opener = functools.partial(open, path, "rb")
     try:
@@ -196,6 +198,8 @@ def _file_inputs(path: str, skip_non_captures: bool) -> Iterator[CaptureInput]:
         yield from _zip_inputs(path)
     elif kind is not None or not skip_non_captures:
         yield CaptureInput(path, opener)
+    elif on_skip is not None:
+        on_skip(path, _magic(head))
 
 
 def _zip_inputs(path: str) -> Iterator[CaptureInput]:

@@ -31,14 +31,17 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     evaluate_.add_argument("--labels", required=True, metavar="PATH",
                            help="per-frame labels (frame;label lines) or attack time ranges (start,end[,name])")
     source = evaluate_.add_mutually_exclusive_group()
-    source.add_argument("--baseline", metavar="PATH", help="a learned baseline (the reference learns from its files)")
+    source.add_argument("--baseline", metavar="PATH", help="a learned baseline (default: none, the "
+                                                                     "reference learns from the --train files)")
     source.add_argument("--train", nargs="+", metavar="FILE", help="learn from these (default: the capture itself)")
     _cutoff_arguments(evaluate_)
 
 
 def _cutoff_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--frames", metavar="N[,N...]", help="learn each file up to this frame (one per file, or one)")
-    parser.add_argument("--until", type=parse_time, metavar="TIME", help="learn up to this time (epoch or ISO 8601)")
+    parser.add_argument("--frames", metavar="N[,N...]", help="learn each file up to this frame, one per "
+                                                                       "file or one for all (default: every frame)")
+    parser.add_argument("--until", type=parse_time, metavar="TIME", help="learn up to this time, epoch or ISO 8601 "
+                                                                       "(default: to the end)")
 
 
 def _cutoff(files: list[str], frames: str | None, until: float | None) -> Cutoff:

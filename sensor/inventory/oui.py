@@ -13,6 +13,11 @@ def mac_vendor(mac: str) -> str | None:
         address = EUI(mac)
         if int(address) >> 40 & 0x02:  # locally administered: no vendor owns it
             return None
-        return str(address.oui.registration().org)
+        return clean_vendor(str(address.oui.registration().org))
     except (NotRegisteredError, AddrFormatError, ValueError, IndexError):
         return None
+
+
+def clean_vendor(name: str) -> str | None:
+    """The registry's name without its noise: runs of spaces, a trailing comma ("Siemens AG,")."""
+    return " ".join(name.split()).rstrip(" ,;") or None

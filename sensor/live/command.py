@@ -31,17 +31,22 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "live", help="capture from a network interface (a SPAN/mirror port) and analyse until stopped",
         description="Capture from an interface with a receive-only socket (it never transmits) and analyse "
                     "continuously. SIGTERM/Ctrl-C stops and flushes; SIGUSR1 prints the health line.")
-    live.add_argument("-i", "--interface", metavar="IFACE", help="the interface to capture (the mirror port)")
-    live.add_argument("-f", "--filter", metavar="BPF", help="capture filter in tcpdump syntax, e.g. 'tcp port 502'")
-    live.add_argument("--config", metavar="PATH", help="YAML file with these settings; flags override it")
+    live.add_argument("-i", "--interface", metavar="IFACE", help="the interface to capture, the mirror port "
+                                                                     "(default: the --config file's)")
+    live.add_argument("-f", "--filter", metavar="BPF", help="capture filter in tcpdump syntax, e.g. 'tcp port "
+                                                                "502' (default: none, every packet)")
+    live.add_argument("--config", metavar="PATH", help="YAML file with these settings; flags override it "
+                                                        "(default: none)")
     live.add_argument("--check-config", action="store_true",
-                      help="check the settings (keys, types, files, interface, filter) and exit 0 or 2")
+                      help="check the settings (keys, types, files, interface, filter) and exit 0 or 2 "
+                           "(default: capture)")
     live.add_argument("--health-every", type=float, default=60.0, metavar="SECONDS",
                       help="write the health line this often, 0 for only on SIGUSR1 (default: %(default)s)")
     live.add_argument("--flush-seconds", type=float, default=2.0, metavar="SECONDS",
                       help="commit the database at least this often (default: %(default)s)")
     live.add_argument("--no-promiscuous", dest="promiscuous", action="store_false",
-                      help="do not put the interface in promiscuous mode (a SPAN port needs it)")
+                      help="do not put the interface in promiscuous mode, which a SPAN port needs "
+                           "(default: promiscuous)")
     add_analysis_options(live)
     live.set_defaults(live_settings=prepare(live))  # after the last option: flags given are those not None
     return live

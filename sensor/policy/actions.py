@@ -29,6 +29,12 @@ _TABLES: dict[str, Mapping[str, str]] = {spec.name: spec.actions for spec in BUI
 DECODED = tuple(sorted(_TABLES))  # protocols whose actions a read-only conduit can check
 
 
+def controls(protocol: str) -> bool:
+    """Whether the protocol can restart, stop or reprogram a controller: an industrial control protocol, whose
+    server is a field device (HTTP or DNS, with actions of their own, cannot)."""
+    return any(RANK.get(action, 0) >= CHANGES_CONTROLLER for action in _TABLES.get(protocol, {}).values())
+
+
 def decodes(protocol: str) -> bool:
     """Whether the sensor knows the actions of this protocol (so ``access: read`` can mean something)."""
     return protocol in _TABLES

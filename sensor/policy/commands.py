@@ -11,7 +11,7 @@ from typing import Any
 
 from sensor.detect.baseline import Baseline
 from sensor.inventory.addresses import is_host
-from sensor.policy.check import alerts_for, breaches
+from sensor.policy.check import CATEGORY, alerts_for, breaches
 from sensor.policy.observed import Communication, merge
 from sensor.policy.pathways import (
     DEFAULT_MAX_HOPS,
@@ -48,19 +48,26 @@ def run_policy_check(policy: str | Path | Policy, communications: Rows, assets: 
 
 
 def paths_document(communications: Rows, assets: Rows, policy: str | Path | Policy | None = None,
-                   window_s: float = DEFAULT_WINDOW_S, max_hops: int = DEFAULT_MAX_HOPS) -> dict:
+                   window_s: float = DEFAULT_WINDOW_S, max_hops: int = DEFAULT_MAX_HOPS,
+                   stored_alerts: Rows | None = None) -> dict:
     """The ``otsensor paths --format json`` document.
 
     Without a policy, zones come from the stored assets (``zone`` and, when the store keeps it,
     ``zone_level``); an asset with neither is ``unknown``, and zones without a level start or end no path.
+    The violations are then those analyze's policy check stored (``stored_alerts``, so that ``paths`` and
+    ``alerts`` agree): zones alone, without their conduits, would report hops the policy allows.
     """
     comms, assets = merge(communications), list(assets)
+    notes = []
     if policy is None:
         zone_map, policy = _stored_zones(assets)
+        notes.append(NO_ZONES if not policy.zones else STORED_VERDICT)
     else:
         policy = policy if isinstance(policy, Policy) else load_policy(policy)
         zone_map = ZoneMap(policy.zones)
     alerts, search, breached = _analyse(comms, assets, policy, zone_map, window_s, max_hops)
+    if policy.source == STORED_ZONES:
+        alerts = [a for a in stored_alerts or () if a.get("category") == CATEGORY] if policy.zones else []
 
     def allowed(path: Pathway) -> bool | None:
         """Whether the policy allows every hop (None when it does not enforce conduits)."""
@@ -71,10 +78,19 @@ def paths_document(communications: Rows, assets: Rows, policy: str | Path | Poli
     return {
         "violations": alerts,
         "paths": [path_json(p, allowed(p)) for p in search.paths],
-        "notes": [search.note] if search.note else [],
+        "notes": notes + ([search.note] if search.note else []),
+        "zones_defined": bool(policy.zones),
         "window_s": window_s,
         "max_hops": max_hops,
     }
+
+
+NO_ZONES = ("no zones defined: the database was analysed without --policy, so nothing can be judged; give "
+            "--policy PATH (`otsensor policy suggest` proposes one)")
+STORED_VERDICT = ("no --policy: the violations are those analyze's policy check stored (as `otsensor alerts` lists "
+                  "them), the paths use the zones it stored and are not judged hop by hop; give --policy PATH to "
+                  "judge them again")
+STORED_ZONES = "stored zones"
 
 
 def suggest_policy(communications: Rows, assets: Rows) -> str:
@@ -99,7 +115,8 @@ def baseline_communications(baseline: Baseline) -> list[dict[str, Any]]:
 
 def render_paths_table(doc: Mapping[str, Any]) -> str:
     """The paths document as text for a terminal: violations, then paths riskiest first, then notes."""
-    lines = [f"Violations: {len(doc['violations'])}"]
+    lines = [f"Violations: {len(doc['violations'])}" if doc.get("zones_defined", True)
+             else "Violations: not checked, no zones defined"]
     for a in doc["violations"]:
         lines.append(f"  [{a['severity']:>2}] {a['rule']:<25} {a['src']} -> {a['dst']} ({a['proto']})")
         lines.append(f"       {a['summary']}")
@@ -138,4 +155,4 @@ def _stored_zones(assets: list[Mapping]) -> tuple[ZoneMap, Policy]:
             levels.setdefault(names[str(a["ip"])], float(a["zone_level"]))
     zones = {name: Zone(name, levels.get(name)) for name in sorted(set(names.values()))}
     zone_map = ZoneMap.from_assignments({ip: zones[name] for ip, name in names.items()})
-    return zone_map, Policy(zones=tuple(zones.values()), source="stored zones")
+    return zone_map, Policy(zones=tuple(zones.values()), source=STORED_ZONES)

@@ -11,32 +11,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# name -> (well-known (transport, port) pairs, protocol labels the sensor may give it)
+from sensor.services import ports_of
+
+# name -> (well-known (transport, port) pairs, protocol labels the sensor may give it). The ports are those of
+# sensor.services (the registered packages', and the IT services' table); a name the sensor does not use for a
+# service (https, profinet's connection manager, icmp) lists its own.
 KNOWN: dict[str, tuple[frozenset[tuple[str, int]], frozenset[str]]] = {
-    name: (frozenset(ports), frozenset({name, *aliases}))
+    name: (frozenset(ports) | ports_of(name), frozenset({name, *aliases}))
     for name, ports, aliases in (
-        ("modbus", [("tcp", 502)], ["modbus_tcp", "mbtcp"]),
-        ("s7comm", [("tcp", 102)], ["s7", "s7comm_plus", "cotp"]),
-        ("dnp3", [("tcp", 20000), ("udp", 20000)], []),
-        ("enip", [("tcp", 44818), ("udp", 44818), ("udp", 2222)], ["cip"]),
-        ("bacnet", [("udp", 47808)], ["bacnet_ip"]),
-        ("iec104", [("tcp", 2404)], ["iec60870_5_104"]),
-        ("opcua", [("tcp", 4840)], ["opc_ua"]),
+        ("modbus", [], ["modbus_tcp", "mbtcp"]),
+        ("s7comm", [], ["s7", "s7comm_plus", "cotp"]),
+        ("dnp3", [], []),
+        ("enip", [], ["cip"]),
+        ("bacnet", [], ["bacnet_ip"]),
+        ("iec104", [], ["iec60870_5_104"]),
+        ("opcua", [], ["opc_ua"]),
         ("profinet", [("udp", 34964)], ["profinet_cm", "dcerpc"]),
-        ("rdp", [("tcp", 3389)], ["ms_wbt_server", "ms-wbt-server", "tls"]),
+        ("rdp", [], ["ms_wbt_server", "ms-wbt-server", "tls"]),
         ("https", [("tcp", 443)], ["tls", "ssl"]),
-        ("http", [("tcp", 80), ("tcp", 8080)], []),
-        ("ssh", [("tcp", 22)], []),
-        ("telnet", [("tcp", 23)], []),
-        ("ftp", [("tcp", 21)], []),
-        ("smb", [("tcp", 445), ("tcp", 139)], ["smb2", "microsoft_ds", "microsoft-ds", "netbios_ssn"]),
-        ("vnc", [("tcp", 5900)], ["rfb"]),
-        ("winrm", [("tcp", 5985), ("tcp", 5986)], []),
-        ("dns", [("udp", 53), ("tcp", 53)], ["domain"]),
-        ("dhcp", [("udp", 67), ("udp", 68)], ["bootps", "bootpc"]),
-        ("ntp", [("udp", 123)], []),
-        ("snmp", [("udp", 161), ("udp", 162)], []),
-        ("syslog", [("udp", 514), ("tcp", 6514)], []),
+        ("http", [], []),
+        ("ssh", [], []),
+        ("telnet", [], []),
+        ("ftp", [], []),
+        ("smb", [], ["smb2", "microsoft_ds", "microsoft-ds", "netbios_ssn"]),
+        ("vnc", [], ["rfb"]),
+        ("winrm", [], []),
+        ("dns", [], ["domain"]),
+        ("dhcp", [], ["bootps", "bootpc"]),
+        ("ntp", [], []),
+        ("snmp", [], []),
+        ("syslog", [], []),
         ("icmp", [("icmp", 0), ("icmp6", 0)], ["icmp6"]),
     )
 }

@@ -2,7 +2,9 @@
 
 Zones come from the subnets seen (/24 for IPv4, /64 for IPv6). Each subnet takes the Purdue level of
 the most critical device in it (a subnet holding one PLC is a control subnet), and subnets of one
-level form one zone. A DMZ (3.5) cannot be told from traffic, so none is proposed. Every
+level form one zone. A device whose own level differs from its subnet's (an HMI beside its PLCs, as
+test benches and flat plants have them) is listed on its own, as a /32 (/128), in the zone of its
+level: the most specific network wins, so the conduits between them are proposed too. A DMZ (3.5) cannot be told from traffic, so none is proposed. Every
 cross-zone service observed becomes a conduit narrowed to the addresses that used it, read-only where
 only reads were seen, with comments counting what it covers. Applying the suggestion to the traffic
 it came from gives no alert; that is its test.
@@ -35,12 +37,20 @@ ZONE_NAMES = {1.0: "controllers", 2.0: "supervisory", 3.0: "operations", 4.0: "e
 
 
 def asset_level(asset: Mapping) -> float:
-    """The level one asset suggests: its device type if known, else its most critical role, else IT."""
+    """The level one asset suggests: its device type if known, else its most critical role, else a field
+    device if it answers an industrial control protocol, else IT."""
     kind = str(asset.get("device_type") or "").lower()
     if kind in LEVEL_OF_KIND:
         return LEVEL_OF_KIND[kind]
     levels = [LEVEL_OF_KIND[r.lower()] for r in asset.get("roles") or () if r.lower() in LEVEL_OF_KIND]
+    if any(actions.controls(str(s.get("protocol"))) for s in asset.get("services") or ()):
+        levels.append(min(LEVEL_OF_KIND.values()))
     return min(levels, default=IT_LEVEL)
+
+
+def host_network(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    ip = ipaddress.ip_address(address)
+    return ipaddress.ip_network(f"{ip}/{ip.max_prefixlen}")
 
 
 def subnet_of(address: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
@@ -63,8 +73,11 @@ class _Usage:
     functions: dict[str, int] = field(default_factory=dict)
     first_seen: float = float("inf")
     last_seen: float = float("-inf")
+    evidence: tuple[str, int] | None = None  # the earliest frame the sensor kept of it
 
     def add(self, c: Communication) -> None:
+        if c.sample_frames and (self.evidence is None or c.first_seen < self.first_seen):
+            self.evidence = c.sample_frames[0]
         self.sources.add(c.initiator)
         self.destinations.add(c.responder)
         self.communications += 1
@@ -92,6 +105,13 @@ def suggest(comms: list[Communication], assets: Iterable[Mapping]) -> str:
     by_level: dict[float, list] = defaultdict(list)
     for net in sorted(subnet_level, key=lambda n: (n.version, n)):
         by_level[subnet_level[net]].append(net)
+    for net, addresses in list(members.items()):  # a device of another level than its subnet: on its own
+        for ip in addresses:
+            if ip in levels and levels[ip] != subnet_level[net]:
+                host = host_network(ip)
+                by_level[levels[ip]].append(host)
+                members[host] = [ip]
+                members[net] = [a for a in members[net] if a != ip]
     zones = [Zone(ZONE_NAMES[lv], lv, tuple(nets)) for lv, nets in sorted(by_level.items(), reverse=True)]
     zone_map = ZoneMap(zones)
 
@@ -118,8 +138,12 @@ def suggest(comms: list[Communication], assets: Iterable[Mapping]) -> str:
     ]
     for zone in zones:
         count = sum(len(members[n]) for n in zone.networks)
-        lines += [(f"  # {count} address{'es' if count != 1 else ''} in {len(zone.networks)} subnet"
-                   f"{'s' if len(zone.networks) != 1 else ''}{_kinds(zone, members, kinds)}"),
+        hosts = sum(n.prefixlen == n.max_prefixlen for n in zone.networks)
+        subnets = len(zone.networks) - hosts
+        where = [f"{subnets} subnet{'s' if subnets != 1 else ''}"] if subnets else []
+        where += [f"{hosts} device(s) listed on their own (their level is not their subnet's)"] if hosts else []
+        lines += [(f"  # {count} address{'es' if count != 1 else ''} in {' and '.join(where)}"
+                   f"{_kinds(zone, members, kinds)}"),
                   f"  - name: {zone.name}", f"    level: {zone.level:g}",
                   f"    networks: [{', '.join(_scalar(str(n)) for n in zone.networks)}]"]
     lines.append("conduits:" if usage else "conduits: []")
@@ -139,6 +163,8 @@ def _conduit_lines(src: str, dst: str, name: str, u: _Usage) -> list[str]:
     lines = [(f"  # {u.communications} communication{'s' if u.communications != 1 else ''}: {len(u.sources)} "
               f"initiator(s) -> {len(u.destinations)} responder(s), {u.packets} packets in {u.flows} flows, "
               f"{_when(u.first_seen)} to {_when(u.last_seen)}")]
+    if u.evidence is not None:
+        lines.append(f"  # evidence: {u.evidence[0]} frame {u.evidence[1]}")
     if u.functions:
         used = ", ".join(f"{fn} x{n}" for fn, n in sorted(u.functions.items()))
         lines.append(f"  # functions: {used}" + (" (reads only)" if reads_only else ""))

@@ -9,6 +9,7 @@ from typing import IO
 
 from sensor.decode.packets import mac_text
 from sensor.flows.table import Flow
+from sensor.services import flow_service
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -19,7 +20,7 @@ def flow_record(flow: Flow) -> dict:
         "ts": flow.first_ts, "last_ts": flow.last_ts, "duration": round(flow.last_ts - flow.first_ts, 6),
         "file": flow.file, "frame": flow.first_frame, "transport": flow.transport,
         "src": flow.initiator, "sport": flow.init_port, "dst": flow.responder, "dport": flow.resp_port,
-        "service": flow.protocol, "state": flow.state,
+        "service": flow_service(flow.protocol, flow.transport, flow.resp_port), "state": flow.state,
         "orig_packets": flow.packets[0], "orig_bytes": flow.bytes[0],
         "resp_packets": flow.packets[1], "resp_bytes": flow.bytes[1],
         "orig_mac": mac_text(flow.macs[0]), "resp_mac": mac_text(flow.macs[1]),

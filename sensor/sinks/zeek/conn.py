@@ -17,7 +17,9 @@ What the flow table knows and Zeek's analysis would know differ, so some fields 
   a flow that carries ``ip_bytes``/``payload_bytes`` per side is written with those instead;
 - ``local_orig``/``local_resp`` are unset, as Zeek leaves them without ``Site::local_nets``;
 - an ICMP flow has the ports the flow table gives it, where Zeek writes the ICMP type and code;
-- ``service`` is the protocol the sensor dissected the flow as (``modbus``, ``dnp3``, ``s7comm``, ``enip``).
+- ``service`` is the protocol the sensor dissected the flow as (``modbus``, ``dnp3``, ``s7comm``, ``enip``), else
+  the name of a well-known IT port (``ssh``, ``rdp``, ``smb``, ...: sensor.services); Zeek finds these by
+  reading the payload, so on an unusual port the two can differ.
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import os
 
 from sensor.decode.packets import TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN
 from sensor.flows.table import Flow
+from sensor.services import flow_service
 from sensor.sinks.zeek.ascii import ID, fields
 
 CONN = fields(f"ts:time uid:string {ID} proto:enum service:string duration:interval orig_bytes:count "
@@ -120,7 +123,8 @@ def conn_record(flow: Flow, uid: str, data_sides: int = 0) -> tuple:
     timed = duration > 0  # Zeek sets duration and the payload counts only then
     return (
         flow.first_ts, uid, flow.initiator, flow.init_port, flow.responder, flow.resp_port,
-        ZEEK_TRANSPORT.get(flow.transport, "unknown_transport"), flow.protocol,
+        ZEEK_TRANSPORT.get(flow.transport, "unknown_transport"), flow_service(flow.protocol, flow.transport,
+                                                                               flow.resp_port),
         duration if timed else None,
         payload[0] if timed and payload is not None else None, payload[1] if timed and payload is not None else None,
         conn_state(flow), None, None, sum(s.gap_bytes for s in flow.streams or ()), history(flow, data_sides),

@@ -6,7 +6,7 @@ import json
 import pytest
 from policy_fixtures import EWS, HMI, JUMP_HOST, OFFICE_PC, PLANT_POLICY, PLC, T0, row
 
-from sensor.policy.commands import paths_document, render_paths_table, run_policy_check
+from sensor.policy.commands import NO_ZONES, STORED_VERDICT, paths_document, render_paths_table, run_policy_check
 from sensor.policy.policy_file import PolicyError
 
 PIVOT = [row(OFFICE_PC, JUMP_HOST, 3389, "tcp", T0), row(JUMP_HOST, EWS, 3389, "tcp", T0 + 600),
@@ -49,17 +49,27 @@ def test_without_policy_zones_come_from_stored_assets():
     assets = [{"ip": OFFICE_PC, "zone": "office", "zone_level": 4}, {"ip": JUMP_HOST, "zone": "dmz", "zone_level": 3.5},
               {"ip": EWS, "zone": "eng", "zone_level": 2}, {"ip": PLC, "zone": "cell", "zone_level": 1},
               {"ip": HMI, "zone": "unknown"}]
-    doc = paths_document(PIVOT + [row(OFFICE_PC, PLC, t=T0 + 5)], assets, None, window_s=3600)
+    stored = [{"rule": "path.pivot_chain", "category": "policy", "src": OFFICE_PC, "dst": PLC},
+              {"rule": "modbus.points_scan", "category": "signature", "src": EWS, "dst": PLC}]
+    doc = paths_document(PIVOT + [row(OFFICE_PC, PLC, t=T0 + 5)], assets, None, window_s=3600, stored_alerts=stored)
     assert [(len(p["hops"]), p["pivot"]) for p in doc["paths"]] == [(2, True), (3, True), (1, False)]
-    assert [(a["rule"], a["src"], a["dst"]) for a in doc["violations"]] == [
-        ("policy.level_skip", OFFICE_PC, PLC), ("policy.level_skip", JUMP_HOST, EWS),  # 3.5 -> 2 skips 3
-        ("path.pivot_chain", OFFICE_PC, PLC)]
+    # The stored policy verdicts, as `otsensor alerts` shows them: zones without their conduits would call
+    # the jump host's RDP (3.5 -> 2) a level skip although the policy's conduit allows it.
+    assert doc["violations"] == stored[:1]
     assert all(p["allowed"] is None for p in doc["paths"])
+    assert doc["zones_defined"] and doc["notes"][0].startswith("no --policy: the violations are those analyze")
 
 
 def test_without_policy_or_stored_levels_there_are_no_paths():
     doc = paths_document(PIVOT, [{"ip": PLC, "zone": "cell"}])
-    assert doc == {"violations": [], "paths": [], "notes": [], "window_s": 86400.0, "max_hops": 6}
+    assert doc == {"violations": [], "paths": [], "notes": [STORED_VERDICT], "window_s": 86400.0, "max_hops": 6,
+                   "zones_defined": True}
+
+
+def test_without_policy_or_stored_zones_it_says_no_zones_are_defined():
+    doc = paths_document(PIVOT, [{"ip": PLC, "zone": None}], stored_alerts=[{"rule": "x", "category": "policy"}])
+    assert doc["violations"] == [] and not doc["zones_defined"] and doc["notes"] == [NO_ZONES]
+    assert render_paths_table(doc).startswith("Violations: not checked, no zones defined\n")
 
 
 def test_table():
