@@ -184,10 +184,14 @@ def _readable(chunk: bytes, pos: int, channel: Channel) -> bool:
 def _unreadable(header: Header, fields: dict[str, Any], is_request: bool, channel: Channel) -> Message:
     """A chunk whose sequence header and body are encrypted: what the clear headers say, and no more."""
     fields["encrypted"] = True
-    fields.update(channel.security_fields())
+    security = channel.security_fields()
+    fields.update(security)
     name = SECURE_TYPES[header.message_type]
+    # what the server's encrypted channels are is part of what it is: the report names what it could not read
+    facts = (Fact("identity", "server", {"opcua_encrypted_channel": security.get("security_mode") or "encrypted",
+                                         "opcua_encrypted_policy": security.get("security_policy")}),)
     return Message(message_type_code(header.message_type), name, action_of(name), REQUEST if is_request else RESPONSE,
-                   None, fields)
+                   None, fields, facts)
 
 
 def _plain(header: Header, r: Reader, fields: dict[str, Any], is_request: bool, channel: Channel) -> Message | None:

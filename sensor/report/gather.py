@@ -101,7 +101,7 @@ def gather(store: Store, policy_path: str | Path | None = None, flows_path: str 
         "paths": doc["paths"],
         "path_notes": doc.get("notes", []),
         "alerts": _alert_groups(alerts),
-        "blind": _blind(store.weirds(), comms, zone_of, flows_path),
+        "blind": _blind(store.weirds(), comms, zone_of, flows_path, _encrypted_servers(assets)),
     }
     data["exposure"] = score_assets(data)
     data["zone_exposure"] = score_zones(data)
@@ -219,8 +219,13 @@ def _alert_groups(alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(out, key=lambda g: (-g["severity"], -g["count"], g["rule"]))
 
 
+def _encrypted_servers(assets: list[dict]) -> set[str]:
+    """Servers seen holding encrypted OPC UA channels (SignAndEncrypt): the package puts it in their identity."""
+    return {a["ip"] for a in assets if a.get("ip") and (a.get("identity") or {}).get("opcua_encrypted_channel")}
+
+
 def _blind(weirds: list[dict], comms: list[dict], zone_of: Any,
-           flows_path: str | Path | None) -> dict[str, Any]:
+           flows_path: str | Path | None, encrypted_servers: set[str] = frozenset()) -> dict[str, Any]:
     """What the sensor could not see: capture-wide losses (weirds are kept per file), and per zone the
     sessions it could not read."""
     loss = [w for w in weirds if w["code"] in LOSS_WEIRDS or w["code"].endswith(LIMIT_SUFFIX)]
@@ -230,7 +235,8 @@ def _blind(weirds: list[dict], comms: list[dict], zone_of: Any,
         zone = zone_of(c["responder"])[0]
         label = f"{c['initiator']} → {c['responder']} {c['transport']}/{c['port']} ({c['protocol']})"
         key = (c["transport"], c["port"])
-        if c["protocol"] in ENCRYPTED or key in ENCRYPTED_PORTS:
+        if c["protocol"] in ENCRYPTED or key in ENCRYPTED_PORTS or (
+                c["protocol"] == "opcua" and c["responder"] in encrypted_servers):
             per_zone[zone]["encrypted"].append(label)
         elif key in ports and c["protocol"] != ports[key]:
             per_zone[zone]["ot_unparsed"].append(label)

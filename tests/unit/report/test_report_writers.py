@@ -73,3 +73,17 @@ def test_map_groups_widen_when_a_zone_has_too_many():
         {"zone": "internet", "ip": f"99.0.0.{i}"} for i in range(3)]
     group_subnets(scattered)
     assert {r["subnet"] for r in scattered} == {SCATTERED, "99.0.0.0/8"}
+
+
+def test_encrypted_opc_ua_channels_are_named_among_what_could_not_be_read(tmp_path, corpus):
+    """A SignAndEncrypt OPC UA session is listed as unreadable in its zone (the package marks the server)."""
+    from helpers import run_otsensor
+
+    db = tmp_path / "opcua.db"
+    done = run_otsensor("analyze", corpus / "opcua" / "icsnpp_open62541_client-server_encrypted.pcap", "--db", db,
+                        "--no-progress")
+    assert done.returncode == 0, done.stderr
+    with Store.open(str(db)) as store:
+        blind = gather(store, None, None)["blind"]
+    encrypted = [label for zone in blind["zones"].values() for label in zone.get("encrypted", [])]
+    assert any("(opcua)" in label for label in encrypted), blind
