@@ -12,6 +12,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import edits as edit_lists  # noqa: E402
+from mutations import mutate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "protocols" / "bacnet"))
 import bacnet_frames as bf  # noqa: E402
@@ -94,21 +96,9 @@ def test_random_tags_behind_each_service(header: tuple[int, ...], tags: list[byt
 
 
 @fast
-@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "cut"]),
-                                                  st.integers(0, 200), st.integers(0, 255)), min_size=1, max_size=4),
-       st.booleans())
+@given(st.sampled_from(SEEDS), edit_lists(200), st.booleans())
 def test_mutated_datagrams(seed: bytes, edits: list[tuple[str, int, int]], fix_length: bool) -> None:
-    data = bytearray(seed)
-    for op, at, value in edits:
-        at = at % (len(data) + 1)
-        if op == "flip" and at < len(data):
-            data[at] ^= value or 1
-        elif op == "insert":
-            data[at:at] = bytes([value])
-        elif op == "delete" and at < len(data):
-            del data[at]
-        elif op == "cut":
-            del data[at:]
+    data = bytearray(mutate(seed, edits))
     if fix_length and len(data) >= 4:
         data[2:4] = len(data).to_bytes(2, "big")
     check(bytes(data))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import edits as edit_lists  # noqa: E402
+from mutations import mutate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "protocols" / "dhcp"))
 from dhcp_frames import dhcpv6, duid_ll, duid_llt, ia_na, relay, v6_fqdn, v6_option  # noqa: E402
@@ -72,21 +74,9 @@ def test_random_options_in_valid_messages(message_type: int, options: list[tuple
 
 
 @fast
-@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "cut"]),
-                                                  st.integers(0, 300), st.integers(0, 255)), min_size=1, max_size=4))
+@given(st.sampled_from(SEEDS), edit_lists(300))
 def test_mutated_messages(seed: bytes, edits: list[tuple[str, int, int]]) -> None:
-    data = bytearray(seed)
-    for op, at, value in edits:
-        at = at % (len(data) + 1)
-        if op == "flip" and at < len(data):
-            data[at] ^= value or 1
-        elif op == "insert":
-            data[at:at] = bytes([value])
-        elif op == "delete" and at < len(data):
-            del data[at]
-        elif op == "cut":
-            del data[at:]
-    check(bytes(data))
+    check(mutate(seed, edits))
 
 
 def test_every_seed_is_a_clean_message() -> None:

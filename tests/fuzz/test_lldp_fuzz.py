@@ -13,6 +13,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from mutations import edits as edit_lists  # noqa: E402
+from mutations import mutate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "protocols" / "lldp"))
 from lldp_frames import lldpdu, management, org, switch_port, tlv  # noqa: E402
@@ -72,21 +74,9 @@ def test_random_tlvs_behind_valid_mandatory_ones(rest: list[bytes], end: bool) -
 
 
 @fast
-@given(st.sampled_from(SEEDS), st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "cut"]),
-                                                  st.integers(0, 400), st.integers(0, 255)), min_size=1, max_size=4))
+@given(st.sampled_from(SEEDS), edit_lists(400))
 def test_mutated_lldpdus(seed: bytes, edits: list[tuple[str, int, int]]) -> None:
-    data = bytearray(seed)
-    for op, at, value in edits:
-        at = at % (len(data) + 1)
-        if op == "flip" and at < len(data):
-            data[at] ^= value or 1
-        elif op == "insert":
-            data[at:at] = bytes([value])
-        elif op == "delete" and at < len(data):
-            del data[at]
-        elif op == "cut":
-            del data[at:]
-    check(bytes(data))
+    check(mutate(seed, edits))
 
 
 def test_every_seed_is_a_clean_message() -> None:
