@@ -25,23 +25,6 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: big inputs (unzipped 50 MB captures); deselect with -m 'not slow'")
 
 
-# --- running on every core (scripts/test: pytest-xdist, --dist loadgroup) ---------------------------------------
-# Tests that listen on the loopback, capture it with tcpdump, make network namespaces or run rsyslog share one
-# worker, one after another, so no capture sees another test's packets. Every other file is a group of its own,
-# so a module's expensive fixture (a scenario analysed once for all its tests) is built once.
-SERIAL_GROUP = "network"
-SERIAL_FILES = ("tests/e2e/test_*stack*.py", "tests/e2e/test_siem_*.py", "tests/e2e/test_live_*.py",
-                "tests/e2e/test_realistic_plant.py", "tests/e2e/test_tls_http.py", "tests/unit/live/*.py",
-                "tests/unit/sinks/test_siem_*.py", "tests/oracle/test_dnp3_vs_tshark.py")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.path.relative_to(REPO_ROOT)
-        serial = any(path.match(pattern) for pattern in SERIAL_FILES)
-        item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP if serial else str(path)))
-
-
 @pytest.fixture(scope="session")
 def otsensor() -> Callable[..., subprocess.CompletedProcess]:
     """`run_otsensor`, after checking that `otsensor analyze --help` works.
