@@ -23,6 +23,8 @@ def corpus() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # Registered here because pyproject's addopts has --strict-markers.
     config.addinivalue_line("markers", "slow: big inputs (unzipped 50 MB captures); deselect with -m 'not slow'")
+    config.addinivalue_line("markers", "realtime: plays a plant in real time, sped up: its timing needs the machine "
+                                       "to itself (scripts/test runs these after the rest)")
 
 
 @pytest.fixture(scope="session")

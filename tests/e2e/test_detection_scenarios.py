@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "plant"))
 from make_plant import namespaces_available  # noqa: E402
 from make_scenarios import NORMAL_S, SCENARIOS, SLOT_S, Scenario, attacked, normal, start  # noqa: E402
 
+pytestmark = pytest.mark.realtime  # a plant played faster than real time: alone on the machine (scripts/test)
+
 
 @dataclass
 class Run:

@@ -24,6 +24,8 @@ from make_plant import PLCS, Plant, build, namespaces_available  # noqa: E402
 
 from protocols import NAMING
 
+pytestmark = pytest.mark.realtime  # a plant played faster than real time: alone on the machine (scripts/test)
+
 PERIOD_TOLERANCE = 0.10
 
 
