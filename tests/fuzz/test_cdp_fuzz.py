@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutations import edits as edit_lists  # noqa: E402
 from mutations import mutate
+from promises import one_message  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "protocols" / "cdp"))
 from cdp_frames import addresses, cdp, switch, tlv  # noqa: E402
 
-from protocols.base import ACTIONS, ANNOUNCE, Malformed, Message, NeedMore  # noqa: E402
+from protocols.base import ANNOUNCE, Malformed, NeedMore  # noqa: E402
 from protocols.cdp import datagram  # noqa: E402
 from protocols.cdp.codes import MAX_ADDRESSES, MAX_TLVS, WEIRDS  # noqa: E402
 from protocols.cdp.wire import parse_cdp  # noqa: E402
@@ -34,15 +35,9 @@ def check(payload: bytes) -> None:
     except Malformed as bad:
         raise AssertionError(f"parse_cdp raised {bad.code}") from bad
     assert isinstance(result, NeedMore) or 0 < result[1] <= len(payload)
-    try:
-        messages = datagram(payload, True)
-    except Malformed as bad:
-        assert bad.code in WEIRDS, bad.code
+    message = one_message(datagram, payload, WEIRDS, {ANNOUNCE})
+    if message is None:
         return
-    (message,) = messages
-    assert isinstance(message, Message)
-    assert message.action in ACTIONS and message.direction == ANNOUNCE
-    assert message.weird is None or message.weird in WEIRDS
     assert len(message.fields["tlvs"]) <= MAX_TLVS
     assert all(len(message.fields.get(k, ())) <= MAX_ADDRESSES for k in ("addresses", "management_addresses"))
     for fact in message.facts:

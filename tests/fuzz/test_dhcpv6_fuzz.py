@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutations import edits as edit_lists  # noqa: E402
 from mutations import mutate
+from promises import one_message  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "protocols" / "dhcp"))
 from dhcp_frames import dhcpv6, duid_ll, duid_llt, ia_na, relay, v6_fqdn, v6_option  # noqa: E402
 
-from protocols.base import ACTIONS, REQUEST, RESPONSE, UNSOLICITED, Malformed, Message  # noqa: E402
+from protocols.base import REQUEST, RESPONSE, UNSOLICITED, Malformed  # noqa: E402
 from protocols.dhcpv6 import datagram  # noqa: E402
 from protocols.dhcpv6.codes import WEIRDS  # noqa: E402
 from protocols.dhcpv6.wire import parse_dhcpv6  # noqa: E402
@@ -40,15 +41,9 @@ def check(payload: bytes) -> None:
         assert bad.code in WEIRDS, bad.code
     else:
         assert used == len(payload)
-    try:
-        messages = datagram(payload, True)
-    except Malformed as bad:
-        assert bad.code in WEIRDS, bad.code
+    message = one_message(datagram, payload, WEIRDS, (REQUEST, RESPONSE, UNSOLICITED))
+    if message is None:
         return
-    (message,) = messages
-    assert isinstance(message, Message)
-    assert message.action in ACTIONS and message.direction in (REQUEST, RESPONSE, UNSOLICITED)
-    assert message.weird is None or message.weird in WEIRDS
     for fact in message.facts:
         assert fact.kind in FACT_KINDS and fact.about in ("src", "dst", "address")
         assert fact.about != "address" or fact.address

@@ -15,11 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mutations import edits as edit_lists  # noqa: E402
 from mutations import mutate
+from promises import one_message  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "unit" / "protocols" / "lldp"))
 from lldp_frames import lldpdu, management, org, switch_port, tlv  # noqa: E402
 
-from protocols.base import ACTIONS, ANNOUNCE, Malformed, Message, NeedMore  # noqa: E402
+from protocols.base import ANNOUNCE, Malformed, NeedMore  # noqa: E402
 from protocols.lldp import datagram  # noqa: E402
 from protocols.lldp.codes import MAX_TLVS, WEIRDS  # noqa: E402
 from protocols.lldp.wire import parse_lldpdu  # noqa: E402
@@ -38,15 +39,9 @@ def check(payload: bytes) -> None:
     except Malformed as bad:
         raise AssertionError(f"parse_lldpdu raised {bad.code}") from bad
     assert isinstance(result, NeedMore) or 0 < result[1] <= len(payload)
-    try:
-        messages = datagram(payload, True)
-    except Malformed as bad:
-        assert bad.code in WEIRDS, bad.code
+    message = one_message(datagram, payload, WEIRDS, {ANNOUNCE})
+    if message is None:
         return
-    (message,) = messages
-    assert isinstance(message, Message)
-    assert message.action in ACTIONS and message.direction == ANNOUNCE
-    assert message.weird is None or message.weird in WEIRDS
     assert len(message.fields["tlvs"]) <= MAX_TLVS
     for fact in message.facts:
         assert fact.kind in ("hostname", "identity") and fact.about in ABOUT
