@@ -16,10 +16,12 @@ from __future__ import annotations
 import json
 import struct
 import subprocess
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pipeline_oracle as po
 from helpers import captures_dir, run_otsensor
 from scapy.utils import RawPcapReader
 
@@ -124,3 +126,21 @@ def escaped(text: str | None) -> str | None:
 
 def first(cell: list[str]) -> str | None:
     return cell[0] if cell else None
+
+
+def number(cell: list[str]) -> int | None:
+    """tshark's first value of a numeric field (decimal or 0x hex), or None when it has none."""
+    return int(cell[0], 0) if cell else None
+
+
+def bits(names: list[str] | None, table: Sequence[str]) -> int | None:
+    """Our capability names as the bit mask tshark prints (bit i is ``table[i]``)."""
+    return None if names is None else sum(1 << table.index(n) for n in names)
+
+
+def assert_agree(path: Path, theirs: Counter, ours: Counter, protocol: str) -> None:
+    """Every frame's rows equal in both tools, and the comparison not vacuous."""
+    assert theirs, f"tshark sees no {protocol} in {path.name}: the comparison would be vacuous"
+    problems = [f"frame {f}: tshark {list(t)} | ours {list(o)}" for f, (t, o) in po.frame_diffs(theirs, ours).items()]
+    assert not problems, f"{path.name}: {len(problems)} frames differ\n" + "\n".join(problems[:20])
+    print(f"{path.name}: {sum(theirs.values())} {protocol} frames agree")

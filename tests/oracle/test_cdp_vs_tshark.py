@@ -23,7 +23,6 @@ from collections import Counter
 from pathlib import Path
 
 import discovery_oracle as do
-import pipeline_oracle as po
 import pytest
 
 from protocols.cdp.codes import CAPABILITIES
@@ -37,8 +36,8 @@ FILES = do.present(do.CDP_FILES)
 def tshark_rows(rows: list[list[list[str]]]) -> Counter:
     out: Counter = Counter()
     for frame, version, ttl, device, platform, port, software, caps, vlan, duplex, vtp, addresses in rows:
-        out[(int(frame[0]), _int(version), _int(ttl), do.first(device), do.first(platform), do.first(port),
-             tuple(software), _int(caps), _int(vlan), _int(duplex), do.first(vtp), tuple(addresses))] += 1
+        out[(int(frame[0]), do.number(version), do.number(ttl), do.first(device), do.first(platform), do.first(port),
+             tuple(software), do.number(caps), do.number(vlan), do.number(duplex), do.first(vtp), tuple(addresses))] += 1
     return out
 
 
@@ -54,17 +53,9 @@ def our_rows(events: list[dict]) -> Counter:
         rows[(e["frame"], e["version"], e["ttl"], e.get("device_id") or None, e.get("platform") or None,
               e.get("port_id") or None,
               tuple(software.split("\n")) if software is not None else (),
-              _bits(e.get("capabilities")), e.get("native_vlan"), None if duplex is None else int(duplex == "full"),
+              do.bits(e.get("capabilities"), CAPABILITIES), e.get("native_vlan"), None if duplex is None else int(duplex == "full"),
               e.get("vtp_management_domain") or None, tuple(addresses))] += 1
     return rows
-
-
-def _int(cell: list[str]) -> int | None:
-    return int(cell[0], 0) if cell else None
-
-
-def _bits(names: list[str] | None) -> int | None:
-    return None if names is None else sum(1 << CAPABILITIES.index(n) for n in names)
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +69,4 @@ def both(tmp_path_factory) -> tuple[dict, dict]:
 @pytest.mark.parametrize("path", FILES or [pytest.param(None, marks=pytest.mark.skip(reason="no corpus"))],
                          ids=lambda p: p.name if p else "none")
 def test_cdp_matches_tshark(path: Path, both: tuple[dict, dict]) -> None:
-    theirs, ours = tshark_rows(both[0].get(path, [])), our_rows(both[1].get(path, []))
-    assert theirs, f"tshark sees no CDP in {path.name}: the comparison would be vacuous"
-    diffs = po.frame_diffs(theirs, ours)
-    problems = [f"frame {f}: tshark {list(t)} | ours {list(o)}" for f, (t, o) in diffs.items()]
-    assert not problems, f"{path.name}: {len(problems)} frames differ\n" + "\n".join(problems[:20])
-    print(f"{path.name}: {sum(theirs.values())} CDP frames agree")
+    do.assert_agree(path, tshark_rows(both[0].get(path, [])), our_rows(both[1].get(path, [])), "CDP")

@@ -20,7 +20,6 @@ from collections import Counter
 from pathlib import Path
 
 import discovery_oracle as do
-import pipeline_oracle as po
 import pytest
 
 from protocols.lldp.codes import CAPABILITIES
@@ -46,8 +45,8 @@ def tshark_rows(rows: list[list[list[str]]]) -> Counter:
     for (frame, csub, cmac, cip, cid, psub, pmac, pid, ttl, name, desc, pdesc, caps, enabled, mgmt, pvid,
          pnmac) in rows:
         chassis = do.first(cmac) or do.first(cip) or (readable(cid[0]) if cid else None)
-        out[(int(frame[0]), _int(csub), chassis, _int(psub), do.first(pmac) or do.first(pid), _int(ttl),
-             do.first(name), do.first(desc), do.first(pdesc), _int(caps), _int(enabled), tuple(mgmt), _int(pvid),
+        out[(int(frame[0]), do.number(csub), chassis, do.number(psub), do.first(pmac) or do.first(pid), do.number(ttl),
+             do.first(name), do.first(desc), do.first(pdesc), do.number(caps), do.number(enabled), tuple(mgmt), do.number(pvid),
              do.first(pnmac))] += 1
     return out
 
@@ -55,19 +54,11 @@ def tshark_rows(rows: list[list[list[str]]]) -> Counter:
 def our_rows(events: list[dict]) -> Counter:
     return Counter((e["frame"], e.get("chassis_id_subtype"), e.get("chassis_id"), e.get("port_id_subtype"),
                     e.get("port_id"), e.get("ttl"), e.get("system_name"), do.escaped(e.get("system_description")),
-                    e.get("port_description"), _bits(e.get("system_capabilities")),
-                    _bits(e.get("enabled_capabilities")),
+                    e.get("port_description"), do.bits(e.get("system_capabilities"), CAPABILITIES),
+                    do.bits(e.get("enabled_capabilities"), CAPABILITIES),
                     tuple(a["address"] for a in e.get("management_addresses", ()) if a["address_subtype"] == 1),
                     e.get("port_vlan_id"), e.get("profinet_chassis_mac"))
                    for e in events if e.get("proto") == "lldp")
-
-
-def _int(cell: list[str]) -> int | None:
-    return int(cell[0], 0) if cell else None
-
-
-def _bits(names: list[str] | None) -> int | None:
-    return None if names is None else sum(1 << CAPABILITIES.index(n) for n in names)
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +72,4 @@ def both(tmp_path_factory) -> tuple[dict, dict]:
 @pytest.mark.parametrize("path", FILES or [pytest.param(None, marks=pytest.mark.skip(reason="no corpus"))],
                          ids=lambda p: p.name if p else "none")
 def test_lldp_matches_tshark(path: Path, both: tuple[dict, dict]) -> None:
-    theirs, ours = tshark_rows(both[0].get(path, [])), our_rows(both[1].get(path, []))
-    assert theirs, f"tshark sees no LLDP in {path.name}: the comparison would be vacuous"
-    diffs = po.frame_diffs(theirs, ours)
-    problems = [f"frame {f}: tshark {list(t)} | ours {list(o)}" for f, (t, o) in diffs.items()]
-    assert not problems, f"{path.name}: {len(problems)} frames differ\n" + "\n".join(problems[:20])
-    print(f"{path.name}: {sum(theirs.values())} LLDP frames agree")
+    do.assert_agree(path, tshark_rows(both[0].get(path, [])), our_rows(both[1].get(path, [])), "LLDP")
