@@ -118,16 +118,7 @@ def read_property_multiple_ack(r: TagReader, out: Decoded) -> None:
 
 
 def write_property(r: TagReader, out: Decoded) -> None:
-    obj = _required_object(r, 0)
-    prop = r.context_unsigned(1, required=True)
-    index = r.context_unsigned(2)
-    _open(r, 3)
-    values = _values(r, 3, out)
-    ref = out.reference(obj, prop, index, "write", values)
-    ref["values"] = values
-    priority = r.context_unsigned(4)
-    if priority is not None:
-        ref["priority"] = priority
+    _write(r, out, _required_object(r, 0), first_tag=1)
 
 
 def write_property_multiple(r: TagReader, out: Decoded) -> None:
@@ -135,15 +126,21 @@ def write_property_multiple(r: TagReader, out: Decoded) -> None:
         obj = _required_object(r, 0)
         _open(r, 1)
         while not _closing_next(r, 1):
-            prop = r.context_unsigned(0, required=True)
-            index = r.context_unsigned(1)
-            _open(r, 2)
-            values = _values(r, 2, out)
-            ref = out.reference(obj, prop, index, "write", values)
-            ref["values"] = values
-            priority = r.context_unsigned(3)
-            if priority is not None:
-                ref["priority"] = priority
+            _write(r, out, obj, first_tag=0)
+
+
+def _write(r: TagReader, out: Decoded, obj: ObjectId, first_tag: int) -> None:
+    """One property written: identifier, optional array index, the values, optional priority, in context tags
+    ``first_tag`` to ``first_tag + 3`` (WriteProperty numbers them from 1, WritePropertyMultiple's list from 0)."""
+    prop = r.context_unsigned(first_tag, required=True)
+    index = r.context_unsigned(first_tag + 1)
+    _open(r, first_tag + 2)
+    values = _values(r, first_tag + 2, out)
+    ref = out.reference(obj, prop, index, "write", values)
+    ref["values"] = values
+    priority = r.context_unsigned(first_tag + 3)
+    if priority is not None:
+        ref["priority"] = priority
 
 
 def read_range(r: TagReader, out: Decoded) -> None:
