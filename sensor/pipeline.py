@@ -311,6 +311,7 @@ class Pipeline:
         present = {flow.protocol for flow in fb.flows}  # an analyzer reads only its protocol's flows: skip the rest
         others = [batch for analyzer in self.analyzers
                   if analyzer.spec.name in present and (batch := analyzer.analyze(fb, weirds)) is not None]
+        self.inventory.observe_gaps(fb.flows)
         for code, detail in self.inventory.limits_hit():
             weirds.append(Weird(code, "inventory", packets.file, int(packets.frame[-1]), float(packets.ts[-1]), detail))
         self._messages(modbus, others, weirds, fb, links=links)
@@ -323,6 +324,7 @@ class Pipeline:
             flows = self.flows.flows()
             others = [batch for analyzer in self.analyzers if (batch := analyzer.flush(flows, name, weirds)) is not None]
             self._messages(self.modbus.flush(flows, name, weirds), others, weirds, None, name)
+            self.inventory.observe_gaps(flows)
         limits = [Weird(code, "inventory", name, 0, 0.0, detail) for code, detail in self.inventory.limits_hit()]
         if limits and self.events is not None:
             self.events.write(None, [], limits)  # hit by the last batch's messages, after its events were written

@@ -47,3 +47,12 @@ class NonSeekable(io.RawIOBase):
         b[:n] = self._raw[self._pos:self._pos + n]
         self._pos += n
         return n
+
+
+def stored_communications(db: Path) -> list[tuple]:
+    """Every column of every stored communication, sorted: the facts policy, paths and the report's blind spots
+    read, compared whole where runs must agree (workers, kill and resume)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return sorted(conn.execute("SELECT * FROM communications"))

@@ -54,11 +54,11 @@ class Flow:
         "id", "transport", "initiator", "responder", "init_port", "resp_port", "init_is_a", "first_ts",
         "last_ts", "first_frame", "file", "packets", "bytes", "flags", "streams", "protocol", "session",
         "probes", "macs", "mac_frames", "server_side", "server_told", "votes", "by_probe", "l2_broadcast", "held_syn",
-        "key_hash",
+        "key_hash", "picked_up", "gaps_told",
     )
 
     def __init__(self, flow_id: int, transport: str, initiator: str, init_port: int, responder: str,
-                 resp_port: int, init_is_a: bool, ts: float, frame: int, file: str) -> None:
+                 resp_port: int, init_is_a: bool, ts: float, frame: int, file: str, picked_up: bool = False) -> None:
         self.id = flow_id
         self.transport = transport
         self.initiator, self.init_port = initiator, init_port
@@ -82,6 +82,8 @@ class Flow:
         self.by_probe = False  # claimed by payload, not by port: given back when later bytes disagree
         self.held_syn: tuple[int, int] | None = None  # (seq, wscale) of the SYN it sent while an attempt
         self.key_hash = 0  # the flow table's hash of its key
+        self.picked_up = picked_up  # TCP whose first packet seen had no SYN: the sensor joined it mid-stream
+        self.gaps_told = 0  # bytes missing from its streams that the inventory has counted
 
     def begin_held(self) -> None:
         """A flow that was an attempt until this batch: its stream starts at the SYN the attempt held."""
@@ -371,7 +373,8 @@ class FlowTable:
             initiator, iport, responder, rport, init_is_a = src, sport, dst, dport, src_is_a
         else:
             initiator, iport, responder, rport, init_is_a = dst, dport, src, sport, not src_is_a
-        return Flow(flow_id, transport, initiator, iport, responder, rport, init_is_a, ts, frame, file)
+        picked_up = transport == "tcp" and not flags & TCP_SYN
+        return Flow(flow_id, transport, initiator, iport, responder, rport, init_is_a, ts, frame, file, picked_up)
 
     def _src_is_client(self, sport: int, dport: int) -> bool:
         for ports in (self.service_ports, range(1, 1024)):

@@ -139,6 +139,9 @@ class CommunicationDelta:
     flows: int = 0
     actions: dict[str, int] = field(default_factory=dict)  # function_name -> count ("read_holding_registers")
     sample_frames: list[tuple[str, int]] = field(default_factory=list)  # (file, frame), first few only
+    responder_packets: int = 0  # what came back: none at all on TCP means a one-way mirror or a dead peer
+    midstream_flows: int = 0  # TCP flows whose start the capture missed
+    gap_bytes: int = 0  # bytes missing from reassembled streams: capture loss on this path
 
     @property
     def key(self) -> tuple[str, str, str, int]:

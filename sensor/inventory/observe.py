@@ -132,7 +132,7 @@ class Inventory:
             if flow.transport in ("tcp", "udp") and flow.packets[1] > 0 and flow.protocol is None:
                 # named by its dissector once a valid message confirms it; decided at the flush
                 self._pending_services[flow.id] = flow
-            self._communicate(flow, packets, size, flow.id in new_ids)
+            self._communicate(flow, packets, size, int(counts[g, 1]), flow.id in new_ids)
 
     def is_host(self, ip: str) -> bool:
         return is_host(ip) and ip not in self._broadcasts
@@ -152,16 +152,30 @@ class Inventory:
         asset.services.add(service)
         cite(asset.sources, f"service:{service.protocol}/{service.port}", source)
 
-    def _communicate(self, flow: Flow, packets: int, size: int, is_new: bool) -> None:
+    def _communicate(self, flow: Flow, packets: int, size: int, back: int, is_new: bool) -> None:
         comm = self._communication(flow)
         comm.first_seen = min(comm.first_seen, flow.first_ts)
         comm.last_seen = max(comm.last_seen, flow.last_ts)
         comm.packets += packets
         comm.bytes += size
+        comm.responder_packets += back
         if is_new:
             comm.flows += 1
+            comm.midstream_flows += flow.picked_up
             if len(comm.sample_frames) < SAMPLE_FRAMES:
                 comm.sample_frames.append((flow.file, flow.first_frame))
+
+    def observe_gaps(self, flows: list[Flow]) -> None:
+        """Bytes the capture lost inside reassembled streams, on the flow's communication: where the sensor
+        was blind. Read after dissection, which is where reassembly finds the holes."""
+        for flow in flows:
+            streams = flow.streams
+            if streams is None:
+                continue
+            missing = streams[0].gap_bytes + streams[1].gap_bytes
+            if missing != flow.gaps_told:
+                self._communication(flow).gap_bytes += missing - flow.gaps_told
+                flow.gaps_told = missing
 
     def _communication(self, flow: Flow) -> CommunicationDelta:
         """The flow's communication delta since the last flush, made anew when a flush took the last one

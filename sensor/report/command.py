@@ -1,6 +1,6 @@
 """``otsensor report``: the self-contained HTML report, or its Markdown summary.
 
-    otsensor report --db plant.db --html report.html [--policy policy.yaml] [--flows flows.jsonl]
+    otsensor report --db plant.db --html report.html [--policy policy.yaml]
     otsensor report --db plant.db --format md [--output summary.md]
 """
 from __future__ import annotations
@@ -25,8 +25,6 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="one self-contained HTML file, or a Markdown summary (default: %(default)s)")
     report.add_argument("--html", metavar="PATH", help="where the HTML report goes (default: report.html)")
     report.add_argument("--output", "-o", metavar="PATH", help="where the Markdown goes (default: standard output)")
-    report.add_argument("--flows", metavar="PATH", help="the --flows file of analyze, for mid-stream pickups, one-way "
-                                                         "flows and TCP gaps per zone (default: none)")
     report.set_defaults(handler=cmd_report)
     return report
 
@@ -41,7 +39,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .markdown import render_markdown
 
     with open_for_reading(args.db) as store:
-        data = gather(store, args.policy, args.flows)
+        data = gather(store, args.policy)
     if args.format == "md" and not args.html:
         text = render_markdown(data)
         if args.output:

@@ -6,7 +6,6 @@ The writers (``html``, ``markdown``) only format this dict; the scoring (``expos
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -75,7 +74,7 @@ def group_subnets(rows: list[dict[str, Any]]) -> None:
                 break
 
 
-def gather(store: Store, policy_path: str | Path | None = None, flows_path: str | Path | None = None) -> dict[str, Any]:
+def gather(store: Store, policy_path: str | Path | None = None) -> dict[str, Any]:
     """The report as one dict (JSON-serialisable): run, zones, assets, edges, violations, paths, alerts,
     blind spots, exposure and the top ten."""
     policy = load_policy(policy_path) if policy_path else None
@@ -101,7 +100,7 @@ def gather(store: Store, policy_path: str | Path | None = None, flows_path: str 
         "paths": doc["paths"],
         "path_notes": doc.get("notes", []),
         "alerts": _alert_groups(alerts),
-        "blind": _blind(store.weirds(), comms, zone_of, flows_path, _encrypted_servers(assets)),
+        "blind": _blind(store.weirds(), comms, zone_of, _encrypted_servers(assets)),
     }
     data["exposure"] = score_assets(data)
     data["zone_exposure"] = score_zones(data)
@@ -224,44 +223,39 @@ def _encrypted_servers(assets: list[dict]) -> set[str]:
     return {a["ip"] for a in assets if a.get("ip") and (a.get("identity") or {}).get("opcua_encrypted_channel")}
 
 
-def _blind(weirds: list[dict], comms: list[dict], zone_of: Any,
-           flows_path: str | Path | None, encrypted_servers: set[str] = frozenset()) -> dict[str, Any]:
+def _blind(weirds: list[dict], comms: list[dict], zone_of: Any, encrypted_servers: set[str] = frozenset()
+           ) -> dict[str, Any]:
     """What the sensor could not see: capture-wide losses (weirds are kept per file), and per zone the
-    sessions it could not read."""
+    communications it could not read, from the counters analyze stores on each one."""
     loss = [w for w in weirds if w["code"] in LOSS_WEIRDS or w["code"].endswith(LIMIT_SUFFIX)]
     ports = ot_ports()
     per_zone: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    uncounted = 0
     for c in comms:
-        zone = zone_of(c["responder"])[0]
+        found = per_zone[zone_of(c["responder"])[0]]
         label = f"{c['initiator']} → {c['responder']} {c['transport']}/{c['port']} ({c['protocol']})"
         key = (c["transport"], c["port"])
         if c["protocol"] in ENCRYPTED or key in ENCRYPTED_PORTS or (
                 c["protocol"] == "opcua" and c["responder"] in encrypted_servers):
-            per_zone[zone]["encrypted"].append(label)
+            found["encrypted"].append(label)
         elif key in ports and c["protocol"] != ports[key]:
-            per_zone[zone]["ot_unparsed"].append(label)
-    flows_note = "no --flows file given: mid-stream pickups and one-way flows are counted from it"
-    if flows_path:
-        flows_note = f"from {flows_path}"
-        for flow in _read_flows(flows_path):
-            zone = zone_of(flow.get("dst"))[0]
-            label = f"{flow.get('src')} → {flow.get('dst')} {flow.get('transport')}/{flow.get('dport')}"
-            if flow.get("state") == "midstream":
-                per_zone[zone]["midstream"].append(label)
-            if flow.get("transport") == "tcp" and (flow.get("orig_packets") or 0) > 1 and not flow.get("resp_packets"):
-                per_zone[zone]["one_way"].append(label)
-            if flow.get("gap_bytes"):
-                per_zone[zone]["gaps"].append(f"{label}: {flow['gap_bytes']} bytes missing")
+            found["ot_unparsed"].append(label)
+        if c.get("responder_packets") is None:
+            uncounted += 1  # stored by an otsensor that did not count what it could see
+            continue
+        if c["transport"] == "tcp" and c["responder_packets"] in (0, c["packets"]):
+            side = "initiator" if c["responder_packets"] == 0 else "responder"
+            found["one_way"].append(f"{label}: {c['packets']} packets, all from the {side}")
+        if c["midstream_flows"]:
+            found["midstream"].append(f"{label}: {c['midstream_flows']} of {c['flows']} sessions")
+        if c["gap_bytes"]:
+            found["gaps"].append(f"{label}: {c['gap_bytes']} bytes missing")
+    note = (f"{uncounted} communications were stored by an older otsensor, which did not count one-way flows, "
+            "mid-stream pickups or gaps per communication: analyze the capture again to see them") if uncounted else ""
     return {
         "loss": [{"code": w["code"], "file": w["file"], "count": w["count"], "first_frame": w.get("first_frame")}
                  for w in loss],
-        "zones": {zone: {kind: sorted(set(v)) for kind, v in kinds.items()} for zone, kinds in sorted(per_zone.items())},
-        "flows_note": flows_note,
+        "zones": {zone: {kind: sorted(set(v)) for kind, v in kinds.items()}
+                  for zone, kinds in sorted(per_zone.items()) if kinds},
+        "note": note,
     }
-
-
-def _read_flows(path: str | Path) -> Iterable[dict[str, Any]]:
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                yield json.loads(line)

@@ -174,14 +174,14 @@ def _blind(data: Mapping[str, Any]) -> str:
                  [[w["code"], w["file"], w["count"], w["first_frame"]] for w in blind["loss"]])
     kinds = ("encrypted", "ot_unparsed", "midstream", "one_way", "gaps")
     labels = ["Encrypted sessions", "OT ports that did not parse", "Picked up mid-stream",
-              "One-way flows", "TCP gaps"]
+              "One-way flows (mirror sees one side)", "Capture loss (TCP gaps)"]
     zones = table("blind-table", ["Zone", *labels],
                   [[zone, *[v.get(k, []) for k in kinds]] for zone, v in blind["zones"].items()])
     return _section("blind", "What the sensor could not see",
                     "<h3>Capture loss and TCP gaps (whole capture)</h3>"
                     + (loss if blind["loss"] else "<p>No capture loss or TCP gaps recorded.</p>")
-                    + f"<h3>Per zone</h3>{zones}<p class='note'>Mid-stream and one-way flows: "
-                    f"{escape(blind['flows_note'])}.</p>")
+                    + f"<h3>Per zone</h3>{zones}"
+                    + (f"<p class='note'>{escape(blind['note'])}.</p>" if blind["note"] else ""))
 
 
 def _run(run: Mapping[str, Any]) -> str:

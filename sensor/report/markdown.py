@@ -58,7 +58,8 @@ def render_markdown(data: Mapping[str, Any]) -> str:
             for w in blind["loss"]] or ["- capture-wide: no capture loss or TCP gaps recorded"]
     for zone, kinds in blind["zones"].items():
         out.append(f"- {zone}: " + "; ".join(f"{len(v)} {k.replace('_', ' ')}" for k, v in kinds.items()))
-    out.append(f"- mid-stream and one-way flows: {blind['flows_note']}")
+    if blind["note"]:
+        out.append(f"- {blind['note']}")
     out += ["", "## The run", ""]
     span = run["span"]
     out += [f"- sensor version {run['version']}, policy: {run['policy']}",

@@ -17,6 +17,11 @@ def add(stored: Any, incoming: Any) -> Any:
     return stored + incoming
 
 
+def add_known(stored: Any, incoming: Any) -> Any:
+    """A counter an older run did not keep: unknown (None) stays unknown, since part of the count is missing."""
+    return None if stored is None or incoming is None else stored + incoming
+
+
 def replace(stored: Any, incoming: Any) -> Any:
     """A scalar fact: the incoming value wins only when it knows something."""
     return stored if incoming is None else incoming

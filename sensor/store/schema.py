@@ -234,3 +234,12 @@ def names(db: Database) -> None:
         " json_object('proto', 'unknown', 'file', '', 'frame', 0, 'detail', ''))"
         " FROM assets, json_each(assets.hostnames) AS h")
     db.execute("ALTER TABLE assets DROP COLUMN hostnames")
+
+
+@migration("0010_communication_visibility")
+def communication_visibility(db: Database) -> None:
+    """What each communication let the sensor see: packets back from the responder (none on TCP: a one-way
+    mirror), flows joined mid-stream, and bytes the capture lost. Rows stored before are unknown (NULL), not 0:
+    an older run did not count them, and 0 responder packets would read as one-way."""
+    for column in ("responder_packets", "midstream_flows", "gap_bytes"):
+        db.execute(f"ALTER TABLE communications ADD COLUMN {column} INTEGER")

@@ -11,7 +11,7 @@ from sensor.inventory.model import AssetDelta, CommunicationDelta, NameDelta, Po
 from sensor.inventory.scans import ScanDelta, or_maps, ports_of
 
 from .batch import FileCheckpoint
-from .merge import Merge, TableSpec, add, add_counts, earliest, identities, keep_first, union
+from .merge import Merge, TableSpec, add, add_counts, add_known, earliest, identities, keep_first, union
 
 SAMPLE_FRAMES = 10  # per communication: enough to open the capture at the right place
 ALERT_FRAMES = 20
@@ -50,13 +50,14 @@ POINTS = TableSpec(
     key=("client", "server", "protocol", "unit_id", "table_name", "name", "function_code", "access", "address"),
     json_columns=frozenset({"last_values", "values_seen", "source"}),  # merged as ranges: sensor.store.ranges
 )
+VISIBILITY_COLUMNS = ("responder_packets", "midstream_flows", "gap_bytes")  # what a communication let us see
 COMMUNICATIONS = TableSpec(
     "communications",
     key=("initiator", "responder", "transport", "port"),
     json_columns=frozenset({"actions", "sample_frames"}),
     rules={
         **SEEN, "packets": add, "bytes": add, "flows": add, "actions": add_counts,
-        "sample_frames": frames(SAMPLE_FRAMES),
+        "sample_frames": frames(SAMPLE_FRAMES), **dict.fromkeys(VISIBILITY_COLUMNS, add_known),
     },
 )
 POLLS = TableSpec(
@@ -142,7 +143,7 @@ def communication_row(delta: CommunicationDelta) -> dict[str, Any]:
         "initiator": delta.initiator, "responder": delta.responder, "transport": delta.transport,
         "port": delta.port, "protocol": delta.protocol, "first_seen": delta.first_seen,
         "last_seen": delta.last_seen, "packets": delta.packets, "bytes": delta.bytes, "flows": delta.flows,
-        "actions": dict(delta.actions),
+        **{name: getattr(delta, name) for name in VISIBILITY_COLUMNS}, "actions": dict(delta.actions),
         "sample_frames": frames(SAMPLE_FRAMES)([], [list(f) for f in delta.sample_frames]),
     }
 

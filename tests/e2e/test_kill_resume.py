@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, otsensor_argv, run_otsensor
+from helpers import REPO_ROOT, otsensor_argv, run_otsensor, stored_communications
 
 SMALL_BATCHES = ["--batch-frames", "64"]
 SCENARIOS = REPO_ROOT / "captures" / "scenarios"
@@ -40,12 +40,12 @@ def analyze_args(inputs: list[Path], db: Path, workers: int = 1) -> list[str]:
             "--policy", str(SCENARIOS / "policy.yaml"), *SMALL_BATCHES, "--workers", str(workers)]
 
 
-def report(db: Path) -> tuple[str, str]:
-    """What a user sees: the assets and the alerts, as JSON."""
+def report(db: Path) -> tuple[str, str, list[tuple]]:
+    """What a user sees: the assets and the alerts, as JSON, and the communications the report reads."""
     assets = run_otsensor("assets", "--db", db, "--format", "json")
     alerts = run_otsensor("alerts", "--db", db, "--format", "json")
     assert assets.returncode == 0 and alerts.returncode == 0, assets.stderr + alerts.stderr
-    return assets.stdout, alerts.stdout
+    return assets.stdout, alerts.stdout, stored_communications(db)
 
 
 def progress(db: Path) -> list[tuple]:

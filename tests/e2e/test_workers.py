@@ -1,4 +1,5 @@
-"""``analyze --workers N`` gives what one process gives: inventory, alerts, paths, events and flows.
+"""``analyze --workers N`` gives what one process gives: inventory, alerts, paths, events, flows and the stored
+communications.
 
 Each run goes through the real command line into its own database; the outputs a user reads are compared
 byte for byte (the events and flows files sorted, as the workers' parts are merged by frame, not written
@@ -12,7 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import REPO_ROOT, run_otsensor
+from helpers import REPO_ROOT, run_otsensor, stored_communications
 
 SCENARIOS = REPO_ROOT / "captures" / "scenarios"
 
@@ -26,6 +27,7 @@ def outputs(inputs: list[Path], folder: Path, workers: int, *extra: str) -> dict
     out = {name: run_otsensor(name, "--db", db, "--format", "json").stdout for name in ("assets", "alerts")}
     out["events"] = "".join(sorted(events.read_text().splitlines(keepends=True)))
     out["flows"] = "".join(sorted(flows.read_text().splitlines(keepends=True)))
+    out["communications"] = repr(stored_communications(db))
     out["summary"] = "\n".join(line for line in done.stdout.splitlines() if not line.startswith("speed"))
     return out
 

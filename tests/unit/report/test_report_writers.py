@@ -84,6 +84,6 @@ def test_encrypted_opc_ua_channels_are_named_among_what_could_not_be_read(tmp_pa
                         "--no-progress")
     assert done.returncode == 0, done.stderr
     with Store.open(str(db)) as store:
-        blind = gather(store, None, None)["blind"]
+        blind = gather(store)["blind"]
     encrypted = [label for zone in blind["zones"].values() for label in zone.get("encrypted", [])]
     assert any("(opcua)" in label for label in encrypted), blind
