@@ -18,6 +18,8 @@ codes are formatted as ICSNPP formats them (``0x%02x``).
   own); the encapsulation ``length`` and the I/O data bytes are not kept by the sensor and stay unset. cip.log
   writes the request path the sensor knows on a response too (ICSNPP: requests only); the extended status is
   the first additional status word.
+
+BACnet, IEC 60870-5-104 and OPC UA have modules of their own (``bacnet``, ``iec104``, ``opcua``), driven from here.
 """
 from __future__ import annotations
 
@@ -29,7 +31,11 @@ from protocols.s7comm.codes import FunctionGroup, Rosctr, UserdataType
 from sensor.dissect.generic import MessageBatch
 from sensor.flows.table import Flow
 from sensor.sinks.zeek.ascii import ID, LogFile, fields
+from sensor.sinks.zeek.bacnet import BacnetLogs
+from sensor.sinks.zeek.iec104 import Iec104Logs
 from sensor.sinks.zeek.names import dnp3_function
+from sensor.sinks.zeek.opcua import OpcuaLogs
+from sensor.sinks.zeek.rows import ProtocolLogs
 
 DNP3 = fields(f"ts:time uid:string {ID} fc_request:string fc_reply:string iin:count")
 S7COMM = fields(f"ts:time uid:string {ID} is_orig:bool rosctr_code:count rosctr_name:string pdu_reference:count "
@@ -85,10 +91,12 @@ class MessageLogs:
         self._dnp3_waiting: dict[int, list] = {}  # flow id -> the record of a request not yet answered
         self._writers: dict[str, Callable[[MessageBatch], None]] = {
             "dnp3": self._dnp3_batch, "s7comm": self._s7_batch, "enip": self._enip_batch}
+        self._more: list[ProtocolLogs] = [cls(folder, fmt, self._rows) for cls in (BacnetLogs, Iec104Logs, OpcuaLogs)]
+        self._writers.update({more.protocol: more.write for more in self._more})
 
     def logs(self) -> list[LogFile]:
         return [self.dnp3, self.s7comm, self.cotp, self.s7comm_plus, self.enip, self.cip, self.cip_io,
-                self.cip_identity]
+                self.cip_identity, *(log for more in self._more for log in more.logs())]
 
     def write(self, batch: MessageBatch) -> None:
         writer = self._writers.get(batch.protocol)
@@ -100,10 +108,14 @@ class MessageLogs:
         waiting = self._dnp3_waiting.pop(flow.id, None)
         if waiting is not None:
             self.dnp3.write([waiting])
+        for more in self._more:
+            more.flow_ended(flow)
 
     def close(self) -> None:
         self.dnp3.write(sorted(self._dnp3_waiting.values(), key=lambda r: r[0]))
         self._dnp3_waiting.clear()
+        for more in self._more:
+            more.close()
 
     def _rows(self, batch: MessageBatch):
         """Per message: (time, flow, the id fields' values, is_orig, message)."""

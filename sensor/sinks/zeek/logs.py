@@ -1,8 +1,9 @@
 """``--zeek-logs DIR``: Zeek-compatible logs of what the sensor saw, in Zeek's TSV or JSON format.
 
 conn.log (one line per flow as it ends), modbus.log and ICSNPP's modbus_detailed.log (one line per message),
-dnp3.log, s7comm.log, enip.log, cip.log and their siblings; see ``conn``, ``modbus``, ``ics`` for the fields
-and what differs from Zeek. A log file is created when its first line is written, as Zeek creates them.
+dnp3.log, s7comm.log, enip.log, cip.log and their siblings, bacnet.log, iec104.log, opcua_binary.log; see ``conn``,
+``modbus``, ``ics``, ``bacnet``, ``iec104``, ``opcua`` for the fields and what differs from Zeek. A log file is
+created when its first line is written, as Zeek creates them.
 """
 from __future__ import annotations
 
