@@ -92,6 +92,14 @@ class _Output:
         except OSError as error:
             raise self._fail(error) from None
 
+    def write_raw(self, pieces: Iterable[bytes | memoryview]) -> None:
+        """Text already encoded (UTF-8), after what ``write`` wrote: the events' lines are assembled as bytes."""
+        try:
+            self._file.flush()
+            self._file.buffer.writelines(pieces)
+        except OSError as error:
+            raise self._fail(error) from None
+
     def close(self) -> None:
         try:
             self._file.close()  # flushes: the last buffered lines can be the ones that do not fit

@@ -1,7 +1,12 @@
-"""The ``--events`` file: one JSON line per protocol message and per weird, in capture order."""
+"""The ``--events`` file: one JSON line per protocol message and per weird, in capture order.
+
+Lines are ASCII (``json.dumps`` escapes the rest) and assembled as bytes; a text file gets them through its
+byte buffer, skipping a decode and an encode of every line.
+"""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import IO
 
 import numpy as np
@@ -23,6 +28,7 @@ class EventWriter:
 
     def __init__(self, out: IO[str]) -> None:
         self.out = out
+        self._raw = getattr(out, "write_raw", None) or _raw_writer(out)  # the lines are ASCII bytes already
         self.count = 0
         self._held: list[LinkBatch] = []
 
@@ -46,8 +52,11 @@ class EventWriter:
                       "layer": w.layer, "detail": w.detail}
             lines.append((w.frame, 1 << 30 | i, _dumps(record)))
         lines.sort()  # (frame, order) never tie, so texts are never compared
-        for piece in modbus_lines.merge(fast, lines):  # the fast rows' text comes in pieces; the rest in between
-            self.out.write(piece)
+        pieces = modbus_lines.merge(fast, lines)  # the fast rows' text comes in pieces; the rest in between
+        if self._raw is not None:
+            self._raw(pieces)
+        else:
+            self.out.write(b"".join(pieces).decode("ascii"))
         self.count += len(lines) + (len(fast) if fast is not None else 0)
 
     @staticmethod
@@ -113,6 +122,18 @@ class EventWriter:
         return [(frames[i], order | i, _dumps(_record(ts[i], frames[i], lb.file, lb.protocol, lb.src[i], None,
                                                       lb.dst[i], None, message)))
                 for i, message in enumerate(lb.messages)]
+
+
+def _raw_writer(out: IO[str]) -> Callable[[list], None] | None:
+    """How to write bytes to a text file: through its byte buffer, once the text layer holds nothing."""
+    raw = getattr(out, "buffer", None)
+    if raw is None:
+        return None
+
+    def write(pieces: list) -> None:
+        out.flush()
+        raw.writelines(pieces)
+    return write
 
 
 def _record(ts: float, frame: int, file: str, proto: str, src: str | None, sport: int | None, dst: str | None,

@@ -17,8 +17,11 @@ are right-aligned and padded to the widest row; the padding lands on the segment
 on a segment written afterwards, because segments are written from the line's end towards its start. The
 request frame and response time have padding on both sides: on the right it lands on the next line's
 head. The head (``{"ts":...,"frame":``) is written last and exactly (rows grouped by its shape): its left
-is the previous line. Rows go by chunks, so the buffer's part and the blocks stay in the CPU's cache; a
-chunk's text is decoded right after into pieces of about a MiB (see ``Lines``).
+is the previous line. Rows go by chunks, so the buffer's part and the blocks stay in the CPU's cache.
+
+Where the compiled join of ``sensor.sinks.cells`` is installed, the same columns and texts become the lines
+through it instead (``_Assembly.compiled``, about four times faster); the assembly above is then the
+fallback, and the tests hold the two to the same bytes.
 
 Floats. ``json.dumps`` writes ``repr(float)``: the shortest decimal that reads back as the same double.
 A capture's timestamps (microseconds) and ``round(response_time, 6)`` are doubles nearest to a decimal
@@ -39,13 +42,14 @@ import json
 import math
 import threading
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import NamedTuple, overload
 
 import numpy as np
 
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, exception_name, function_name
 from sensor.dissect.modbus import ModbusBatch
+from sensor.sinks import cells
 
 MBAP_AND_FUNCTION = 8  # where a PDU's data begins in the ADU
 READ_BITS, READ_REGISTERS, WRITE_COIL, WRITE_REGISTER, WRITE_COILS, WRITE_REGISTERS = (1, 2), (3, 4), 5, 6, 15, 16
@@ -100,13 +104,12 @@ def _tiny_table() -> tuple[np.ndarray, np.ndarray]:
 TINY, TINY_LEN = _tiny_table()
 
 
-PIECE = 1 << 20  # about how many characters a piece of the text holds
+Text = bytes | memoryview
 
 
 class Lines(Sequence[str]):
-    """The event lines of some Modbus rows, each followed by a newline, as ``pieces`` of text of about a MiB
-    cut between lines: a file takes them one at a time (``TextIOWrapper.write`` encodes a whole string into
-    a fresh bytes object: a 25 MB one costs page faults and cache misses, about 3x the time of MiB pieces).
+    """The event lines of some Modbus rows, each followed by a newline, as ``pieces`` of ASCII text cut between
+    lines: views of a buffer the next batch reuses, so they are written out (``EventWriter``) before it.
 
     ``frames``/``rows`` are each line's frame and batch row (the order ``events.py`` merges lines by);
     ``ends[i]`` is where line i's newline ends in ``text``, the pieces end to end. Indexing or iterating
@@ -115,7 +118,7 @@ class Lines(Sequence[str]):
 
     __slots__ = ("pieces", "frames", "rows", "ends", "_text")
 
-    def __init__(self, pieces: list[str], frames: np.ndarray, rows: np.ndarray, ends: np.ndarray) -> None:
+    def __init__(self, pieces: list[Text], frames: np.ndarray, rows: np.ndarray, ends: np.ndarray) -> None:
         self.pieces, self.frames, self.rows, self.ends = pieces, frames, rows, ends
         self._text: str | None = None
 
@@ -123,7 +126,7 @@ class Lines(Sequence[str]):
     def text(self) -> str:
         """Every line, each followed by a newline (the pieces joined: made on first use)."""
         if self._text is None:
-            self._text = "".join(self.pieces)
+            self._text = b"".join(self.pieces).decode("ascii")
         return self._text
 
     def __len__(self) -> int:
@@ -142,15 +145,14 @@ class Lines(Sequence[str]):
         return self.text[int(self.ends[i - 1]) if i else 0:int(self.ends[i]) - 1]
 
     def __iter__(self) -> Iterator[str]:
-        for piece in self.pieces:
-            yield from piece.split("\n")[:-1]
+        yield from self.text.split("\n")[:-1]
 
 
-def merge(fast: Lines | None, others: list[tuple[int, int, str]]) -> list[str]:
+def merge(fast: Lines | None, others: list[tuple[int, int, str]]) -> list[Text]:
     """Pieces of text holding ``fast``'s lines and ``others`` (``(frame, order, line)``, sorted) in (frame,
     order) order, a newline after each line; a line's order in ``fast`` is its row. Write them one by one."""
     if fast is None or not len(fast):
-        return ["".join([line + "\n" for _, _, line in others])] if others else []
+        return ["".join([line + "\n" for _, _, line in others]).encode()] if others else []
     if not others:
         return fast.pieces
     frame = np.array([f for f, _, _ in others], dtype=np.int64)
@@ -162,7 +164,7 @@ def merge(fast: Lines | None, others: list[tuple[int, int, str]]) -> list[str]:
     for k in np.flatnonzero(high > low).tolist():
         at[k] += int(np.searchsorted(fast.rows[low[k]:high[k]], order[k]))
     cuts = np.concatenate([[0], fast.ends])[at].tolist()  # where each other line goes in the text
-    out: list[str] = []
+    out: list[Text] = []
     j, start = 0, 0
     for piece in fast.pieces:
         end, done = start + len(piece), start
@@ -170,11 +172,11 @@ def merge(fast: Lines | None, others: list[tuple[int, int, str]]) -> list[str]:
             if cuts[j] > done:
                 out.append(piece[done - start:cuts[j] - start])
                 done = cuts[j]
-            out.append(others[j][2] + "\n")
+            out.append((others[j][2] + "\n").encode())
             j += 1
         out.append(piece if done == start else piece[done - start:])
         start = end
-    out.extend(line + "\n" for _, _, line in others[j:])
+    out.extend((line + "\n").encode() for _, _, line in others[j:])
     return out
 
 
@@ -192,7 +194,8 @@ def lines(mb: ModbusBatch, rows: np.ndarray) -> Lines:
     frames = mb.frame[rows]
     if not len(rows):
         return Lines([], frames, rows, np.zeros(0, dtype=np.int64))
-    pieces, ends = _Assembly(mb, rows).run()
+    assembly = _Assembly(mb, rows)
+    pieces, ends = assembly.compiled() if cells.COMPILED else assembly.run()
     return Lines(pieces, frames, rows, ends)
 
 
@@ -418,17 +421,21 @@ def _table(texts: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return table, np.array([len(t) for t in texts], dtype=np.int64)
 
 
-def _groups(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct keys (sorted) and each row's index among them; keys are in [0, space)."""
-    if space <= 8 * len(key) + 4096:
-        seen = np.zeros(space, dtype=bool)
-        seen[key] = True
-        distinct = np.flatnonzero(seen)
-        index = np.empty(space, dtype=np.int64)
-        index[distinct] = np.arange(len(distinct))
-        return distinct, index[key]
-    distinct, inverse = np.unique(key, return_inverse=True)
-    return distinct, inverse.reshape(-1)
+def _grouped(texts: list[bytes], group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The texts as a right-aligned table, each row's text length, and each row's text."""
+    table, length = _table(texts)
+    return table, length[group], group
+
+
+def _micros(k: np.ndarray, fallback: list[tuple[int, str]]) -> cells.Cell:
+    """A time cell of microsecond counts (negative: none); below 1e-4, and at ``fallback``'s rows, the repr's
+    text instead (repr writes 5e-05)."""
+    texts, index = [], np.full(len(k), -1, dtype=np.int64)
+    tiny = np.flatnonzero((k > 0) & (k < 100))
+    for row, text in [*((r, repr(int(k[r]) / 1e6)) for r in tiny.tolist()), *fallback]:
+        index[row] = len(texts)
+        texts.append(text.encode("ascii"))
+    return cells.micros(k, False, cells.table(texts, index))
 
 
 CODES, EXCEPTIONS, BYTE_COUNTS = 128, 13, 257  # function codes, exception codes + 1, byte counts + 1
@@ -528,7 +535,7 @@ class _Assembly:
             response_time[answered] = pairing.response_time[rows[answered]]
         self.byte_count, self.request_frame, self.response_time = byte_count, request_frame, response_time
 
-    def run(self) -> tuple[list[str], np.ndarray]:
+    def run(self) -> tuple[list[Text], np.ndarray]:
         """The lines' text in pieces, and where each line ends in it."""
         mb = self.mb
         self.answered = answered = self.request_frame != NONE
@@ -540,9 +547,9 @@ class _Assembly:
         self.addr = _u16_index(self.address)
         self.values = values = _Values(self)
         self.qty = _u16_index(self.quantity) + (U16 + 1) * ~values.null
-        self.ends_table, ends_len, self.ends_group = self._ends_and_verb()
-        self.unit_table, unit_len, self.unit_group = self._unit()
-        self.tail_table, tail_len, self.tail_group = self._tail(answered)
+        self.ends_table, ends_len, self.ends_group = _grouped(*self._ends_and_verb())
+        self.unit_table, unit_len, self.unit_group = _grouped(*self._unit())
+        self.tail_table, tail_len, self.tail_group = _grouped(*self._tail(answered))
         self.rf, self.rf_len = rf, rf_len = _number(np.where(answered, self.request_frame, 0))
         some = np.flatnonzero(timed)
         rt_k, rt_fallback = _rounded(self.response_time[some])
@@ -566,18 +573,9 @@ class _Assembly:
             at.append(at[-1] + length)
         values.place(at[7])
         out = _buffer(int(line_end[-1]) + SLACK)
-        pieces: list[str] = []
         for start in range(0, self.n, STEP):
-            stop = min(self.n, start + STEP)
-            self._write(out, start, stop)
-            # Their text is final (the next rows' padding does not reach back): decoded while in the cache.
-            first, last = int(at[0][start]), int(line_end[stop - 1])
-            ends = line_end[start:stop]
-            cuts = np.unique(ends[np.minimum(np.searchsorted(ends, np.arange(first + PIECE, last, PIECE)),
-                                              len(ends) - 1)]).tolist()
-            bounds = [first, *cuts] + ([] if cuts and cuts[-1] == last else [last])
-            pieces += [str(memoryview(out)[x:y], "ascii") for x, y in zip(bounds, bounds[1:])]
-        return pieces, line_end
+            self._write(out, start, min(self.n, start + STEP))
+        return [memoryview(out)[:int(line_end[-1])]], line_end
 
     def _write(self, out: np.ndarray, a: int, b: int) -> None:
         """The lines of rows [a, b), from their ends: every padding lands on a segment written after it."""
@@ -612,13 +610,13 @@ class _Assembly:
             _put(out, at[1][s][pick], _join(count, b'{"ts":', _rows(ts, pick)[:, first:first + length], b',"frame":',
                                             _rows(frame, pick)[:, frame_width - size:]))
 
-    def _ends_and_verb(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _ends_and_verb(self) -> tuple[list[bytes], np.ndarray]:
         """``"src":..,"sport":..,"dst":..,"dport":..,"direction":..,"action":..,"transaction_id":`` by
-        (flow, direction, function code)."""
+        (flow, direction, function code): the texts, and each row's."""
         mb = self.mb
         flow = mb.flow[self.pick].astype(np.int64)
         key = (flow * 2 + self.request) * CODES + self.fc
-        distinct, group = _groups(key, len(mb.flows) * 2 * CODES)
+        distinct, group = cells.groups(key, len(mb.flows) * 2 * CODES)
         file = ',"file":' + json.dumps(mb.file) + ',"proto":"modbus",'
         texts = []
         for k in distinct.tolist():
@@ -631,38 +629,82 @@ class _Assembly:
                           '"transaction_id":' % (json.dumps(src), sport, json.dumps(dst), dport,
                                                  "request" if request else "response",
                                                  action_of(function_name(code)))).encode())
-        table, length = _table(texts)
-        return table, length[group], group
+        return texts, group
 
-    def _unit(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _unit(self) -> tuple[list[bytes], np.ndarray]:
         unit = self.mb.unit_id[self.pick]
         key = (unit * CODES + self.fc) * EXCEPTIONS + (self.exception + 1)
-        distinct, group = _groups(key, 256 * CODES * EXCEPTIONS)
-        table, length = _table([_unit_text(k) for k in distinct.tolist()])
-        return table, length[group], group
+        distinct, group = cells.groups(key, 256 * CODES * EXCEPTIONS)
+        return [_unit_text(k) for k in distinct.tolist()], group
 
-    def _tail(self, answered: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _tail(self, answered: np.ndarray) -> tuple[list[bytes], np.ndarray]:
         disputed = self.mb.disputed[self.pick].astype(np.int64)
         key = (((self.exception + 1) * BYTE_COUNTS + (self.byte_count + 1)) * 2 + disputed) * 2 + answered
-        distinct, group = _groups(key, EXCEPTIONS * BYTE_COUNTS * 4)
-        table, length = _table([_tail_text(k) for k in distinct.tolist()])
-        return table, length[group], group
+        distinct, group = cells.groups(key, EXCEPTIONS * BYTE_COUNTS * 4)
+        return [_tail_text(k) for k in distinct.tolist()], group
+
+    def compiled(self) -> tuple[list[Text], np.ndarray]:
+        """``run``'s pieces and line ends, the lines joined by the compiled loop (``sensor.sinks.cells``) from
+        the same columns and texts."""
+        mb, pick, n = self.mb, self.pick, self.n
+        answered = self.request_frame != NONE
+        timed = answered & ~np.isnan(self.response_time)
+        ts_k, ts_fallback = _seconds(mb.ts[pick])
+        span = _value_spans(self)
+        registers = span.registers & ~span.null
+        coils = ~span.registers & ~span.null
+        some = np.flatnonzero(timed)
+        rt_k, rt_fallback = _rounded(self.response_time[some])
+        rt = np.full(n, -1, dtype=np.int64)
+        rt[some] = rt_k
+        after_frame = np.where(timed, 2, answered.astype(np.int64))  # nothing, "}\n", or the response time
+        text, ends = cells.join(n, [
+            cells.const(b'{"ts":'), _micros(ts_k, ts_fallback), cells.const(b',"frame":'),
+            cells.number(mb.frame[pick]), cells.table(*self._ends_and_verb()),
+            cells.number(mb.transaction_id[pick]), cells.const(b',"unit_id":'), cells.table(*self._unit()),
+            cells.number(self.address), cells.const(b',"quantity":'), cells.number(self.quantity),
+            cells.table([b',"values":[', b',"values":null'], span.null),
+            cells.words(mb.data, span.start, np.where(registers, span.count // 2, 0)),
+            cells.bits(mb.data, span.start, np.where(coils, span.keep, 0), b"1", b"0"),
+            cells.table([b"", b"]"], ~span.null), cells.table(*self._tail(answered)),
+            cells.number(np.where(answered, self.request_frame, -1), b""),
+            cells.table([b"", b"}\n", b',"response_time":'], after_frame),
+            _micros(rt, [(int(some[i]), text) for i, text in rt_fallback]), cells.table([b"", b"}\n"], timed),
+        ])
+        return [text], ends
+
+
+class ValueSpans(NamedTuple):
+    """Where each row's values are: bytes from ``start`` (``count``), registers or bits, the bits kept."""
+
+    null: np.ndarray
+    registers: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+    keep: np.ndarray  # bits: a coil write's quantity, one for a single coil, all of a read response's bytes
+
+
+def _value_spans(a: _Assembly) -> ValueSpans:
+    data, off, fc, request, normal = a.mb.data, a.off, a.fc, a.request, a.normal
+    read_response = normal & ~request & _READS[fc]
+    written = normal & request & _MULTIPLE[fc]
+    single = normal & _SINGLE[fc]  # a coil's FF00/0000 is its high byte's bit 0
+    count = np.where(read_response, a.byte8, np.where(single, 1 + (fc != WRITE_COIL), 0))
+    some = np.flatnonzero(written)
+    count[some] = data[off[some] + 12]
+    start = off + np.where(read_response, 9, np.where(written, 13, 10))
+    keep = np.where(fc == WRITE_COIL, 1, np.where(fc == WRITE_COILS, a.quantity, 8 * count))
+    return ValueSpans(count == 0, _REGISTERS[fc], start, count, np.minimum(keep, 8 * count))
 
 
 class _Values:
     """The ``values`` array of every row (``null`` where there is none): its length, and how to write it."""
 
     def __init__(self, a: _Assembly) -> None:
-        data, off, fc, request, normal = a.mb.data, a.off, a.fc, a.request, a.normal
-        read_response = normal & ~request & _READS[fc]
-        written = normal & request & _MULTIPLE[fc]
-        single = normal & _SINGLE[fc]  # a coil's FF00/0000 is its high byte's bit 0
-        count = np.where(read_response, a.byte8, np.where(single, 1 + (fc != WRITE_COIL), 0))
-        some = np.flatnonzero(written)
-        count[some] = data[off[some] + 12]
-        start = off + np.where(read_response, 9, np.where(written, 13, 10))  # where the values' bytes are
-        registers = _REGISTERS[fc]
-        self.null = count == 0
+        data = a.mb.data
+        spans = _value_spans(a)
+        count, start, registers = spans.count, spans.start, spans.registers
+        self.null = spans.null
         self.length = np.zeros(a.n, dtype=np.int64)  # from after "[" to "]" included
         # Registers: each value's digits and a comma (the last comma becomes "]").
         self.words = words = np.flatnonzero(registers & ~self.null)
@@ -684,8 +726,7 @@ class _Values:
         begins = np.cumsum(per_row) - per_row
         index = np.repeat(start[c] - begins, per_row) + np.arange(int(per_row.sum()))
         bits = np.unpackbits(data[index], bitorder="little")
-        keep = np.where(fc[c] == WRITE_COIL, 1, np.where(fc[c] == WRITE_COILS, a.quantity[c], 8 * per_row))
-        self.keep = keep = np.minimum(keep, 8 * per_row)
+        self.keep = keep = spans.keep[c]
         self.first_bit = np.cumsum(keep) - keep
         self.bits = bits[np.repeat(8 * begins, keep) + _within(keep)] + np.uint16(ord(",") << 8 | ord("0"))  # "0,"/"1,"
         self.length[c] = 2 * keep

@@ -138,17 +138,18 @@ class LogFile:
                 f"#unset_field\t{UNSET}\n#path\t{self.path}\n#open\t{open_stamp(first_ts)}\n"
                 f"#fields\t{SEPARATOR.join(x.name for x in f)}\n#types\t{SEPARATOR.join(x.type for x in f)}\n")
 
-    def write_text(self, text: str, lines: int, first_ts: float, last_ts: float, leading_newline: bool = False
-                   ) -> None:
-        """Lines already formatted, their count and their first and last times. Each line ends with its newline,
-        or with ``leading_newline`` begins with it (the file then ends the last line itself)."""
+    def write_text(self, text: str | bytes | memoryview, lines: int, first_ts: float, last_ts: float,
+                   leading_newline: bool = False) -> None:
+        """Lines already formatted (text, or its UTF-8 bytes), their count and their first and last times. Each
+        line ends with its newline, or with ``leading_newline`` begins with it (the file then ends the last line
+        itself)."""
         if not lines or not self.enabled:
             return
         if self._out is None:
             self._out = open(self.filename, "wb", buffering=BUFFER)  # bytes: a text layer costs more than encode
             if self.fmt == TSV:
                 self._out.write(self.header(first_ts).encode())
-        data = text.encode()
+        data = text.encode() if isinstance(text, str) else text
         if leading_newline:
             self._out.write(data if self._open_line else memoryview(data)[1:])
             self._open_line = True

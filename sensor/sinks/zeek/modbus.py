@@ -36,6 +36,7 @@ from protocols.modbus.batch import NONE
 from protocols.modbus.wire import ModbusMessage
 from sensor.dissect.modbus import ModbusBatch
 from sensor.flows.table import Flow
+from sensor.sinks import cells
 from sensor.sinks.zeek.ascii import ID, TSV, LogFile, escape, fields, json_value
 from sensor.sinks.zeek.names import modbus_exception, modbus_function
 
@@ -212,6 +213,41 @@ class _Cells:
                 f'"destination_h":"{dst}","destination_p":{dport}')
 
 
+class _Compiled:
+    """One batch's Modbus log lines through ``sensor.sinks.cells``: each line is the time, then the log's cells,
+    ending with its newline (the ``_Cells`` texts are the same, so are the lines)."""
+
+    def __init__(self, c: _Cells, mb: ModbusBatch, micros: np.ndarray) -> None:
+        self.c, self.mb, self.tsv = c, mb, c.tsv
+        self.time = [cells.const(b"" if self.tsv else b'{"ts":'), cells.micros(micros, True, cells.table([], micros * 0 - 1))]
+
+    def table(self, texts: np.ndarray, keys: np.ndarray | None) -> cells.Cell:
+        """A column of ``_Cells`` texts (an object table and each row's key in it; NONE keys take its last text,
+        the unset one), with only the texts this batch uses encoded."""
+        if keys is None:
+            distinct, group = np.unique(texts.astype(str), return_inverse=True)
+            return cells.table([t.encode() for t in distinct.tolist()], group.reshape(-1))
+        keys = np.where(keys < 0, len(texts) - 1, keys)
+        distinct, group = cells.groups(keys, len(texts))
+        return cells.table([t.encode() for t in texts[distinct].tolist()], group)
+
+    def tid(self) -> cells.Cell:
+        return self.number("tid", self.mb.transaction_id)
+
+    def number(self, name: str, values: np.ndarray, after: str = "") -> list[cells.Cell]:
+        """TSV: a tab, then the number or ``-``; JSON: the key and the number, or nothing when unset."""
+        if self.tsv:
+            return [cells.const(b"\t"), cells.number(values, b"-"), cells.const(after.encode())]
+        return [cells.table([b"", f',"{name}":'.encode()], values >= 0), cells.number(values, b"")]
+
+    def write(self, log: LogFile, columns: list, first: float, last: float) -> None:
+        flat: list[cells.Cell] = [*self.time]
+        for column in columns:
+            flat += column if isinstance(column, list) else [column]
+        for text, rows in cells.chunks(len(self.mb), flat):
+            log.write_text(text, rows, first, last)
+
+
 class ModbusLogs:
     """Writes a ModbusBatch to modbus.log, modbus_detailed.log and, for functions 22 and 23, ICSNPP's logs."""
 
@@ -247,25 +283,38 @@ class ModbusLogs:
             ids[g], sided[2 * g], sided[2 * g + 1] = self._prefix(f)
         sender = np.where(request, 1 - server_side[flow], server_side[flow])  # 0: the initiator sent it
 
-        ms_table, ms_index, micro = c.milliseconds(np.round(mb.ts * 1e6).astype(np.int64))
-        ts_cells = [(ms_table, ms_index), (_MS, micro)]
-        tid = (c.tid, mb.transaction_id)
         unit, fc, exc = mb.unit_id & 255, mb.function_code & 127, mb.exception_code
         req_bit = request.astype(np.int64) << 7
         first, last = float(mb.ts.min()), float(mb.ts.max())
-
-        if self.modbus.enabled:  # modbus.log: ts | id fields | tid | unit, func, pdu_type, exception
-            self._write(self.modbus, [*ts_cells, (ids, flow), tid, self._tails(mb, unit, fc, exc, req_bit)],
-                        first, last)
-
-        # modbus_detailed.log: ts | id fields, is_orig, source, destination | tid | unit, func, request_response
-        #                      | address | quantity | values
-        if self.detailed.enabled:
-            address, quantity = self._with_request_context(mb)
-            key = unit << 9 | (exc != NONE).astype(np.int64) << 8 | req_bit | fc
-            self._write(self.detailed, [
-                *ts_cells, (sided, 2 * flow + sender), tid, (c.unit_func.ready(key), key), (c.address, address),
-                (c.quantity, quantity), (c.values(self._values(mb)), None)], first, last)
+        micros = np.round(mb.ts * 1e6).astype(np.int64)
+        if cells.COMPILED:  # the same columns, joined by the compiled loop
+            line = _Compiled(c, mb, micros)
+            if self.modbus.enabled:
+                tails, keys = self._tails(mb, unit, fc, exc, req_bit)
+                line.write(self.modbus, [line.table(ids, flow), line.tid(), line.table(tails, keys),
+                                         cells.const(b"\n")], first, last)
+            if self.detailed.enabled:
+                address, quantity = self._with_request_context(mb)
+                key = unit << 9 | (exc != NONE).astype(np.int64) << 8 | req_bit | fc
+                line.write(self.detailed, [
+                    line.table(sided, 2 * flow + sender), line.tid(), line.table(c.unit_func.ready(key), key),
+                    *line.number("address", address), *line.number("quantity", quantity, after="\t"),
+                    *self._compiled_values(line, mb)], first, last)
+        else:
+            ms_table, ms_index, micro = c.milliseconds(micros)
+            ts_cells = [(ms_table, ms_index), (_MS, micro)]
+            tid = (c.tid, mb.transaction_id)
+            if self.modbus.enabled:  # modbus.log: ts | id fields | tid | unit, func, pdu_type, exception
+                self._write(self.modbus, [*ts_cells, (ids, flow), tid, self._tails(mb, unit, fc, exc, req_bit)],
+                            first, last)
+            # modbus_detailed.log: ts | id fields, is_orig, source, destination | tid | unit, func, request_response
+            #                      | address | quantity | values
+            if self.detailed.enabled:
+                address, quantity = self._with_request_context(mb)
+                key = unit << 9 | (exc != NONE).astype(np.int64) << 8 | req_bit | fc
+                self._write(self.detailed, [
+                    *ts_cells, (sided, 2 * flow + sender), tid, (c.unit_func.ready(key), key), (c.address, address),
+                    (c.quantity, quantity), (c.values(self._values(mb)), None)], first, last)
 
         if mb.messages:
             self._slow_logs(mb, sender)
@@ -386,6 +435,57 @@ class ModbusLogs:
         rows = np.flatnonzero(fast & (exc != NONE))
         for i, code in zip(rows.tolist(), exc[rows].tolist()):
             texts[i] = modbus_exception(code)
+
+    def _compiled_values(self, line: _Compiled, mb: ModbusBatch) -> list[cells.Cell]:
+        """The values cells of modbus_detailed.log (``_values``'s texts): registers and bits read from the ADUs,
+        single writes from their value, the rest (exception names, the slow path's rows) as texts."""
+        data, n = mb.data, len(mb)
+        fc, request, exc, off = mb.function_code, mb.is_request, mb.exception_code, mb.adu_off
+        texts: list[bytes] = []
+        index = np.full(n, -1, dtype=np.int64)
+
+        def text(rows: np.ndarray | list[int], value: str) -> None:
+            index[rows] = len(texts)
+            texts.append(value.encode())
+
+        fast = off != NONE
+        for i, message in mb.messages.items():  # the slow path's text wins where it has values
+            value = _slow_values(message)
+            if value is not None:
+                text([i], value or ("" if not line.tsv else EMPTY_VALUES))
+                fast[i] = False
+        normal = fast & (exc == NONE)
+
+        read = normal & ~request & ((fc == 3) | (fc == 4))
+        registers = read | (normal & request & (fc == 16))
+        word_count = np.where(read, data[np.where(read, off, 0) + DATA].astype(np.int64) // 2 if len(data) else 0,
+                              np.where(registers, mb.quantity, 0))
+        word_start = off + np.where(read, DATA + 1, DATA + 5)
+        read = normal & ~request & ((fc == 1) | (fc == 2))
+        bits = read | (normal & request & (fc == 15))
+        bit_count = np.where(read, data[np.where(read, off, 0) + DATA].astype(np.int64) * 8 if len(data) else 0,
+                             np.where(bits, mb.quantity, 0))
+        bit_start = off + np.where(read, DATA + 1, DATA + 5)
+        single = normal & ((fc == 5) | (fc == 6))
+        coil = single & (fc == 5)
+        for value, rows in (("F", coil & (mb.value & 1 == 0)), ("T", coil & (mb.value & 1 == 1))):
+            if rows.any():
+                text(rows, value)
+        register = np.where(single & (fc == 6), mb.value & 0xFFFF, -1)
+        empty = (registers & (word_count <= 0)) | (bits & (bit_count <= 0))
+        for i, code in zip(np.flatnonzero(fast & (exc != NONE)).tolist(), exc[fast & (exc != NONE)].tolist()):
+            text([i], modbus_exception(code))
+        if empty.any():
+            text(empty, "" if not line.tsv else EMPTY_VALUES)
+        has = (index >= 0) | (register >= 0) | (word_count > 0) | (bit_count > 0)
+        if line.tsv:
+            text(~has, UNSET_VALUES)
+            opening, closing = [], [cells.const(b"\n")]
+        else:
+            opening = [cells.table([b"", b',"values":"'], has)]
+            closing = [cells.table([b"}\n", b'"}\n'], has)]
+        return [*opening, cells.words(data, word_start, word_count), cells.bits(data, bit_start, bit_count, b"T", b"F"),
+                cells.number(register, b""), cells.table(texts, index), *closing]
 
     def _slow_logs(self, mb: ModbusBatch, sender: np.ndarray) -> None:
         """Functions 22 and 23 (never on the fast path) to ICSNPP's logs of their own."""

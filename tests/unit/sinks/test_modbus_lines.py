@@ -22,6 +22,18 @@ from sensor.sinks import modbus_lines  # noqa: E402
 from sensor.store import Store  # noqa: E402
 
 
+@pytest.fixture(scope="module", params=["compiled", "numpy"], autouse=True)
+def assembly(request):
+    """Every test once with the compiled join (sensor.sinks.cells) and once with the numpy assembly."""
+    from sensor.sinks import cells
+
+    if request.param == "compiled":
+        assert cells.COMPILED, "sensor.sinks._lines did not build or import: run scripts/bootstrap (needs a C compiler)"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cells, "COMPILED", request.param == "compiled")
+        yield request.param
+
+
 def adu(tid: int, unit: int, pdu: bytes) -> bytes:
     return struct.pack(">HHHB", tid, 0, len(pdu) + 1, unit) + pdu
 
@@ -157,12 +169,12 @@ def test_merge_puts_other_lines_in_frame_order(fast, others, cut: int) -> None:
     np = modbus_lines.np
     fast.sort(key=lambda f: f[0])
     texts = [f"{frame}:{text}\n" for frame, text in fast]
-    pieces = ["".join(texts[i:i + cut]) for i in range(0, len(texts), cut)]
+    pieces = [memoryview("".join(texts[i:i + cut]).encode()) for i in range(0, len(texts), cut)]
     ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
     lines = modbus_lines.Lines(pieces, np.array([f for f, _ in fast], dtype=np.int64), 2 * np.arange(len(fast)), ends)
     assert list(lines) == [t[:-1] for t in texts] == [lines[i] for i in range(len(lines))]
     others = sorted((frame, 2 * order + 1, f"{frame}/{order}:{text}") for frame, order, text in others)
     expected = sorted([(frame, 2 * i, text[:-1]) for i, (frame, text) in enumerate(zip(lines.frames.tolist(), texts))]
                       + others)
-    assert "".join(modbus_lines.merge(lines, others)) == "".join(line + "\n" for _, _, line in expected)
-    assert "".join(modbus_lines.merge(None, others)) == "".join(line + "\n" for _, _, line in others)
+    assert b"".join(modbus_lines.merge(lines, others)).decode() == "".join(line + "\n" for _, _, line in expected)
+    assert b"".join(modbus_lines.merge(None, others)).decode() == "".join(line + "\n" for _, _, line in others)
