@@ -129,8 +129,8 @@ def tshark_case(path: Path, packets: int, port: int) -> Case:
     return Case("tshark -T fields (7 fields)", argv, str(path), packets, path.stat().st_size)
 
 
-def otsensor_case(name: str, path: Path, packets: int, port: int, db: Path) -> Case:
-    argv = [*otsensor_argv(), "analyze", str(path), "--db", str(db), "--modbus-port", str(port)]
+def otsensor_case(name: str, path: Path, packets: int, port: int, db: Path, *extra: str) -> Case:
+    argv = [*otsensor_argv(), "analyze", str(path), "--db", str(db), "--modbus-port", str(port), *extra]
     return Case(name, argv, str(path), packets, path.stat().st_size, check_summary=True)
 
 
@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="packet counts of the slices used to see whether peak RSS grows with length")
     ap.add_argument("--port", type=int, default=5020, help="TCP port decoded as Modbus by both tools")
     ap.add_argument("--pin", default="0", help="CPU list for taskset; '' to not pin")
+    ap.add_argument("--outputs", action="store_true",
+                    help="also the whole file with --events, and with --zeek-logs (each written to a fresh folder)")
     ap.add_argument("--tshark-only", action="store_true", help="skip otsensor (e.g. before the CLI exists)")
     ap.add_argument("--json", type=Path, default=OUT_DIR / "bench_pipeline.json")
     args = ap.parse_args(argv)
@@ -183,13 +185,19 @@ def main(argv: list[str] | None = None) -> int:
     cases = [tshark_case(args.file, packets, args.port)]
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        fresh_db = ["rm", "-f", str(db), f"{db}-wal", f"{db}-shm"]
+        outputs = Path(tmp) / "outputs"
+        fresh_db = ["sh", "-c", f"rm -rf {db} {db}-wal {db}-shm {outputs} && mkdir {outputs}"]
         if with_otsensor:
             cases.insert(0, otsensor_case("otsensor analyze", args.file, packets, args.port, db))
             for n in args.slice:
                 small = make_slice(args.file, n)
                 cases.append(otsensor_case(f"otsensor analyze ({n // 1000}k slice)", small,
                                            capinfos_count(small), args.port, db))
+            if args.outputs:  # the outputs' floor: 300,000 packets/s with either on (issue 9)
+                cases.append(otsensor_case("otsensor analyze --events", args.file, packets, args.port, db,
+                                           "--events", str(outputs / "events.jsonl")))
+                cases.append(otsensor_case("otsensor analyze --zeek-logs", args.file, packets, args.port, db,
+                                           "--zeek-logs", str(outputs / "zeek")))
         for c in cases:
             warm(Path(c.file))
         # Round-robin, so a burst of other load on the machine hits every case alike.

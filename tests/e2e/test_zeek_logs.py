@@ -58,14 +58,20 @@ def analyze(otsensor, paths: list[Path], tmp: Path, fmt: str) -> tuple[list[dict
     return read(tmp / f"{fmt}.jsonl"), read(tmp / f"{fmt}.flows"), folder
 
 
-@pytest.fixture(scope="module", params=list(CASES))
-def case(request, corpus, otsensor, tmp_path_factory):
-    paths = [corpus / name for name in CASES[request.param]]
+def analyzed(name: str, captures: list[str], corpus, otsensor, tmp_path_factory):
+    """One case's corpus captures analysed with TSV logs: (events, flows, log folder, paths, its folder)."""
+    paths = [corpus / capture for capture in captures]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         pytest.skip(f"corpus captures missing: {missing}")
-    tmp = tmp_path_factory.mktemp(request.param)
-    events, flows, folder = analyze(otsensor, paths, tmp, "tsv")
+    tmp = tmp_path_factory.mktemp(name)
+    return (*analyze(otsensor, paths, tmp, "tsv"), paths, tmp)
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def case(request, corpus, otsensor, tmp_path_factory):
+    events, flows, folder, paths, tmp = analyzed(request.param, CASES[request.param], corpus, otsensor,
+                                                 tmp_path_factory)
     logs = {p.stem: read_tsv(p)[1] for p in folder.glob("*.log")}
     return request.param, events, flows, folder, logs, paths, tmp
 

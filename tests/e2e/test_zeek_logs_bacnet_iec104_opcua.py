@@ -22,7 +22,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "unit" / "sinks_zeek"))
 sys.path.insert(0, str(HERE))
-from test_zeek_logs import analyze  # noqa: E402
+from test_zeek_logs import analyze, analyzed  # noqa: E402
 from zeek_expect import unset  # noqa: E402
 from zeek_reader import read_json, read_tsv  # noqa: E402
 
@@ -96,12 +96,7 @@ def record(name: str) -> tuple[list[str], list[str]]:
 
 @pytest.fixture(scope="module", params=list(CASES))
 def case(request, corpus, otsensor, tmp_path_factory):
-    paths = [corpus / name for name in CASES[request.param]]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        pytest.skip(f"corpus captures missing: {missing}")
-    tmp = tmp_path_factory.mktemp(request.param)
-    events, _, folder = analyze(otsensor, paths, tmp, "tsv")
+    events, _, folder, paths, tmp = analyzed(request.param, CASES[request.param], corpus, otsensor, tmp_path_factory)
     read = {p.stem: read_tsv(p) for p in folder.glob("*.log")}
     mine = [e for e in events if e["proto"] == request.param]
     assert mine, request.param
