@@ -11,11 +11,11 @@
  *
  *   (0, text)                               the same text on every row
  *   (1, blob, offsets, index)               blob[offsets[k]:offsets[k + 1]] for k = index[i]; nothing when k < 0
- *   (2, values, null)                       values[i] in decimal; the text ``null`` when values[i] < 0
- *   (3, micros, fixed, blob, offsets, index)  micros[i]·10⁻⁶ in decimal: six places when ``fixed``, else
- *                                           trailing zeros stripped to at least one (Python's repr of such a
- *                                           double); where index[i] >= 0, that text of the blob instead;
- *                                           nothing when micros[i] < 0 and index[i] < 0
+ *   (2, values, null, prefix)               prefix, then values[i] in decimal, or ``null`` when values[i] < 0
+ *   (3, micros, fixed, blob, offsets, index, prefix)  prefix, then micros[i]·10⁻⁶ in decimal: six places when
+ *                                           ``fixed``, else trailing zeros stripped to at least one (Python's
+ *                                           repr of such a double); where index[i] >= 0, that text of the blob
+ *                                           instead; nothing when micros[i] < 0 and index[i] < 0
  *   (4, data, start, count, separator)      count[i] big-endian 16-bit words from data[start[i]], in decimal
  *   (5, data, start, count, one, zero, separator)  count[i] bits from data[start[i]], least significant first
  *
@@ -32,7 +32,7 @@ enum { CONST, TABLE, INT, MICROS, WORDS, BITS, KINDS };
 typedef struct {
     int kind;
     int fixed;
-    Py_buffer text, blob, offsets, index, values, data, start, count, one, zero, sep;
+    Py_buffer text, blob, offsets, index, values, data, start, count, one, zero, sep, prefix;
 } Cell;
 
 typedef struct {
@@ -138,10 +138,14 @@ row_cell(Out *out, const Cell *c, Py_ssize_t i)
     }
     case INT: {
         int64_t v = ((const int64_t *)c->values.buf)[i];
+        if (c->prefix.len && put(out, c->prefix.buf, c->prefix.len) < 0)
+            return -1;
         return v < 0 ? put(out, c->text.buf, c->text.len) : decimal(out, (uint64_t)v);
     }
     case MICROS: {
         int64_t k = ((const int64_t *)c->index.buf)[i];
+        if (c->prefix.len && put(out, c->prefix.buf, c->prefix.len) < 0)
+            return -1;
         if (k >= 0)
             return table_text(out, &c->blob, &c->offsets, k);
         int64_t v = ((const int64_t *)c->values.buf)[i];
@@ -201,7 +205,7 @@ static void
 release(Cell *c)
 {
     Py_buffer *all[] = {&c->text, &c->blob, &c->offsets, &c->index, &c->values, &c->data, &c->start, &c->count,
-                        &c->one, &c->zero, &c->sep};
+                        &c->one, &c->zero, &c->sep, &c->prefix};
     for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
         if (all[k]->obj != NULL)
             PyBuffer_Release(all[k]);
@@ -240,7 +244,7 @@ offsets_of(PyObject *obj, Py_buffer *view)
 static int
 parse(PyObject *spec, Cell *c, Py_ssize_t n)
 {
-    static const Py_ssize_t sizes[KINDS] = {2, 4, 3, 6, 5, 7};
+    static const Py_ssize_t sizes[KINDS] = {2, 4, 4, 7, 5, 7};
     if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) < 1) {
         PyErr_SetString(PyExc_TypeError, "join: a cell is a tuple (kind, ...)");
         return -1;
@@ -261,11 +265,12 @@ parse(PyObject *spec, Cell *c, Py_ssize_t n)
         return bytes_of(a[0], &c->blob) || offsets_of(a[1], &c->offsets) || column(a[2], &c->index, n, "index")
             ? -1 : 0;
     case INT:
-        return column(a[0], &c->values, n, "values") || bytes_of(a[1], &c->text) ? -1 : 0;
+        return column(a[0], &c->values, n, "values") || bytes_of(a[1], &c->text) || bytes_of(a[2], &c->prefix) ? -1 : 0;
     case MICROS:
         c->fixed = PyObject_IsTrue(a[1]);
         return c->fixed < 0 || column(a[0], &c->values, n, "micros") || bytes_of(a[2], &c->blob)
-            || offsets_of(a[3], &c->offsets) || column(a[4], &c->index, n, "index") ? -1 : 0;
+            || offsets_of(a[3], &c->offsets) || column(a[4], &c->index, n, "index") || bytes_of(a[5], &c->prefix)
+            ? -1 : 0;
     case WORDS:
         return bytes_of(a[0], &c->data) || column(a[1], &c->start, n, "start") || column(a[2], &c->count, n, "count")
             || bytes_of(a[3], &c->sep) ? -1 : 0;
