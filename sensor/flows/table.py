@@ -37,6 +37,7 @@ from sensor.order import stable_order
 MAX_FLOWS = 262_144  # flows tracked at once; the least recently active are evicted beyond it
 EVICT_FRACTION = 0.125  # a full table sheds this share at once, so it is not sorted on every batch
 UDP_STREAM = 2  # one-way datagrams of one flow that make it a conversation, not an attempt
+REWIND = 1.0  # seconds: a flow's packet from another input stamped this much before its last is another recording
 TRANSPORT_NAMES = {PROTO_TCP: "tcp", PROTO_UDP: "udp", PROTO_ICMP: "icmp", PROTO_ICMPV6: "icmp6"}
 _K = [np.uint64(k) for k in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
                              0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD)]
@@ -54,7 +55,7 @@ class Flow:
         "id", "transport", "initiator", "responder", "init_port", "resp_port", "init_is_a", "first_ts",
         "last_ts", "first_frame", "file", "packets", "bytes", "flags", "streams", "protocol", "session",
         "probes", "macs", "mac_frames", "server_side", "server_told", "votes", "by_probe", "l2_broadcast", "held_syn",
-        "key_hash", "picked_up", "gaps_told",
+        "key_hash", "picked_up", "gaps_told", "last_file",
     )
 
     def __init__(self, flow_id: int, transport: str, initiator: str, init_port: int, responder: str,
@@ -66,6 +67,7 @@ class Flow:
         self.init_is_a = init_is_a
         self.first_ts = self.last_ts = ts
         self.first_frame, self.file = frame, file
+        self.last_file = file  # the input of its latest packets
         self.packets = [0, 0]
         self.bytes = [0, 0]
         self.flags = [0, 0]
@@ -205,8 +207,12 @@ class FlowTable:
         listed = np.flatnonzero(self._flow_hashes.find(group_hash) != MISSING)  # only these can be in the dict
         if len(listed):
             get = self._flows.get
-            for g, key in zip(listed.tolist(), zip(*(c[first[listed]].tolist() for c in columns))):
+            starts = ip.ts[first[listed]].tolist()
+            for g, key, start in zip(listed.tolist(), zip(*(c[first[listed]].tolist() for c in columns)), starts):
                 known[g] = flow = get(key)
+                if flow is not None and flow.last_file != ip.file and start < flow.last_ts - REWIND:
+                    self._end_flow(key, flow)  # the next input went back in time: not this conversation
+                    known[g] = flow = None
                 missing[g] = flow is None
         slots = np.full(groups, -1, np.int64)
         if missing.any():
@@ -402,6 +408,7 @@ class FlowTable:
         mac_frames = ip.frame[order][starts].tolist()
         where_l = where.tolist()
         for g, flow in enumerate(flows):
+            flow.last_file = ip.file
             for d in (0, 1):
                 s = 2 * g + d
                 k = where_l[s]
@@ -455,6 +462,12 @@ class FlowTable:
         if self.on_end is not None:
             for flow in self._from_attempts(attempts):
                 self.on_end(flow)
+
+    def _end_flow(self, key: tuple[int, ...], flow: Flow) -> None:
+        del self._flows[key]
+        self._flow_hashes.remove(np.array([flow.key_hash], np.uint64), np.zeros(1, np.int64))
+        if self.on_end is not None:
+            self.on_end(flow)
 
     def _evict(self, weirds: list[Weird], packets: Packets) -> None:
         """Beyond ``MAX_FLOWS``, flows go down to 7/8 of it: closed and reset ones first, then those no dissector
