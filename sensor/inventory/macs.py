@@ -44,12 +44,19 @@ class MacBook:
         _keep_earliest(self._seen, ip, (mac, source))
         self._sighted(mac, ip, PACKET, source)
 
-    def saw_arp(self, ip: str, mac: int, source: Source) -> None:
+    def saw_arp(self, ip: str, mac: int, source: Source) -> bool:
+        """Whether the book holds this address's ARP evidence now (False: refused, it is full)."""
         if ip not in self._arp and len(self._arp) >= MAX_ADDRESSES:
             self.refused += 1
-            return
+            return False
         _keep_earliest(self._arp, ip, (mac, source))
         self._sighted(mac, ip, ARP, source)
+        return True
+
+    @property
+    def arp_full(self) -> bool:
+        """No room for another address's ARP evidence: only addresses already held are taken."""
+        return len(self._arp) >= MAX_ADDRESSES
 
     def take_refused(self) -> int:
         """How many addresses the limit turned away since the last call (each becomes a counted weird)."""

@@ -5,6 +5,7 @@ store at each flush (``take``). Group-bys are numpy; Python runs once per group,
 """
 from __future__ import annotations
 
+import ipaddress
 from typing import NamedTuple
 
 import numpy as np
@@ -87,6 +88,7 @@ class Inventory:
         self._rows_seen = 0  # Modbus rows so far: the capture order of written values across batches
         self.scans = ScanBook()  # unanswered attempts, per sender; taken at each flush like the deltas
         self._arp_hosts: set[str] = set()  # addresses ARP made assets (MAX_ARP_HOSTS)
+        self._arp_held: set[int] = set()  # IPv4 senders whose ARP evidence the MAC book holds
         self._arp_limit_told = False
         self._scan_limit_told = False
 
@@ -224,12 +226,19 @@ class Inventory:
         np.minimum.at(earliest, which, arp.ts[rows])
         np.maximum.at(latest, which, arp.ts[rows])
         heads = rows[first]  # each sender's first ARP in the batch: its evidence
+        if self.macs.arp_full:  # a flood: a new sender can be neither evidence nor asset, only counted (at C speed)
+            held = self._arp_held | {int(ipaddress.IPv4Address(b)) for b in self._broadcasts if "." in b}
+            known = np.fromiter((v in held for v in senders.tolist()), bool, len(senders))
+            self.macs.refused += len(senders) - int(known.sum())
+            senders, heads, earliest, latest = senders[known], heads[known], earliest[known], latest[known]
         for value, row, seen_first, seen_last in zip(senders.tolist(), heads.tolist(), earliest.tolist(),
                                                      latest.tolist()):
             text = f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
             if text in self._broadcasts:
                 continue
-            self.macs.saw_arp(text, int(arp.sender_mac[row]), Source("arp", file, int(arp.frame[row]), "ARP sender"))
+            if self.macs.saw_arp(text, int(arp.sender_mac[row]), Source("arp", file, int(arp.frame[row]),
+                                                                        "ARP sender")):
+                self._arp_held.add(value)
             if text not in self._arp_hosts:
                 if len(self._arp_hosts) >= MAX_ARP_HOSTS:
                     if not self._arp_limit_told:

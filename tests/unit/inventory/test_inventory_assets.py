@@ -273,6 +273,9 @@ def test_an_arp_flood_past_the_limits_is_counted_and_bounded(tmp_path):
         mac = (0x020000000000 + i + 1).to_bytes(6, "big")
         ip = (0x0A000000 + i + 1).to_bytes(4, "big")
         frames.append((template[:6] + mac + template[12:22] + mac + ip + template[32:], LINKTYPE_ETHERNET, i * 0.001))
+    # then, with the book full, the first sender again and one more new one: the first is still heard
+    frames += [(frames[0][0], LINKTYPE_ETHERNET, pairs * 0.001 + 5), (template[:6] + bytes(6) + template[12:22] + bytes(
+        [2, 0, 0, 0xFF, 0xFF, 0xFF]) + bytes([11, 0, 0, 1]) + template[32:], LINKTYPE_ETHERNET, pairs * 0.001 + 6)]
     events = io.StringIO()
     with Store.open(str(tmp_path / "flood.db")) as store:
         pipeline = Pipeline(store, Options(strict=True, events=events))
@@ -280,14 +283,16 @@ def test_an_arp_flood_past_the_limits_is_counted_and_bounded(tmp_path):
             pipeline._process(fb)
         pipeline._flush(None)
         assets = store.assets()
+        assert [a["last_seen"] for a in assets if a["ip"] == "10.0.0.1"] == [pairs * 0.001 + 5]
         rows = store.db.execute("SELECT count, first_frame FROM weirds WHERE code = 'mac_table_full'").fetchall()
     assert len(assets) == MAX_ARP_HOSTS
     assert [a["ip"] for a in assets][-1] == f"10.0.{MAX_ARP_HOSTS >> 8}.0"  # the first ones, in frame order
     assert all(a["mac"] for a in assets)  # the MAC book kept more than the assets need
     assert len(pipeline.inventory.macs._arp) == MAX_ADDRESSES
     weirds = [json.loads(line) for line in events.getvalue().splitlines() if '"mac_table_full"' in line]
-    assert [w["frame"] for w in weirds] == [pairs]  # one per batch that hit the limit, at its last frame
+    assert [w["frame"] for w in weirds] == [pairs, pairs + 2]  # one per batch that hit the limit, at its last frame
     assert f"{pairs - MAX_ADDRESSES:,} addresses" in weirds[0]["detail"]  # 34,464
-    assert rows == [(1, pairs)]
-    assert pipeline.summary.weirds["mac_table_full"] == 1
+    assert "1 addresses" in weirds[1]["detail"] or "1 address" in weirds[1]["detail"]  # the new one, not the first
+    assert rows == [(2, pairs)]
+    assert pipeline.summary.weirds["mac_table_full"] == 2
     assert pipeline.summary.weirds["arp_hosts_full"] == 1
