@@ -12,72 +12,41 @@ too, but does not lose link framing.
 """
 from __future__ import annotations
 
-from typing import TypeVar
-
 from protocols.base import Malformed, Message, NeedMore
 from protocols.dnp3.message import app_message, link_message, link_weird
 from protocols.dnp3.transport import MAX_FRAGMENT, MAX_REASSEMBLIES, Completed, Reassembler
 from protocols.dnp3.wire import LinkFrame, parse_fragment, parse_link_frame, parse_transport
+from protocols.framing import LengthFramer, Tag
 
 MAX_BUFFER = 4096
 """Most octets kept waiting for the rest of a link frame. A checked header announces at most 292
 octets (LENGTH 255), so this only trips if that invariant breaks; it exists so the bound is named."""
 
-Tag = TypeVar("Tag")  # what identifies a segment to the caller: its frame number, or (frame, ts)
 Outcome = Message | Malformed
 
 
-class Dnp3Stream:
-    """Per-direction framing state: feed segments in order, get (tag, message or Malformed) back.
+class Dnp3Stream(LengthFramer):
+    """Per-direction framing state: feed segments in order, get (tag, message or Malformed) back
+    (``protocols.framing``).
 
     ``is_request`` says whether this direction runs from the flow's client to its server; DNP3's
-    own direction (master or outstation) comes from each frame's DIR bit. Malformed offsets count
-    the octets fed to this stream, so they stay meaningful across segments.
+    own direction (master or outstation) comes from each frame's DIR bit.
     """
 
-    __slots__ = ("_fed", "_pending", "_reassembly", "is_request", "max_buffer")
+    __slots__ = ("_reassembly",)
+    overflow = "dnp3_buffer_overflow"
+    unit_name = "octets"
 
     def __init__(self, is_request: bool, max_buffer: int = MAX_BUFFER, max_fragment: int = MAX_FRAGMENT,
                  max_reassemblies: int = MAX_REASSEMBLIES) -> None:
-        self.is_request = is_request
-        self.max_buffer = max_buffer
-        self._pending = bytearray()  # the start of a link frame whose end has not arrived
-        self._fed = 0
+        super().__init__(is_request, max_buffer)
         self._reassembly = Reassembler(max_fragment, max_reassemblies)
 
-    def feed(self, data: bytes, tag: Tag) -> list[tuple[Tag, Outcome]]:
-        """Frame every complete link frame now available; keep an incomplete tail for the next segment."""
-        base = self._fed - len(self._pending)  # stream offset of buf[0]
-        self._fed += len(data)
-        if self._pending:
-            self._pending += data
-            buf: bytes | bytearray = self._pending
-        else:
-            buf = data
-        out: list[tuple[Tag, Outcome]] = []
-        pos = 0
-        size = len(buf)
-        while pos < size:
-            try:
-                result = parse_link_frame(buf, pos)
-            except Malformed as bad:
-                # Framing is lost: drop everything up to the next segment boundary.
-                out.append((tag, Malformed(bad.code, base + pos, bad.detail)))
-                self._pending = bytearray()
-                return out
-            if isinstance(result, NeedMore):
-                break
-            frame, used = result
-            out.extend((tag, outcome) for outcome in self.on_frame(frame, base + pos))
-            pos += used
-        if size - pos > self.max_buffer:
-            out.append((tag, Malformed("dnp3_buffer_overflow", base + pos, f"{size - pos} octets pending")))
-            self._pending = bytearray()
-        elif buf is self._pending:
-            del self._pending[:pos]
-        else:
-            self._pending = bytearray(buf[pos:])
-        return out
+    def frame(self, buf: bytes | bytearray, pos: int) -> tuple[LinkFrame, int] | NeedMore:
+        return parse_link_frame(buf, pos)
+
+    def emit(self, unit: LinkFrame, offset: int, tag: Tag, out: list) -> None:
+        out.extend((tag, outcome) for outcome in self.on_frame(unit, offset))
 
     def on_frame(self, frame: LinkFrame, offset: int = 0) -> list[Outcome]:
         """What one link frame completes: a link message, an application message, or Malformed codes."""
@@ -102,7 +71,7 @@ class Dnp3Stream:
 
     def gap(self) -> None:
         """Bytes were lost (TCP gap): a partial frame or fragment can never complete, so drop them."""
-        self._pending = bytearray()
+        super().gap()
         self._reassembly.clear()
 
     @property

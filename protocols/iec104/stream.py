@@ -7,9 +7,8 @@ reported with the tag of the segment that completes it.
 """
 from __future__ import annotations
 
-from typing import TypeVar
-
 from protocols.base import Malformed, Message, NeedMore
+from protocols.framing import Buffered, Tag
 from protocols.iec104.codes import START
 from protocols.iec104.message import apdu_message
 from protocols.iec104.wire import MAX_OBJECTS, parse_apdu
@@ -18,35 +17,27 @@ MAX_BUFFER = 512
 """Most octets kept waiting for the rest of an APDU. An APDU is at most 257 octets (length 255), so this
 only trips if that invariant breaks; it exists so the bound is named and reported."""
 
-Tag = TypeVar("Tag")
 Outcome = Message | Malformed
 
 
-class Iec104Stream:
+class Iec104Stream(Buffered):
     """Per-direction framing state: feed segments in order, get (tag, Message or Malformed) back.
 
     Malformed offsets count the octets fed to this stream, so they stay meaningful across segments.
     """
 
-    __slots__ = ("_fed", "_lost", "_pending", "is_request", "max_buffer", "max_objects")
+    __slots__ = ("_lost", "is_request", "max_buffer", "max_objects")
 
     def __init__(self, is_request: bool, max_buffer: int = MAX_BUFFER, max_objects: int = MAX_OBJECTS) -> None:
+        super().__init__()
         self.is_request = is_request
         self.max_buffer = max_buffer
         self.max_objects = max_objects
-        self._pending = bytearray()  # the start of an APDU whose end has not arrived
-        self._fed = 0
         self._lost = False  # skipping octets that are not an APDU: reported once until an APDU is found
 
     def feed(self, data: bytes, tag: Tag) -> list[tuple[Tag, Outcome]]:
         """Frame every complete APDU now available; keep an incomplete tail for the next segment."""
-        base = self._fed - len(self._pending)  # stream offset of buf[0]
-        self._fed += len(data)
-        if self._pending:
-            self._pending += data
-            buf: bytes | bytearray = self._pending
-        else:
-            buf = data
+        buf, base = self._join(data)
         out: list[tuple[Tag, Outcome]] = []
         pos, size = 0, len(buf)
         while pos < size:
@@ -69,10 +60,8 @@ class Iec104Stream:
         if size - pos > self.max_buffer:
             out.append((tag, Malformed("iec104_buffer_overflow", base + pos, f"{size - pos} octets pending")))
             self._pending = bytearray()
-        elif buf is self._pending:
-            del self._pending[:pos]
         else:
-            self._pending = bytearray(buf[pos:])
+            self._keep(buf, pos)
         return out
 
     def _skip(self, buf: bytes | bytearray, pos: int, base: int, tag: Tag, out: list) -> int:
@@ -84,12 +73,3 @@ class Iec104Stream:
             out.append((tag, Malformed("iec104_bad_start", base + pos,
                                        f"0x{buf[pos]:02x}: {end - pos} octets before a start octet")))
         return end
-
-    def gap(self) -> None:
-        """Octets were lost (TCP gap): a partial APDU can never complete, so drop it."""
-        self._pending = bytearray()
-
-    @property
-    def pending(self) -> int:
-        """Octets waiting for the rest of their APDU."""
-        return len(self._pending)

@@ -8,31 +8,28 @@ as it streams past, so a bulk transfer costs no buffer.
 """
 from __future__ import annotations
 
-from typing import TypeVar
-
 from protocols.base import Malformed, Message, NeedMore, Verdict
+from protocols.framing import Buffered, Tag
 from protocols.opcua.messages import Channel, chunk_message, oversized_message
 from protocols.opcua.wire import HEADER_SIZE, parse_header, probe
 
 MAX_KEPT = 1 << 20
 """Largest chunk buffered and decoded (1 MiB); above, the header is reported and the body skipped."""
 
-Tag = TypeVar("Tag")
 
 
-class OpcuaStream:
+class OpcuaStream(Buffered):
     """Per-direction framing and secure-channel state: feed segments in order, get (tag, outcome) back.
 
     A message is reported with the tag of the segment that completes it, as tshark does.
     """
 
-    __slots__ = ("_fed", "_pending", "_resync", "_skip", "channel", "is_request")
+    __slots__ = ("_resync", "_skip", "channel", "is_request")
 
     def __init__(self, is_request: bool) -> None:
+        super().__init__()
         self.is_request = is_request
         self.channel = Channel()
-        self._pending = bytearray()
-        self._fed = 0
         self._skip = 0  # bytes of an oversized chunk still to pass over
         self._resync = False  # after a gap: wait for a segment that starts with a header
 
@@ -50,13 +47,7 @@ class OpcuaStream:
                 self._fed += len(data)
                 return []
             self._resync = False
-        base = self._fed - len(self._pending)
-        self._fed += len(data)
-        if self._pending:
-            self._pending += data
-            buf: bytes | bytearray = self._pending
-        else:
-            buf = data
+        buf, base = self._join(data)
         out: list[tuple[Tag, Message | Malformed]] = []
         pos, size = 0, len(buf)
         while pos < size:
@@ -84,20 +75,12 @@ class OpcuaStream:
             if message is not None:
                 out.append((tag, message))
             pos += header.size
-        if buf is self._pending:
-            del self._pending[:pos]
-        else:
-            self._pending = bytearray(buf[pos:])
+        self._keep(buf, pos)
         return out
 
     def gap(self) -> None:
         """Bytes were lost: a partial chunk can never complete, nor can chunked messages under way."""
-        self._pending = bytearray()
+        super().gap()
         self._skip = 0
         self._resync = True
         self.channel.reset()
-
-    @property
-    def pending(self) -> int:
-        """Bytes waiting for the rest of their chunk."""
-        return len(self._pending)

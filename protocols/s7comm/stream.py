@@ -17,9 +17,8 @@ application sharing port 102, which the probe should have kept away.
 """
 from __future__ import annotations
 
-from typing import TypeVar
-
-from protocols.base import Malformed, Message, NeedMore
+from protocols.base import Malformed, NeedMore
+from protocols.framing import LengthFramer, Tag
 from protocols.s7comm.codes import PLUS_PROTOCOL_ID, PROTOCOL_ID, READ_SZL, Tpdu, UserdataType, userdata_code
 from protocols.s7comm.message import cotp_message, plus_message, s7_message
 from protocols.s7comm.plus import parse_frame
@@ -35,24 +34,17 @@ MAX_PDU = 65_536
 S7comm-plus frames without trailer, SZL data units). S7 PDUs are at most 960 octets; S7comm-plus
 block downloads reach tens of kilobytes."""
 
-Tag = TypeVar("Tag")
 
+class S7Stream(LengthFramer):
+    """Per-direction framing state: feed segments in order, get (tag, Message or Malformed) back
+    (``protocols.framing``)."""
 
-class S7Stream:
-    """Per-direction framing state: feed segments in order, get (tag, Message or Malformed) back.
-
-    Malformed offsets count the bytes fed to this stream, so they stay meaningful across segments.
-    """
-
-    __slots__ = ("_dt", "_dt_start", "_fed", "_foreign", "_pending", "_plus", "_plus_version", "_szl",
-                 "is_request", "max_buffer", "max_pdu")
+    __slots__ = ("_dt", "_dt_start", "_foreign", "_plus", "_plus_version", "_szl", "max_pdu")
+    overflow = "s7comm_buffer_overflow"
 
     def __init__(self, is_request: bool, max_buffer: int = MAX_BUFFER, max_pdu: int = MAX_PDU) -> None:
-        self.is_request = is_request
-        self.max_buffer = max_buffer
+        super().__init__(is_request, max_buffer)
         self.max_pdu = max_pdu
-        self._pending = bytearray()  # the start of a TPKT whose end has not arrived
-        self._fed = 0
         self._dt = bytearray()  # COTP DT user data of a TSDU whose EOT has not arrived
         self._dt_start = 0  # stream offset of the TPKT that began it
         self._plus = bytearray()  # S7comm-plus PDU data of frames without trailer
@@ -60,45 +52,15 @@ class S7Stream:
         self._szl: tuple[int, bytes] | None = None  # (data unit reference, SZL octets so far)
         self._foreign = False
 
-    def feed(self, data: bytes, tag: Tag) -> list[tuple[Tag, Message | Malformed]]:
-        """Frame every complete message now available; keep an incomplete tail for the next segment."""
-        base = self._fed - len(self._pending)  # stream offset of buf[0]
-        self._fed += len(data)
-        if self._pending:
-            self._pending += data
-            buf: bytes | bytearray = self._pending
-        else:
-            buf = data
-        out: list[tuple[Tag, Message | Malformed]] = []
-        pos = 0
-        size = len(buf)
-        while pos < size:
-            try:
-                result = parse_tpkt(buf, pos)
-            except Malformed as bad:
-                # Framing is lost: drop everything up to the next segment boundary.
-                out.append((tag, Malformed(bad.code, base + pos, bad.detail)))
-                self._pending = bytearray()
-                self._drop_fragments()
-                return out
-            if isinstance(result, NeedMore):
-                break
-            tpdu, used = result
-            self._tpdu(tpdu, base + pos, tag, out)
-            pos += used
-        if size - pos > self.max_buffer:
-            out.append((tag, Malformed("s7comm_buffer_overflow", base + pos, f"{size - pos} bytes pending")))
-            self._pending = bytearray()
-            self._drop_fragments()
-        elif buf is self._pending:
-            del self._pending[:pos]
-        else:
-            self._pending = bytearray(buf[pos:])
-        return out
+    def frame(self, buf: bytes | bytearray, pos: int) -> tuple[bytes, int] | NeedMore:
+        return parse_tpkt(buf, pos)
 
-    def gap(self) -> None:
-        """Bytes were lost (TCP gap): partial TPKTs and fragments can never complete, so drop them."""
-        self._pending = bytearray()
+    def emit(self, unit: bytes, offset: int, tag: Tag, out: list) -> None:
+        self._tpdu(unit, offset, tag, out)
+
+    def drop(self) -> None:
+        """Partial TPKTs and fragments can never complete once framing is lost or bytes are."""
+        super().drop()
         self._drop_fragments()
 
     @property

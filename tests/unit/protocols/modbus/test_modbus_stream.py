@@ -48,16 +48,16 @@ def messages(outcomes: list) -> list[tuple[int, int]]:
 
 def test_two_adus_in_one_segment_share_its_frame() -> None:
     stream = ModbusStream(is_request=True)
-    assert messages(stream.feed(READ_REQ_1 + READ_REQ_2, frame=7)) == [(7, 1), (7, 2)]
+    assert messages(stream.feed(READ_REQ_1 + READ_REQ_2, 7)) == [(7, 1), (7, 2)]
     assert stream.pending == 0
 
 
 def test_one_adu_over_three_segments_completes_at_the_last() -> None:
     stream = ModbusStream(is_request=False)
-    assert stream.feed(READ_RESP_LONG[:3], frame=10) == []  # not even the length yet
-    assert stream.feed(READ_RESP_LONG[3:15], frame=11) == []
+    assert stream.feed(READ_RESP_LONG[:3], 10) == []  # not even the length yet
+    assert stream.feed(READ_RESP_LONG[3:15], 11) == []
     assert stream.pending == 15
-    out = stream.feed(READ_RESP_LONG[15:], frame=12)
+    out = stream.feed(READ_RESP_LONG[15:], 12)
     assert messages(out) == [(12, 3)]
     assert out[0][1].values == tuple((2 * i) << 8 | (2 * i + 1) for i in range(10))
     assert stream.pending == 0
@@ -65,9 +65,9 @@ def test_one_adu_over_three_segments_completes_at_the_last() -> None:
 
 def test_a_segment_that_ends_one_adu_and_starts_the_next() -> None:
     stream = ModbusStream(is_request=True)
-    assert messages(stream.feed(READ_REQ_1[:5], frame=1)) == []
-    assert messages(stream.feed(READ_REQ_1[5:] + READ_REQ_2[:9], frame=2)) == [(2, 1)]
-    assert messages(stream.feed(READ_REQ_2[9:], frame=3)) == [(3, 2)]
+    assert messages(stream.feed(READ_REQ_1[:5], 1)) == []
+    assert messages(stream.feed(READ_REQ_1[5:] + READ_REQ_2[:9], 2)) == [(2, 1)]
+    assert messages(stream.feed(READ_REQ_2[9:], 3)) == [(3, 2)]
 
 
 def test_every_split_point_gives_the_same_messages() -> None:
@@ -81,19 +81,19 @@ def test_every_split_point_gives_the_same_messages() -> None:
 
 def test_garbage_is_reported_once_then_the_next_segment_resynchronises() -> None:
     stream = ModbusStream(is_request=True)
-    out = stream.feed(GARBAGE + READ_REQ_1, frame=4)
+    out = stream.feed(GARBAGE + READ_REQ_1, 4)
     assert len(out) == 1
     frame, bad = out[0]
     assert frame == 4 and isinstance(bad, Malformed)
     assert (bad.code, bad.offset) == ("modbus_bad_protocol_id", 0)
     assert stream.pending == 0  # the rest of the segment is dropped with it
-    assert messages(stream.feed(READ_REQ_2, frame=5)) == [(5, 2)]
+    assert messages(stream.feed(READ_REQ_2, 5)) == [(5, 2)]
 
 
 def test_malformed_after_good_adus_keeps_them_and_counts_stream_offset() -> None:
     stream = ModbusStream(is_request=True)
-    assert messages(stream.feed(READ_REQ_1, frame=1)) == [(1, 1)]
-    out = stream.feed(READ_REQ_2 + b"\x00\x09\x00\x00\x00\x00\x01\x03", frame=2)  # length 0
+    assert messages(stream.feed(READ_REQ_1, 1)) == [(1, 1)]
+    out = stream.feed(READ_REQ_2 + b"\x00\x09\x00\x00\x00\x00\x01\x03", 2)  # length 0
     assert messages(out[:1]) == [(2, 2)]
     frame, bad = out[1]
     assert isinstance(bad, Malformed)
@@ -102,34 +102,34 @@ def test_malformed_after_good_adus_keeps_them_and_counts_stream_offset() -> None
 
 def test_bad_header_completed_by_a_later_segment() -> None:
     stream = ModbusStream(is_request=True)
-    assert stream.feed(b"\x00\x01\x00", frame=1) == []
-    out = stream.feed(b"\x07\x00\x06\x01\x03\x00\x00\x00\x01", frame=2)
+    assert stream.feed(b"\x00\x01\x00", 1) == []
+    out = stream.feed(b"\x07\x00\x06\x01\x03\x00\x00\x00\x01", 2)
     assert [(f, o.code) for f, o in out] == [(2, "modbus_bad_protocol_id")]
 
 
 def test_gap_drops_the_partial_adu() -> None:
     stream = ModbusStream(is_request=True)
-    stream.feed(READ_REQ_1[:8], frame=1)
+    stream.feed(READ_REQ_1[:8], 1)
     stream.gap()
     assert stream.pending == 0
-    assert messages(stream.feed(READ_REQ_2, frame=3)) == [(3, 2)]
+    assert messages(stream.feed(READ_REQ_2, 3)) == [(3, 2)]
 
 
 def test_without_the_gap_the_stale_prefix_would_corrupt_framing() -> None:
     # The reason gap() exists: the bytes after a hole do not continue the buffered ADU.
     stream = ModbusStream(is_request=True)
-    stream.feed(READ_REQ_1[:8], frame=1)
-    out = stream.feed(READ_REQ_2, frame=3)
+    stream.feed(READ_REQ_1[:8], 1)
+    out = stream.feed(READ_REQ_2, 3)
     assert [o.transaction_id for _, o in out if isinstance(o, ModbusMessage)] != [2]
 
 
 def test_buffer_limit_reports_overflow_and_discards() -> None:
     # A checked header never asks for more than 260 bytes, so use a small limit to reach the guard.
     stream = ModbusStream(is_request=False, max_buffer=16)
-    out = stream.feed(READ_RESP_LONG[:20], frame=9)
+    out = stream.feed(READ_RESP_LONG[:20], 9)
     assert [(f, o.code) for f, o in out] == [(9, "modbus_buffer_overflow")]
     assert stream.pending == 0
-    assert messages(stream.feed(READ_REQ_1, frame=10)) == [(10, 1)]
+    assert messages(stream.feed(READ_REQ_1, 10)) == [(10, 1)]
 
 
 def test_default_limit_is_named_and_never_hit_by_legal_traffic() -> None:
