@@ -4,12 +4,18 @@ The starting process reads every input once and shares each batch out by a hash 
 address pair (``shard_of``), so both directions of a conversation, and every other conversation between the same
 two hosts, reach the same worker: what the inventory and the detection compute per pair of hosts (polls,
 channels, bursts, baselines) is then what one process computes. Frames without an IP header (ARP, LLDP,
-PROFINET DCP) all go to worker 0. Each worker runs the whole pipeline on its share and merges its facts into the
-one database, as separate runs merge today (every commit is one transaction; SQLite serialises the writers),
-with a checkpoint of its own per file (``FP#k/n``): a run that was killed resumes with the same N. What belongs to
-the whole run is done once the workers are done, by the starting process: the input's own facts (frames the
-reader skipped, link types not decoded, its duration), device types, the run record, the output files (each
-worker writes a part; they are merged by frame), and the policy check (by the caller).
+PROFINET DCP) all go to worker 0. The reader does as little as it can per batch, as it shares the cores with
+the workers: it copies the batch once into a block of shared memory (``sensor.batch_ring``) with the worker of
+each frame, and sends every worker the same small ticket; each worker picks its own frames out of the block
+(``frame_rows``) and lets the block go when it is done with them. A batch that does not fit, or that finds no
+block free, is sent pickled instead, each worker its share. The shared memory is anonymous and inherited by the
+forked workers: nothing is left in /dev/shm however the run ends. Each worker runs the whole pipeline on its
+share and merges its facts into the one database, as separate runs merge today (every commit is one transaction;
+SQLite serialises the writers), with a checkpoint of its own per file (``FP#k/n``): a run that was killed resumes
+with the same N. What belongs to the whole run is done once the workers are done, by the starting process: the
+input's own facts (frames the reader skipped, link types not decoded, its duration), device types, the run
+record, the output files (each worker writes a part; they are merged by frame), and the policy check (by the
+caller).
 """
 from __future__ import annotations
 
@@ -27,7 +33,9 @@ from typing import IO, Any
 
 import numpy as np
 
+from sensor.batch_ring import BatchRing, Ticket
 from sensor.capture import CaptureError, FrameBatch
+from sensor.capture.chunks import DEFAULT_MAX_BYTES, MAX_CAPLEN
 from sensor.capture.source import CaptureInput
 from sensor.capture.span import Span
 from sensor.decode.layers import SUPPORTED_LINKTYPES, address_pairs
@@ -49,7 +57,13 @@ from sensor.pipeline import (
 from sensor.progress import PCAP_RECORD_HEADER, Progress
 from sensor.store import Store, StoreBatch
 
-QUEUE_BATCHES = 4  # batches waiting for each worker: enough to keep it busy, few enough to bound memory
+# Batches waiting for each worker: how far the reader may run ahead of the slowest worker. Shares are uneven for
+# a while (a stretch of a capture whose busy host pairs hash 10 to 6), and only a reader running ahead lets the
+# other worker work ahead meanwhile. Simulating the queues on modbus_5m_apart's shares, with a reader costing
+# nothing, two workers do at best 1.72x one with 4, 1.88x with 8. Each batch waiting holds a block of the ring.
+QUEUE_BATCHES = 8
+RING_BLOCKS = QUEUE_BATCHES + 3  # the slowest worker's queue, its batch, the one it has not let go yet, the next
+RING_BYTES = DEFAULT_MAX_BYTES + MAX_CAPLEN  # a batch's frames: one chunk of the reader (larger ones are pickled)
 ONE_PROCESS = {"siem": "--siem", "zeek_logs": "--zeek-logs", "learn_for": "--learn-for"}  # outputs not sharded yet
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _FRAME = re.compile(rb'"frame": ?(\d+)')
@@ -61,14 +75,25 @@ class WorkerFailed(RuntimeError):
 
 
 def shard_of(fb: FrameBatch, n: int) -> np.ndarray:
-    """The worker of each frame: a hash of its unordered address pair, modulo ``n``; 0 without IP."""
+    """The worker of each frame: a hash of its unordered address pair, modulo ``n``; 0 without IP. In the
+    smallest unsigned type that holds ``n - 1``, as the ring carries it."""
     ip, s_hi, s_lo, d_hi, d_lo = address_pairs(fb)
-    src_low = (s_hi < d_hi) | ((s_hi == d_hi) & (s_lo <= d_lo))
-    low = np.where(src_low, s_hi, d_hi) * _MIX[0] ^ np.where(src_low, s_lo, d_lo)
-    high = np.where(src_low, d_hi, s_hi) * _MIX[0] ^ np.where(src_low, d_lo, s_lo)
-    mixed = (low * _MIX[0]) ^ (high * _MIX[1])
-    mixed ^= mixed >> np.uint64(29)
-    return np.where(ip, (mixed % np.uint64(n)).astype(np.int64), 0)
+    if s_hi.any() or d_hi.any():  # IPv6 in the batch: order the pairs by (hi, lo)
+        src_low = (s_hi < d_hi) | ((s_hi == d_hi) & (s_lo <= d_lo))
+        low = np.where(src_low, s_hi, d_hi) * _MIX[0] ^ np.where(src_low, s_lo, d_lo)
+        high = np.where(src_low, d_hi, s_hi) * _MIX[0] ^ np.where(src_low, d_lo, s_lo)
+    else:  # the same values for IPv4 alone (hi = 0), in a few passes instead of a dozen: the reader's time
+        low, high = np.minimum(s_lo, d_lo), np.maximum(s_lo, d_lo)
+    low *= _MIX[0]
+    high *= _MIX[1]
+    low ^= high
+    low ^= low >> np.uint64(29)
+    if n & (n - 1):
+        low %= np.uint64(n)
+    else:
+        low &= np.uint64(n - 1)  # the same as % for a power of two, cheaper
+    low *= ip  # 0 without IP
+    return low.astype(np.min_scalar_type(n - 1))
 
 
 def workers_for(args: Any) -> tuple[int, str | None]:
@@ -88,12 +113,14 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
     are merged into; ``alert_writer(part)`` makes a worker's on-alerts hook writing to its part."""
     import multiprocessing  # only for runs that use it: start-up time is every command's
 
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("fork")  # the ring is inherited, not named: fork only
+    ring = BatchRing(n, RING_BLOCKS, options.batch_frames, RING_BYTES)
     queues = [ctx.Queue(QUEUE_BATCHES) for _ in range(n)]
     results = ctx.Queue()
     parts = {kind: [f"{out.path}.part{k}" for k in range(n)] for kind, out in outputs.items()}  # type: ignore[attr-defined]
     workers = [ctx.Process(target=_work, args=(k, n, db, options, {kind: p[k] for kind, p in parts.items()},
-                                               alert_writer, queues[k], results), daemon=True) for k in range(n)]
+                                               alert_writer, ring, queues[k], results), daemon=True)
+               for k in range(n)]
     for worker in workers:
         worker.start()
     summary, names, holes = Summary(), [], []  # holes: records the reader skipped, the input's own weirds
@@ -109,7 +136,7 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
             summary.files += 1
             _send_all(queues, workers, ("begin", source.name))
             try:
-                read = _share(source, n, options, queues, workers, summary, holes, clock, read)
+                read = _share(source, n, options, ring, queues, workers, summary, holes, clock, read)
             except CaptureError as error:
                 summary.errors.append(str(error))
             summary.warnings += source.warnings
@@ -155,8 +182,8 @@ def _macs(store: Store) -> list[tuple[str, str | None, str | None, Any]]:
     return out
 
 
-def _share(source: CaptureInput, n: int, options: Options, queues: list, workers: list, summary: Summary,
-           holes: list[Weird], clock: float, read: int) -> int:
+def _share(source: CaptureInput, n: int, options: Options, ring: BatchRing, queues: list, workers: list,
+           summary: Summary, holes: list[Weird], clock: float, read: int) -> int:
     """Read one input and send each worker its share of every batch; keep the input's own facts. Returns the
     frames read so far in the run (``read`` before this input)."""
     size = os.path.getsize(source.name) if os.path.isfile(source.name) else 0
@@ -174,11 +201,15 @@ def _share(source: CaptureInput, n: int, options: Options, queues: list, workers
         consumed += int(whole.caplen.sum()) + PCAP_RECORD_HEADER * len(whole)
         read += len(whole)
         shard = shard_of(whole, n)
-        clock = float(whole.ts.max()) if len(whole) else None
-        for k, (q, worker) in enumerate(zip(queues, workers)):
-            share = frame_rows(whole, shard == k)
-            share.clock = clock  # every worker keeps the reader's time, with or without frames of this batch
-            _send(q, worker, ("batch", share))
+        now = float(whole.ts.max()) if len(whole) else None  # every worker keeps the reader's time
+        ticket = ring.put(whole, shard)
+        if ticket is not None:
+            _send_all(queues, workers, ("ring", ticket, now))
+        else:  # no block free (the pipeline kept views of earlier batches) or a batch too large: pickled
+            for k, (q, worker) in enumerate(zip(queues, workers)):
+                share = frame_rows(whole, np.flatnonzero(shard == k))
+                share.clock = now
+                _send(q, worker, ("batch", share))
         if options.progress is not None:
             options.progress(Progress(source.name, consumed, size, read, time.perf_counter() - clock))
     seconds, last = span.finish()
@@ -209,7 +240,8 @@ def _already_done(store: Store, name: str, n: int) -> bool:
 
 
 def _work(k: int, n: int, db: str, options: Options, parts: dict[str, str],
-          alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], inbox: Any, results: Any) -> None:
+          alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], ring: BatchRing, inbox: Any,
+          results: Any) -> None:
     """One worker: the pipeline over what the inbox brings, into its own connection to the database."""
     _die_with_parent()
     try:
@@ -226,7 +258,7 @@ def _work(k: int, n: int, db: str, options: Options, parts: dict[str, str],
             mine = dataclasses.replace(options, events=files.get("events"), flows=files.get("flows"),
                                        on_alerts=on_alerts, progress=None, on_assets=None, logs=None, shard=(k, n))
             pipeline = Pipeline(store, mine)
-            summary = pipeline.run_inputs(_received(inbox))
+            summary = pipeline.run_inputs(_received(inbox, ring, k))
         results.put(("ok", k, summary, ids))
     except BaseException as error:  # noqa: BLE001 - whatever stops a worker is reported by the run
         results.put(("error", k, f"{type(error).__name__}: {error}", None))
@@ -247,10 +279,10 @@ def _die_with_parent() -> None:
 class _SharedInput:
     """An input as a worker sees it: the batches of its share, as the reader sends them."""
 
-    def __init__(self, name: str, inbox: Any) -> None:
+    def __init__(self, name: str, inbox: Any, ring: BatchRing, k: int) -> None:
         self.name = name
         self.warnings: list[str] = []  # the reader's, reported once by the run
-        self._inbox = inbox
+        self._inbox, self._ring, self._k = inbox, ring, k
         self._ended = False
 
     def batches(self, max_frames: int = 0, max_bytes: int = 0) -> Iterator[FrameBatch]:
@@ -258,8 +290,19 @@ class _SharedInput:
             message = self._inbox.get()
             if message[0] == "end":
                 self._ended = True
+            elif message[0] == "ring":
+                share = self._share(message[1], message[2])
+                del message  # the share alone holds the block: it is let go with the share
+                yield share
+                del share
             else:
                 yield message[1]
+
+    def _share(self, ticket: Ticket, clock: float | None) -> FrameBatch:
+        whole, shard = self._ring.take(ticket, self._k)
+        share = frame_rows(whole, np.flatnonzero(shard == self._k))  # indices: one pass, not one per column
+        share.clock = clock
+        return share
 
     def drain(self) -> None:
         """Skip what is left of the input (the pipeline found its share already in the database)."""
@@ -267,12 +310,12 @@ class _SharedInput:
             pass
 
 
-def _received(inbox: Any) -> Iterator[_SharedInput]:
+def _received(inbox: Any, ring: BatchRing, k: int) -> Iterator[_SharedInput]:
     while True:
         message = inbox.get()
         if message[0] == "done":
             return
-        source = _SharedInput(message[1], inbox)
+        source = _SharedInput(message[1], inbox, ring, k)
         yield source  # type: ignore[misc]
         source.drain()
 
