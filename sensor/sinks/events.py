@@ -20,6 +20,7 @@ from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import ModbusBatch
 from sensor.sinks import modbus_lines
 
+WRITE = 1 << 20  # bytes a write hands the kernel: a batch's 25 MB at once costs it more than MiB by MiB
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # one encoder for every line
 
 
@@ -54,7 +55,7 @@ class EventWriter:
         lines.sort()  # (frame, order) never tie, so texts are never compared
         pieces = modbus_lines.merge(fast, lines)  # the fast rows' text comes in pieces; the rest in between
         if self._raw is not None:
-            self._raw(pieces)
+            self._raw([view[at:at + WRITE] for view in map(memoryview, pieces) for at in range(0, len(view), WRITE)])
         else:
             self.out.write(b"".join(pieces).decode("ascii"))
         self.count += len(lines) + (len(fast) if fast is not None else 0)
