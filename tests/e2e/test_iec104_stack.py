@@ -101,11 +101,15 @@ def test_points_written_are_the_commands_the_server_executed(analysed, run: Iec1
 
 
 def test_commands_are_operate_and_the_rest_what_the_client_did(analysed) -> None:
+    """In the client's order. Under load c104 2.2.1 may send STARTDT act again once the session runs (a late
+    confirmation): a repeat is a session message like the first, and the rest stays in order."""
     _, events = analysed
     got = [(e["function_name"], e["action"], e.get("objects", [{}])[0].get("select")) for e in requests(events)]
-    assert got == [("STARTDT_act", "session", None), ("C_IC_NA_1", "read", None), ("C_CI_NA_1", "read", None),
-                   ("C_CS_NA_1", "time_sync", None), ("C_SC_NA_1", "operate", False),
-                   ("C_SE_NC_1", "operate", True), ("C_SE_NC_1", "operate", False)]
+    startdt = ("STARTDT_act", "session", None)
+    assert got[0] == startdt
+    assert [g for g in got[1:] if g != startdt] == [
+        ("C_IC_NA_1", "read", None), ("C_CI_NA_1", "read", None), ("C_CS_NA_1", "time_sync", None),
+        ("C_SC_NA_1", "operate", False), ("C_SE_NC_1", "operate", True), ("C_SE_NC_1", "operate", False)]
     assert all(SPEC.actions[name] == action for name, action, _ in got)
     assert all(e["common_address"] == COMMON_ADDRESS for e in requests(events) if "common_address" in e)
 
@@ -120,8 +124,10 @@ def test_each_activation_is_confirmed_and_paired(analysed) -> None:
         request = frames[e["request_frame"]]
         assert (e["type_id"], e["objects"][0]["ioa"]) == (request["type_id"], request["objects"][0]["ioa"])
         assert not e["negative"]
-    [startdt_con] = [e for e in events if e.get("function_name") == "STARTDT_con"]
-    assert frames[startdt_con["request_frame"]]["function_name"] == "STARTDT_act"
+    # a STARTDT act repeated before its confirmation replaces the first (a repeated key does), so with two acts
+    # in a row one confirmation stays unpaired
+    paired = [e for e in events if e.get("function_name") == "STARTDT_con" and "request_frame" in e]
+    assert paired and all(frames[e["request_frame"]]["function_name"] == "STARTDT_act" for e in paired)
 
 
 def test_values_are_what_the_client_received(analysed, run: Iec104Capture) -> None:

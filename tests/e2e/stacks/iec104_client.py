@@ -67,14 +67,29 @@ def main() -> int:
     commands = {ioa: station.add_point(io_address=ioa, type=getattr(c104.Type, type_name),
                                        command_mode=getattr(c104.CommandMode, mode))
                 for ioa, (type_name, mode, _) in COMMANDS.items()}
+    heard: set[int] = set()  # monitoring points whose value arrived
+
+    def on_receive(point, previous_info, message):  # noqa: ANN001, ANN202 (typed below: c104 checks the types)
+        heard.add(point.io_address)
+        return c104.ResponseState.SUCCESS
+
+    on_receive.__annotations__ = {"point": c104.Point, "previous_info": c104.Information,
+                                  "message": c104.IncomingMessage, "return": c104.ResponseState}
+
+    for point in points.values():
+        point.on_receive(callable=on_receive)
     client.start()
     wait_for(connection, c104.ConnectionState.OPEN_MUTED, c104.ConnectionState.OPEN)
     if connection.state == c104.ConnectionState.OPEN_MUTED:
         connection.unmute()  # STARTDT act
     wait_for(connection, c104.ConnectionState.OPEN)
-    results: dict = {"interrogation": connection.interrogation(common_address=COMMON_ADDRESS),
+    confirmed = connection.interrogation(common_address=COMMON_ADDRESS)
+    results: dict = {"interrogation_confirmed": confirmed,
                      "counter_interrogation": connection.counter_interrogation(common_address=COMMON_ADDRESS)}
     time.sleep(0.5)  # the interrogated data arrive before the termination; let the client thread file them
+    # Under load c104 2.2.1 can miss the confirmation (see COMMAND_TIMEOUT_MS) while every value still arrives:
+    # the interrogation did its work when every monitoring point was heard
+    results["interrogation"] = confirmed or heard >= set(points)
     results["received"] = {str(ioa): plain(p.value) for ioa, p in points.items()}
     results["clock_sync"] = connection.clock_sync(common_address=COMMON_ADDRESS)
     results["commands"] = {}
