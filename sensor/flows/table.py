@@ -207,11 +207,14 @@ class FlowTable:
         listed = np.flatnonzero(self._flow_hashes.find(group_hash) != MISSING)  # only these can be in the dict
         if len(listed):
             get = self._flows.get
-            starts = ip.ts[first[listed]].tolist()
-            for g, key, start in zip(listed.tolist(), zip(*(c[first[listed]].tolist() for c in columns)), starts):
+            rows = first[listed].tolist()
+            for g, key, row in zip(listed.tolist(), zip(*(c[first[listed]].tolist() for c in columns)), rows):
                 known[g] = flow = get(key)
-                if flow is not None and flow.last_file != ip.file and start < flow.last_ts - REWIND:
+                if flow is not None and flow.last_file != ip.file and ip.ts[row] < flow.last_ts - REWIND:
                     self._end_flow(key, flow)  # the next input went back in time: not this conversation
+                    weirds.append(Weird("flow_rewound", "flow", ip.file, int(ip.frame[row]), float(ip.ts[row]),
+                                        f"{flow.last_ts - float(ip.ts[row]):.3f} s before the last packet of its "
+                                        f"5-tuple in {flow.last_file}: a new conversation"))
                     known[g] = flow = None
                 missing[g] = flow is None
         slots = np.full(groups, -1, np.int64)

@@ -29,13 +29,16 @@ def polls(conversation: Conversation, count: int) -> None:
         conversation.packet(False, ANSWER)
 
 
-def modbus_events(tmp_path: Path, *inputs: Path, workers: int = 1) -> tuple[list[dict], list[dict]]:
+def modbus_events(tmp_path: Path, *inputs: Path, workers: int = 1) -> tuple[list[dict], list[dict], list[dict]]:
+    """(Modbus events, flows, flow_rewound weirds) of one run."""
     events, flows = tmp_path / f"e{workers}.jsonl", tmp_path / f"f{workers}.jsonl"
     done = run_otsensor("analyze", *inputs, "--db", tmp_path / f"w{workers}.db", "--events", events, "--flows", flows,
                         "--strict", "--no-progress", "--workers", str(workers))
     assert done.returncode == 0, done.stderr
     read = lambda p: [json.loads(line) for line in p.read_text().splitlines()]
-    return [e for e in read(events) if e["proto"] == "modbus"], read(flows)
+    found = read(events)
+    return ([e for e in found if e["proto"] == "modbus"], read(flows),
+            [e for e in found if e.get("name") == "flow_rewound"])
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -48,9 +51,10 @@ def test_an_earlier_recording_of_the_same_ports_is_another_conversation(tmp_path
     polls(earlier, 4)
     first = write_pcap(tmp_path / "a-later.pcap", later.frames)
     second = write_pcap(tmp_path / "b-earlier.pcap", earlier.frames)
-    events, flows = modbus_events(tmp_path, first, second, workers=workers)
+    events, flows, rewound = modbus_events(tmp_path, first, second, workers=workers)
     assert [e["file"].rsplit("/", 1)[-1] for e in events] == ["a-later.pcap"] * 6 + ["b-earlier.pcap"] * 8
     assert len(flows) == 2 and {f["state"] for f in flows} == {"established"}
+    assert [(w["file"].rsplit("/", 1)[-1], w["frame"]) for w in rewound] == [("b-earlier.pcap", 1)]
 
 
 def test_a_capture_split_in_two_files_stays_one_flow(tmp_path: Path) -> None:
@@ -60,8 +64,8 @@ def test_a_capture_split_in_two_files_stays_one_flow(tmp_path: Path) -> None:
     cut = 7  # the handshake and two polls in the first file
     first = write_pcap(tmp_path / "part1.pcap", session.frames[:cut])
     second = write_pcap(tmp_path / "part2.pcap", session.frames[cut:])
-    events, flows = modbus_events(tmp_path, first, second)
-    assert len(events) == 10
+    events, flows, rewound = modbus_events(tmp_path, first, second)
+    assert len(events) == 10 and not rewound
     assert len(flows) == 1 and flows[0]["orig_packets"] + flows[0]["resp_packets"] == len(session.frames)
 
 
