@@ -218,7 +218,7 @@ class _Compiled:
     ending with its newline (the ``_Cells`` texts are the same, so are the lines)."""
 
     def __init__(self, c: _Cells, mb: ModbusBatch, micros: np.ndarray) -> None:
-        self.c, self.mb, self.tsv = c, mb, c.tsv
+        self.mb, self.tsv = mb, c.tsv
         self.time = [cells.const(b"" if self.tsv else b'{"ts":'), cells.micros(micros, True, cells.table([], micros * 0 - 1))]
 
     def table(self, texts: np.ndarray, keys: np.ndarray | None) -> cells.Cell:
