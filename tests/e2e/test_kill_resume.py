@@ -59,6 +59,10 @@ def progress(db: Path) -> list[tuple]:
         return []  # schema not created yet, or busy
 
 
+def frames_done(state: list[tuple]) -> int:
+    return sum(frames for _, frames, _ in state)
+
+
 def kill_after(args: list[str], seconds: float) -> bool:
     """Start the command and SIGKILL it after ``seconds``; False when it finished first."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -85,8 +89,11 @@ def test_killed_runs_resume_to_exactly_the_clean_result(inputs: list[Path], tmp_
     killed = tmp_path / "killed.db"
     rng = random.Random(20261129)
     kills, partial_states = 0, []
+    total = frames_done(progress(clean))
     for _ in range(KILLS):
-        if kill_after(analyze_args(inputs, killed, workers), rng.uniform(0.15, 0.9) * clean_seconds):
+        # a resumed run has only what is left to do: the kill lands inside that, or before its first checkpoint
+        left = max(0.05, 1 - frames_done(progress(killed)) / total)
+        if kill_after(analyze_args(inputs, killed, workers), rng.uniform(0.15, 0.9) * clean_seconds * left):
             kills += 1
             partial_states.append(progress(killed))
             if killed.exists():

@@ -119,6 +119,7 @@ class Log:
         self.identity: dict[str, dict[int, str]] = {}
         self.errors: list[str] = []
         self.request_times: list[float] = []
+        self.polls: dict[str, list[float]] = defaultdict(list)  # "ip unit fc address" -> plant times of its reads
 
     async def call(self, ip: str, unit: int, kind: str, coro):
         self.counts[ip][kind] += 1
@@ -139,7 +140,7 @@ class Log:
             "counts": {ip: dict(c) for ip, c in self.counts.items()},
             "units": {ip: sorted(u) for ip, u in self.units.items()},
             "written": self.written, "identity": self.identity, "errors": self.errors,
-            "requests": len(self.request_times), **extra}, indent=1) + "\n")
+            "requests": len(self.request_times), "polls": self.polls, **extra}, indent=1) + "\n")
 
 
 async def _read(client, fc: int, address: int, quantity: int, unit: int):
@@ -181,6 +182,9 @@ async def _connect(ip: str):
     return client
 
 
+REANCHOR = 0.2  # periods late past which a poller's clock moves to the late cycle (poller)
+
+
 def poller(spec: dict) -> None:
     """One persistent connection per target; each cycle reads every block of every unit id in turn, then
     sends the operator writes that fell due (an HMI sends a setpoint with its next cycle)."""
@@ -191,25 +195,28 @@ def poller(spec: dict) -> None:
     async def poll(target: dict, client, t0: float) -> None:
         ip = target["ip"]
         writes = sorted((w for w in spec.get("writes", []) if w["ip"] == ip), key=lambda w: w["t"])
-        k = 0
-        while True:
-            due = target["phase"] + k * period
-            if due >= duration:
-                break
+        due, cycles = target["phase"], 0
+        while due < duration:
             await _sleep_until(t0, due, speed)
+            started = (time.time() - t0) * speed
             for unit in target["units"]:
                 for fc, address, quantity in target["blocks"]:
+                    log.polls[f"{ip} {unit} {fc} {address}"].append(round((time.time() - t0) * speed, 4))
                     await log.call(ip, unit, "reads", _read(client, fc, address, quantity, unit))
             while writes and writes[0]["t"] <= due:
                 w = writes.pop(0)
                 if "flood" in w:  # a runaway loop: the same read back to back for ``flood`` plant seconds,
-                    while time.time() < t0 + (w["t"] + w["flood"]) / speed:  # then the next cycle that is due
+                    while time.time() < t0 + (w["t"] + w["flood"]) / speed:  # then a period's wait as after a cycle
                         await log.call(ip, w["unit"], "reads", _read(client, *w["read"], w["unit"]))
-                    k = max(k, int(((time.time() - t0) * speed - target["phase"]) // period))
+                    started = (time.time() - t0) * speed
                 elif await log.call(ip, w["unit"], _kind(w), _write(client, w)) is not None and _kind(w) == "writes":
                     log.written[ip].append(w)
-            k += 1
-        log.counts[ip]["cycles"] = k
+            cycles += 1
+            # On time, the next cycle is a period after this one was due (no drift). A cycle the machine held up
+            # (REANCHOR) moves the clock: a master then waits a period from that poll, it neither replays what it
+            # missed nor hurries the next polls to catch up, which would be a burst the plant never meant.
+            due = (started if started - due > REANCHOR * period else due) + period
+        log.counts[ip]["cycles"] = cycles
 
     async def main() -> None:
         clients = [await _connect(t["ip"]) for t in spec["targets"]]
@@ -221,7 +228,7 @@ def poller(spec: dict) -> None:
                 c.close()
 
     asyncio.run(main())
-    log.dump(spec["log"])
+    log.dump(spec["log"], period=period)
 
 
 def engineer(spec: dict) -> None:

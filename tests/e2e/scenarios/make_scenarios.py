@@ -21,12 +21,18 @@ import argparse
 import json
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "plant"))
+sys.path.insert(0, str(HERE.parents[2]))
 from make_plant import CLIENTS, PLCS, Intruder, Plant, build  # noqa: E402
+
+from models.timing import Schedule  # noqa: E402
 
 SPEED = 40.0  # plant seconds per real second. At 60x the HMI's pymodbus client (12 requests per plant second)
 # cannot keep its 1 s period on a shared 2-core machine: 10-20 % of its intervals are 25 % late, which is a new
@@ -34,6 +40,7 @@ SPEED = 40.0  # plant seconds per real second. At 60x the HMI's pymodbus client 
 NORMAL_S = 3600.0
 SLOT_S = 400.0  # a scenario's slot: its lead-in, the scenario (at most 60 s), then more than an episode's gap
 SLOTS = 2
+STEADY_TRIES = 3  # runs of the plant to get one the machine did not keep off its schedule (steadily)
 
 HMI, HISTORIAN, SCADA = (CLIENTS[n][0] for n in ("hmi", "historian", "scada"))
 PLC1, PLC2, PLC3, PLC4, GATEWAY = (PLCS[n][0] for n in ("plc1", "plc2", "plc3", "plc4", "gateway"))
@@ -77,8 +84,50 @@ def start(s: Scenario, normal_seconds: float) -> float:
     return normal_seconds + s.slot * SLOT_S + s.at
 
 
+def unsteady(plant: Plant, judged: Callable[[str, str, float], bool] = lambda client, server, t: True) -> list[str]:
+    """Where the machine kept a client of the plant from polling on its schedule, found as the sensor would find it
+    in the capture: the client's own send times per (server, unit id, function) judged by the timing model against
+    the period the plant meant, with the jitter the machine gave. A function read twice a cycle (two blocks) keeps
+    no schedule in the sensor either, and is not judged. A stalled poller moves its clock (hosts.poller), so a long
+    stall is a silence and a slow stretch a new schedule. ``judged(client address, server address, plant time)``
+    leaves out the polls a scenario changes on purpose."""
+    found = []
+    for name, log in plant.logs.items():
+        blocks: dict[tuple[str, str, str], list[list[float]]] = {}
+        for key, times in log.get("polls", {}).items():
+            ip, unit, fc, _ = key.split()
+            blocks.setdefault((ip, unit, fc), []).append([t for t in times if judged(CLIENTS[name][0], ip, t)])
+        for (ip, unit, fc), [times] in ((channel, b) for channel, b in blocks.items() if len(b) == 1):
+            intervals = np.diff(times)
+            if not len(intervals):
+                continue
+            meant = Schedule(log["period"], float(np.median(np.abs(intervals - log["period"]))), len(intervals))
+            verdicts, recent = meant.judge(np.empty(0), intervals)
+            bad = np.flatnonzero(verdicts != "")
+            if len(bad):
+                i = bad[0]
+                found.append(f"{name} -> {ip} unit {unit} fc {fc}: {verdicts[i]} at interval {i} ({intervals[i]:.2f} s, "
+                             f"recent {recent[i]:.2f} s, period {meant.period:g} s, jitter {meant.jitter:.3f} s)")
+    return found
+
+
+def steadily(make: Callable[[], Plant], judged: Callable[[str, str, float], bool] | None = None,
+             tries: int = STEADY_TRIES) -> Plant:
+    """The plant ``make`` builds, made again (up to ``tries`` times) when the machine kept its pollers from their
+    schedule (``unsteady``): the capture would hold timing the plant never meant, which the sensor rightly flags."""
+    for _ in range(tries):
+        plant = make()
+        found = unsteady(plant, *([judged] if judged else []))
+        if not found:
+            return plant
+        print("make_scenarios: the machine kept the plant off its schedule, making it again:\n  "
+              + "\n  ".join(found[:5]), file=sys.stderr)
+    raise RuntimeError(f"the machine kept the plant's pollers off their schedule in {tries} runs out of {tries}, "
+                       f"it is too loaded to play the plant at {SPEED:g}x:\n  " + "\n  ".join(found[:5]))
+
+
 def normal(out: Path, speed: float = SPEED, seconds: float = NORMAL_S, seed: int = 7) -> Plant:
-    return build(out, seconds, speed, seed)
+    return steadily(lambda: build(out, seconds, speed, seed))
 
 
 def attacked(out: Path, learned: Plant, speed: float = SPEED, normal_seconds: float = NORMAL_S,
@@ -104,8 +153,10 @@ def attacked(out: Path, learned: Plant, speed: float = SPEED, normal_seconds: fl
                                       "addresses": [0, 1200, 20], "count": 10, "gap": 0.2},
                              HERE / "attackers.py", address=SCANNER[1], mac=SCANNER[2]),
     }
-    return build(out, normal_seconds + SLOTS * SLOT_S, speed, seed, edit=edit, intruders=intruders,
-                 expect_errors=("scada", "historian"))
+    acted = {(s.src, s.dst) for s in SCENARIOS}
+    return steadily(lambda: build(out, normal_seconds + SLOTS * SLOT_S, speed, seed, edit=edit,
+                                  intruders=intruders, expect_errors=("scada", "historian")),
+                    lambda client, server, t: t < normal_seconds or (client, server) not in acted)
 
 
 def captured_writes(pcap: Path, client: str, server: str, n: int) -> list[str]:
