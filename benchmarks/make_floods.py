@@ -27,7 +27,9 @@ are all computed (vectorised) and correct; the random choices are seeded (`--see
   left out so that tshark's check finds nothing malformed (`--all-ports` keeps them: NTP, RIP, BFD, ... then call
   some of the zero payloads malformed).
 - arp-flood: gratuitous ARP, requests and replies alternating, from as many distinct IP/MAC pairs as packets
-  (10.128.0.1 onwards, MAC 02:00:00:xx:xx:xx), each frame padded to the 60-byte Ethernet minimum.
+  (10.128.0.1 onwards, MAC 02:00:00:xx:xx:xx), each frame padded to the 60-byte Ethernet minimum; `--pairs N`
+  sends N pairs round after round instead (`--packets 1000000 --pairs 100000` -> out/arp_flood_1m_100kpairs.pcap:
+  a flood long enough for its rate, not the start-up, to show).
 
 `--check` then runs capinfos, `tshark -q -z io,phs` (no malformed packets) and tshark with checksum validation on
 (no bad IPv4, TCP or UDP checksum, no expert error). `benchmarks/out/` is git-ignored.
@@ -195,10 +197,10 @@ def udp_flood(n: int, sources: int, destinations: int, payload: int, avoid: np.n
     return rec
 
 
-def arp_flood(n: int, gap_us: int, start: int) -> np.ndarray:
+def arp_flood(n: int, gap_us: int, start: int, pairs: int | None = None) -> np.ndarray:
     rec = records(n, 60, gap_us, start)  # 28-byte ARP + 18 bytes of padding to the Ethernet minimum
     f = rec["data"]
-    i = np.arange(n, dtype=np.int64)
+    i = np.arange(n, dtype=np.int64) % (pairs or n)  # a flooding tool repeats its forged pairs round after round
     mac, ip = 0x0200_0000_0001 + i, addr("10.128.0.1") + i
     reply = i % 2 == 1
     ethernet(f, BROADCAST, mac, 0x0806)
@@ -227,6 +229,8 @@ def default_out(args: argparse.Namespace) -> Path:
     name = f"{args.kind.replace('-', '_')}_{label(args.packets)}"
     if args.kind == "syn-scan" and args.sources != 1:
         name += f"_{args.sources}src"
+    if args.kind == "arp-flood" and args.pairs:
+        name += f"_{label(args.pairs)}pairs"
     return OUT_DIR / f"{name}.pcap"
 
 
@@ -240,7 +244,7 @@ def build(args: argparse.Namespace) -> np.ndarray:
         avoid = np.zeros(0, np.int64) if args.all_ports else tshark_udp_ports()
         return udp_flood(args.packets, args.sources, args.destinations, args.payload, avoid, rng, args.gap_us,
                          args.start)
-    return arp_flood(args.packets, args.gap_us, args.start)
+    return arp_flood(args.packets, args.gap_us, args.start, args.pairs)
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess[str]:
@@ -310,6 +314,7 @@ def parser() -> argparse.ArgumentParser:
                         "zero payloads as malformed NTP, RIP, BFD, ...)")
     p = sub.add_parser("arp-flood", help="gratuitous ARP from distinct IP/MAC pairs")
     add_common(p, 100_000)
+    p.add_argument("--pairs", type=int, help="distinct IP/MAC pairs, sent round after round (default: one per packet)")
     p = sub.add_parser("all", help="the four default captures: syn_scan_1m, syn_scan_1m_1000src, udp_flood_1m, "
                                    "arp_flood_100k")
     p.add_argument("--check", action="store_true", help="then verify each with capinfos and tshark")

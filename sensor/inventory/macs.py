@@ -6,6 +6,8 @@ in a run, the book remembers what it handed out and can correct it (``correction
 """
 from __future__ import annotations
 
+import numpy as np
+
 from sensor.decode.packets import mac_text
 from sensor.inventory.model import Source
 from sensor.inventory.oui import mac_vendor
@@ -32,6 +34,11 @@ class MacBook:
         self._sightings: dict[tuple[int, str, str], Source] = {}  # (MAC, ip, kind) -> earliest, since the last take
         self.keep_sightings = False  # a worker's book: its evidence goes to the store for the run to decide
         self.refused = 0  # addresses whose evidence was not kept since the last ``take_refused``
+        # repeats_arp's index of the ARP evidence held, valid for one file: addresses and MACs, sorted by address;
+        # evidence kept since it was made waits in _repeats_new as (address, MAC, file)
+        self._repeats_file: str | None = None
+        self._repeats_ips, self._repeats_macs = np.empty(0, np.int64), np.empty(0, np.uint64)
+        self._repeats_new: list[tuple[int, int, str]] = []
 
     def saw_packet(self, ip: str, mac: int, source: Source) -> None:
         if not mac:
@@ -46,12 +53,41 @@ class MacBook:
 
     def saw_arp(self, ip: str, mac: int, source: Source) -> bool:
         """Whether the book holds this address's ARP evidence now (False: refused, it is full)."""
-        if ip not in self._arp and len(self._arp) >= MAX_ADDRESSES:
+        had = self._arp.get(ip)
+        if had is None and len(self._arp) >= MAX_ADDRESSES:
             self.refused += 1
             return False
-        _keep_earliest(self._arp, ip, (mac, source))
+        if had is None or (source.file, source.frame) < (had[1].file, had[1].frame):
+            self._arp[ip] = (mac, source)
+            if "." in ip:
+                self._repeats_new.append((_ipv4_value(ip), mac, source.file))
         self._sighted(mac, ip, ARP, source)
         return True
+
+    def repeats_arp(self, ips: np.ndarray, macs: np.ndarray, file: str) -> np.ndarray:
+        """Which IPv4 senders (as integers) with these MACs the book already holds as their ARP evidence, from
+        ``file`` or a file before it: seen again later in ``file`` they change nothing (the earliest evidence stays,
+        and its sighting is already taken), so a flood that repeats its forged pairs is judged in bulk."""
+        if file != self._repeats_file:
+            self._repeats_file = file
+            self._repeats_new = [(_ipv4_value(ip), mac, source.file) for ip, (mac, source) in self._arp.items()
+                                 if "." in ip]
+            self._repeats_ips, self._repeats_macs = np.empty(0, np.int64), np.empty(0, np.uint64)
+        if self._repeats_new:
+            new = [(ip, mac) for ip, mac, source_file in self._repeats_new if source_file <= file]
+            self._repeats_new = []
+            ip_new = np.fromiter((ip for ip, _ in new), np.int64, len(new))
+            mac_new = np.fromiter((mac for _, mac in new), np.uint64, len(new))
+            # the newest evidence of an address replaces what the index had: keep each address's last entry
+            both_ips = np.concatenate([ip_new[::-1], self._repeats_ips])
+            both_macs = np.concatenate([mac_new[::-1], self._repeats_macs])
+            self._repeats_ips, first = np.unique(both_ips, return_index=True)
+            self._repeats_macs = both_macs[first]
+        known = self._repeats_ips
+        if not len(known):
+            return np.zeros(len(ips), bool)
+        at = np.minimum(np.searchsorted(known, ips), len(known) - 1)
+        return (known[at] == ips) & (self._repeats_macs[at] == macs)
 
     @property
     def arp_full(self) -> bool:
@@ -116,3 +152,9 @@ def _keep_earliest(book: dict[str, tuple[int, Source]], ip: str, item: tuple[int
     had = book.get(ip)
     if had is None or (item[1].file, item[1].frame) < (had[1].file, had[1].frame):
         book[ip] = item
+
+
+def _ipv4_value(text: str) -> int:
+    """A dotted IPv4 address as an integer (ipaddress.IPv4Address costs ten times more, once per ARP sender)."""
+    a, b, c, d = text.split(".")
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)

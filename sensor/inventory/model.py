@@ -9,7 +9,7 @@ Every fact carries a ``Source``: which protocol, which file and frame made us be
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,14 @@ class AssetDelta:
         """What the store keys the asset by: its IP, or its MAC for a station seen only at layer 2."""
         return self.ip or self.mac or ""
 
+    def only_times(self) -> bool:
+        """Whether the flush learned nothing of the device but that it was seen (an ARP repeated, a name heard
+        again): the store then widens its times in place rather than merging a whole row."""
+        return not any(getattr(self, name) for name in _LEARNED)
+
+
+
+_LEARNED = tuple(f.name for f in fields(AssetDelta) if f.name not in ("ip", "first_seen", "last_seen"))
 
 @dataclass(slots=True)
 class NameDelta:

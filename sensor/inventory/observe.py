@@ -87,8 +87,10 @@ class Inventory:
         self._pending_services: dict[int, Flow] = {}  # undecided flows whose responder answered
         self._rows_seen = 0  # Modbus rows so far: the capture order of written values across batches
         self.scans = ScanBook()  # unanswered attempts, per sender; taken at each flush like the deltas
-        self._arp_hosts: set[str] = set()  # addresses ARP made assets (MAX_ARP_HOSTS)
+        self._arp_hosts: dict[int, str] = {}  # addresses ARP made assets (MAX_ARP_HOSTS), as integers and texts
+        self._arp_host_array = np.empty(0, np.int64)  # _arp_hosts' keys (_arp_host_values)
         self._arp_held: set[int] = set()  # IPv4 senders whose ARP evidence the MAC book holds
+        self._arp_held_array = np.empty(0, np.int64)  # the same (_arp_held_values)
         self._arp_limit_told = False
         self._scan_limit_told = False
 
@@ -226,9 +228,18 @@ class Inventory:
         np.minimum.at(earliest, which, arp.ts[rows])
         np.maximum.at(latest, which, arp.ts[rows])
         heads = rows[first]  # each sender's first ARP in the batch: its evidence
+        broadcasts = {int(ipaddress.IPv4Address(b)) for b in self._broadcasts if "." in b}
+        repeats = self.macs.repeats_arp(senders, arp.sender_mac[heads], file)
+        if repeats.any():  # a sender whose evidence the book holds: at most its asset's times change
+            hosts = np.isin(senders, self._arp_host_values()) & ~np.isin(senders, list(broadcasts)) & repeats
+            for value, seen_first, seen_last in zip(senders[hosts].tolist(), earliest[hosts].tolist(),
+                                                    latest[hosts].tolist()):
+                self._asset(self._arp_hosts[value], seen_first)
+                self._asset(self._arp_hosts[value], seen_last)
+            fresh = ~repeats
+            senders, heads, earliest, latest = senders[fresh], heads[fresh], earliest[fresh], latest[fresh]
         if self.macs.arp_full:  # a flood: a new sender can be neither evidence nor asset, only counted (at C speed)
-            held = self._arp_held | {int(ipaddress.IPv4Address(b)) for b in self._broadcasts if "." in b}
-            known = np.fromiter((v in held for v in senders.tolist()), bool, len(senders))
+            known = np.isin(senders, self._arp_held_values()) | np.isin(senders, list(broadcasts))
             self.macs.refused += len(senders) - int(known.sum())
             senders, heads, earliest, latest = senders[known], heads[known], earliest[known], latest[known]
         for value, row, seen_first, seen_last in zip(senders.tolist(), heads.tolist(), earliest.tolist(),
@@ -239,17 +250,28 @@ class Inventory:
             if self.macs.saw_arp(text, int(arp.sender_mac[row]), Source("arp", file, int(arp.frame[row]),
                                                                         "ARP sender")):
                 self._arp_held.add(value)
-            if text not in self._arp_hosts:
+            if value not in self._arp_hosts:
                 if len(self._arp_hosts) >= MAX_ARP_HOSTS:
                     if not self._arp_limit_told:
                         self._arp_limit_told = True
                         self._limits.append(("arp_hosts_full", f"more than {MAX_ARP_HOSTS:,} addresses known only "
                                                                "from ARP: later ones are assets only once they send IP"))
                     continue
-                self._arp_hosts.add(text)
-            asset = self._asset(text, seen_first)
-            asset.first_seen = min(asset.first_seen, seen_first)
-            asset.last_seen = max(asset.last_seen, seen_last)
+                self._arp_hosts[value] = text
+            self._asset(text, seen_first)
+            self._asset(text, seen_last)
+
+    def _arp_host_values(self) -> np.ndarray:
+        """The addresses ARP made assets, as integers (rebuilt only when one was added)."""
+        if len(self._arp_host_array) != len(self._arp_hosts):
+            self._arp_host_array = np.fromiter(self._arp_hosts, np.int64, len(self._arp_hosts))
+        return self._arp_host_array
+
+    def _arp_held_values(self) -> np.ndarray:
+        """``_arp_held`` as an array (rebuilt only when it grew: once the book is full, never)."""
+        if len(self._arp_held_array) != len(self._arp_held):
+            self._arp_held_array = np.fromiter(self._arp_held, np.int64, len(self._arp_held))
+        return self._arp_held_array
 
     # modbus -----------------------------------------------------------------------------------
     def observe_modbus(self, mb: ModbusBatch) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from sensor.inventory.model import Source
+from sensor.inventory.model import AssetDelta, Source
 
 from .batch import FileProgress, StoreBatch
 from .merge import TableSpec, dumps
@@ -115,7 +115,7 @@ class Store:
         """Apply a whole batch in one transaction: after a crash the database holds all of it or none."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with immediate(self.db):
-            self._merge(ASSETS, map(asset_row, batch.assets))
+            self._merge(ASSETS, map(asset_row, self._widen_times(batch.assets)))
             self._merge_points([point_row(p) for p in batch.points])
             self._merge(COMMUNICATIONS, map(communication_row, batch.communications))
             self._merge(POLLS, map(poll_row, batch.polls))
@@ -182,6 +182,21 @@ class Store:
             key = spec.key_of(stored)
             pending[key] = spec.merge(stored, pending[key])
         self._upsert(spec, [spec.encode(row) for row in pending.values()])
+
+    def _widen_times(self, assets: list[AssetDelta]) -> list[AssetDelta]:
+        """Widen the stored times of the assets whose delta holds nothing else (``AssetDelta.only_times``) in
+        place, as their merge would (``SEEN``), without reading and rewriting whole rows; the others, and those
+        not stored yet, are returned for the merge."""
+        whole = {a.key for a in assets if not a.only_times()}
+        timed = [a for a in assets if a.key not in whole]
+        if not timed:
+            return assets
+        stored = {key for (key,) in self.db.execute(
+            "SELECT key FROM assets WHERE key IN (SELECT value FROM json_each(?))", [dumps([a.key for a in timed])])}
+        self.db.conn.executemany(
+            "UPDATE assets SET first_seen = MIN(first_seen, ?), last_seen = MAX(last_seen, ?) WHERE key = ?",
+            [(a.first_seen, a.last_seen, a.key) for a in timed if a.key in stored])
+        return [a for a in assets if a.key in whole or a.key not in stored]
 
     def _merge_points(self, rows: list[dict[str, Any]]) -> None:
         """Points are address ranges: each group's stored and new ranges are coalesced and rewritten."""

@@ -296,3 +296,53 @@ def test_an_arp_flood_past_the_limits_is_counted_and_bounded(tmp_path):
     assert rows == [(2, pairs)]
     assert pipeline.summary.weirds["mac_table_full"] == 2
     assert pipeline.summary.weirds["arp_hosts_full"] == 1
+
+
+def _arp_frame(i: int, mac: int, ts: float) -> tuple:
+    """A gratuitous ARP reply from 10.1.x.y (the ``i``-th address) with MAC ``mac``."""
+    sender = (0x0A010000 + i).to_bytes(4, "big")
+    mac_bytes = mac.to_bytes(6, "big")
+    frame = (b"\xff" * 6 + mac_bytes + b"\x08\x06" + bytes([0, 1, 8, 0, 6, 4, 0, 2]) + mac_bytes + sender
+             + bytes(6) + b"\x0a\x01\xff\xfe" + bytes(18))
+    return frame, LINKTYPE_ETHERNET, ts
+
+
+def test_a_flood_repeating_its_pairs_changes_nothing_but_times_and_a_spoofed_mac_is_not_believed(tmp_path, monkeypatch):
+    """Rounds of the same forged pairs are judged in bulk (MacBook.repeats_arp): the result is what one sender at a
+    time gives. The earliest evidence stays (a later, spoofed MAC for a held address is not believed), ARP-made
+    assets' last_seen follows the repeats, and a worker's book still records the spoofed sighting."""
+    pairs, rounds = 5_000, 4
+    frames = [_arp_frame(i, 0x020000000000 + i, r * 10 + i * 1e-4) for r in range(rounds) for i in range(pairs)]
+    frames.append(_arp_frame(7, 0x0200000000FF, rounds * 10 + 1))  # address 7 claimed by another MAC
+    pipeline, assets = run(tmp_path, frames, size=3_000)
+    host = assets["10.1.0.7"]
+    assert host["mac"] == "02:00:00:00:00:07" and host["sources"]["mac"]["frame"] == 8
+    assert host["last_seen"] == rounds * 10 + 1
+    assert assets["10.1.0.9"]["last_seen"] == pytest.approx((rounds - 1) * 10 + 9e-4)
+    from sensor.inventory.macs import MacBook
+    from sensor.inventory.observe import MAX_ARP_HOSTS
+
+    assert len([a for a in assets.values() if a["ip"]]) == MAX_ARP_HOSTS  # fewer than the pairs: that limit holds
+
+    with monkeypatch.context() as patch:  # every sender one at a time, as before the bulk path
+        patch.setattr(MacBook, "repeats_arp", lambda self, ips, macs, file: np.zeros(len(ips), bool))
+        assert run(tmp_path, frames, size=3_000, name="one_by_one")[1] == assets
+    from sensor.inventory.model import Source
+
+    book = MacBook()
+    book.keep_sightings = True
+    ips = np.array([0x0A010007], np.int64)
+    assert not book.repeats_arp(ips, np.array([7], np.uint64), "a.pcap").any()
+    book.saw_arp("10.1.0.7", 7, Source("arp", "a.pcap", 1))
+    book.take_sightings()
+    assert book.repeats_arp(ips, np.array([7], np.uint64), "a.pcap").all()
+    assert not book.repeats_arp(ips, np.array([8], np.uint64), "a.pcap").any()  # another MAC: not a repeat
+    book.saw_arp("10.1.0.7", 8, Source("arp", "a.pcap", 2))
+    assert book.take_sightings() == [("00:00:00:00:00:08", "10.1.0.7", "arp", Source("arp", "a.pcap", 2))]
+    assert book.best("10.1.0.7")[0] == "00:00:00:00:00:07"
+    # evidence from a file named before this one is earlier: seen in "0.pcap" (after "a.pcap"), it replaces
+    assert not book.repeats_arp(ips, np.array([7], np.uint64), "0.pcap").any()
+    book.saw_arp("10.1.0.7", 9, Source("arp", "0.pcap", 5))
+    assert book.repeats_arp(ips, np.array([9], np.uint64), "0.pcap").all()
+    assert not book.repeats_arp(ips, np.array([7], np.uint64), "0.pcap").any()
+    assert book.best("10.1.0.7")[0] == "00:00:00:00:00:09"

@@ -37,6 +37,21 @@ def test_assets_counters_add_sets_union_and_times_widen(store):
                                {"protocol": "modbus", "transport": "tcp", "port": 502}]
 
 
+def test_a_delta_of_times_alone_widens_the_stored_times_as_a_whole_merge_would(store):
+    """The store widens times in place for deltas that only say "seen" (Store._widen_times); a new asset, and one
+    whose other delta in the batch knows more, still go through the merge."""
+    commit(store, assets=[asset(first=100, last=200, packets=3, roles={"modbus_server"}),
+                          asset("10.0.0.2", first=100, last=200, packets=1)])
+    commit(store, assets=[asset(first=50, last=150), asset(first=120, last=260),  # times alone, twice
+                          asset("10.0.0.2", first=300, last=300), asset("10.0.0.2", first=90, last=90, packets=2),
+                          asset("10.0.0.3", first=400, last=500)])  # new: times alone make it an asset
+    rows = {row["ip"]: row for row in store.assets()}
+    assert (rows["10.0.0.1"]["first_seen"], rows["10.0.0.1"]["last_seen"], rows["10.0.0.1"]["packets"]) == (50, 260, 3)
+    assert rows["10.0.0.1"]["roles"] == ["modbus_server"]
+    assert (rows["10.0.0.2"]["first_seen"], rows["10.0.0.2"]["last_seen"], rows["10.0.0.2"]["packets"]) == (90, 300, 3)
+    assert (rows["10.0.0.3"]["first_seen"], rows["10.0.0.3"]["last_seen"], rows["10.0.0.3"]["roles"]) == (400, 500, [])
+
+
 def test_asset_scalars_replace_only_when_the_delta_knows(store):
     commit(store, assets=[asset(mac="00:00:54:aa:bb:cc", mac_vendor="Schneider", identity=PLC)])
     commit(store, assets=[asset()])  # knows nothing new: nothing is erased
