@@ -414,7 +414,7 @@ def run_analysis(args: argparse.Namespace, inputs: Iterable[CaptureInput], *,
     for path in (args.events, args.flows, args.alerts, args.baseline if learning else None):
         if path:
             _check_output(path)
-    workers, note = workers_for(args)  # live capture has no --workers (yet)
+    workers, note = workers_for(args)
     if note:
         print(f"note: {note}", file=sys.stderr)
     with ExitStack() as stack:

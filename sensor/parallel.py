@@ -27,7 +27,7 @@ import queue
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from typing import IO, Any
 
@@ -96,10 +96,11 @@ def shard_of(fb: FrameBatch, n: int) -> np.ndarray:
     return low.astype(np.min_scalar_type(n - 1))
 
 
-def workers_for(args: Any) -> tuple[int, str | None]:
-    """How many workers this run uses, and a note when it uses fewer than asked."""
+def workers_for(args: Any, one_process: Mapping[str, str] = ONE_PROCESS) -> tuple[int, str | None]:
+    """How many workers this run uses, and a note when it uses fewer than asked (``one_process``: the options,
+    by attribute, that keep a run in one process, with their flags)."""
     asked = getattr(args, "workers", 1)
-    single = [flag for attr, flag in ONE_PROCESS.items() if getattr(args, attr, None)]
+    single = [flag for attr, flag in one_process.items() if getattr(args, attr, None)]
     if asked > 1 and single:
         return 1, f"{', '.join(single)} runs in one process: --workers {asked} ignored"
     return asked, None
@@ -110,7 +111,11 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
                 store: Store) -> tuple[Summary, set[str]]:
     """Analyse the inputs with ``n`` workers into ``db``; return the run's summary and the ids of the alerts
     the workers raised. ``outputs`` are the open events/flows/alerts files (by option name) the workers' parts
-    are merged into; ``alert_writer(part)`` makes a worker's on-alerts hook writing to its part."""
+    are merged into; ``alert_writer(part)`` makes a worker's on-alerts hook writing to its part. Inputs that
+    share themselves out (a live capture's AF_PACKET fanout, sensor.live.workers) run their own way."""
+    shares_itself = getattr(inputs, "run_sharded", None)
+    if shares_itself is not None:
+        return shares_itself(n, db, options, outputs, alert_writer, store)
     import multiprocessing  # only for runs that use it: start-up time is every command's
 
     ctx = multiprocessing.get_context("fork")  # the ring is inherited, not named: fork only
@@ -159,16 +164,23 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
         from sensor.sinks.events import EventWriter
 
         EventWriter(outputs["events"]).write(None, [], holes)
+    finish_run(store, names, started, clock, summary, holes)
+    return summary, ids
+
+
+def finish_run(store: Store, names: list[str], started: float, clock: float, summary: Summary,
+               holes: list[Weird]) -> None:
+    """What belongs to the whole run once its workers are done: the inputs' own weirds (``holes``), every MAC
+    weighed on all the workers' evidence, and the run's record (``started``: wall clock, ``clock``: perf_counter)."""
     summary.seconds = time.perf_counter() - clock
     counts: dict[tuple[str, str], tuple[int, int]] = {}
     tally(holes, counts)
     store.commit(StoreBatch(weirds=counts))
-    store.commit(StoreBatch(macs=_macs(store)))
+    store.commit(StoreBatch(macs=weigh_macs(store)))
     record_run(store, names, started, summary)
-    return summary, ids
 
 
-def _macs(store: Store) -> list[tuple[str, str | None, str | None, Any]]:
+def weigh_macs(store: Store) -> list[tuple[str, str | None, str | None, Any]]:
     """Every IP asset's MAC as one process would believe it, from the evidence all workers stored (MacBook)."""
     book = MacBook.from_sightings(store.mac_sightings())
     out = []
@@ -242,8 +254,16 @@ def _already_done(store: Store, name: str, n: int) -> bool:
 def _work(k: int, n: int, db: str, options: Options, parts: dict[str, str],
           alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], ring: BatchRing, inbox: Any,
           results: Any) -> None:
-    """One worker: the pipeline over what the inbox brings, into its own connection to the database."""
-    _die_with_parent()
+    """One worker: the pipeline over what the inbox brings."""
+    die_with_parent()
+    run_worker(k, n, db, options, parts, alert_writer, results, lambda _pipeline: _received(inbox, ring, k))
+
+
+def run_worker(k: int, n: int, db: str, options: Options, parts: dict[str, str],
+               alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], results: Any,
+               inputs: Callable[[Pipeline], Iterable[CaptureInput]]) -> None:
+    """Worker ``k`` of ``n``: the pipeline over ``inputs(pipeline)``, into its own connection to the database;
+    its result (``add_result``) is put on ``results``."""
     try:
         with ExitStack() as stack:
             store = stack.enter_context(Store.open(db))
@@ -258,13 +278,13 @@ def _work(k: int, n: int, db: str, options: Options, parts: dict[str, str],
             mine = dataclasses.replace(options, events=files.get("events"), flows=files.get("flows"),
                                        on_alerts=on_alerts, progress=None, on_assets=None, logs=None, shard=(k, n))
             pipeline = Pipeline(store, mine)
-            summary = pipeline.run_inputs(_received(inbox, ring, k))
+            summary = pipeline.run_inputs(inputs(pipeline))
         results.put(("ok", k, summary, ids))
     except BaseException as error:  # noqa: BLE001 - whatever stops a worker is reported by the run
         results.put(("error", k, f"{type(error).__name__}: {error}", None))
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """A run that is killed (SIGKILL, the OOM killer) takes its workers with it, as one process would end: what
     they committed stays, nothing more is written (Linux's PR_SET_PDEATHSIG; elsewhere they end at the next read)."""
     try:
@@ -342,19 +362,26 @@ def _collect(results: Any, workers: list, summary: Summary) -> set[str]:
     for _ in workers:
         while True:
             try:
-                status, k, found, worker_ids = results.get(timeout=1.0)
+                result = results.get(timeout=1.0)
                 break
             except queue.Empty:
                 if not any(w.is_alive() for w in workers):
                     raise WorkerFailed("the workers stopped without a result") from None
-        if status != "ok":
-            raise WorkerFailed(f"worker {k}: {found}")
-        for name in ("packets", "bytes", "flows", "internal_errors", "fast_rows", "slow_rows"):
-            setattr(summary, name, getattr(summary, name) + getattr(found, name))
-        summary.protocols.update(found.protocols)
-        summary.weirds.update(found.weirds)
-        ids |= worker_ids
+        ids |= add_result(summary, result)
     return ids
+
+
+def add_result(summary: Summary, result: tuple) -> set[str]:
+    """A worker's result (``run_worker``) into the run's summary: its counts; returns the ids of the alerts it
+    raised. A worker's error stops the run."""
+    status, k, found, worker_ids = result
+    if status != "ok":
+        raise WorkerFailed(f"worker {k}: {found}")
+    for name in ("packets", "bytes", "flows", "internal_errors", "fast_rows", "slow_rows"):
+        setattr(summary, name, getattr(summary, name) + getattr(found, name))
+    summary.protocols.update(found.protocols)
+    summary.weirds.update(found.weirds)
+    return worker_ids
 
 
 def _merge_parts(paths: list[str], out: IO[str], order: dict[str, int], by_frame: bool) -> None:

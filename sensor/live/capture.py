@@ -20,6 +20,12 @@ Set-up::
     PACKET_VERSION TPACKET_V3, PACKET_RX_RING, mmap       the ring (or PACKET_AUXDATA + SO_RCVBUF without it)
     bind((interface, ETH_P_ALL))            frames start to arrive
     PACKET_ADD_MEMBERSHIP                   promiscuous
+    PACKET_FANOUT, PACKET_FANOUT_DATA       only with ``fanout`` (``live --workers N``, sensor.live.fanout)
+
+A member of a fanout group receives its share of the interface's frames. It is opened held: a filter that keeps
+nothing stands in for the user's until ``release()``, called once every worker has joined, so no frame is
+analysed that the kernel shared out among fewer members than the run has (the share of a host pair would change
+as members join).
 
 Reading, with the ring (the default): the kernel writes frames into blocks of a memory ring shared with us
 (TPACKET_V3, RING_BLOCK bytes each, RING_BYTES in all) and hands a block over when it is full or RETIRE_MS after
@@ -59,6 +65,7 @@ from sensor.capture import LINKTYPE_ETHERNET, CaptureError, FrameBatch
 from sensor.capture.chunks import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES
 
 from .bpf import BpfError, attach_filter, compile_filter
+from .fanout import REJECT_ALL, join_group
 
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
@@ -73,6 +80,7 @@ TPACKET_V3 = 2
 PACKET_OUTGOING = 4
 SO_TIMESTAMPNS = 35  # SO_TIMESTAMPNS_OLD: struct timespec with 64-bit fields on 64-bit Linux
 SO_RCVBUFFORCE = 33
+SO_DETACH_FILTER = 27
 TP_STATUS_KERNEL = 0
 TP_STATUS_USER = 1
 TP_STATUS_VLAN_VALID = 1 << 4
@@ -273,12 +281,14 @@ class LiveCapture:
 
     ``open()`` may be called first to fail early with a LiveCaptureError; ``batches()`` opens the socket itself
     otherwise. ``failed`` is set (and the batches end) when the interface disappears under the capture.
-    ``ring_bytes=0`` reads with recvmsg instead of the TPACKET_V3 ring.
+    ``ring_bytes=0`` reads with recvmsg instead of the TPACKET_V3 ring. ``fanout``: join that AF_PACKET fanout
+    group (``fanout.NEW_GROUP``: a new one, its id then in ``fanout``), held until ``release()``.
     """
 
     def __init__(self, interface: str, bpf: str | None = None, *, promiscuous: bool = True, snaplen: int = SNAPLEN,
                  ring_bytes: int = RING_BYTES, rcvbuf: int = RCVBUF, batch_seconds: float = BATCH_SECONDS,
-                 poll_seconds: float = POLL_SECONDS, on_tick: Callable[[], None] | None = None) -> None:
+                 poll_seconds: float = POLL_SECONDS, on_tick: Callable[[], None] | None = None,
+                 fanout: int | None = None) -> None:
         self.interface = interface
         self.name = f"live:{interface}"
         self.bpf = bpf
@@ -289,6 +299,7 @@ class LiveCapture:
         self.batch_seconds = batch_seconds
         self.poll_seconds = poll_seconds
         self.on_tick = on_tick
+        self.fanout = fanout
         self.warnings: list[str] = []
         self.failed: str | None = None
         self.frames = 0  # frames handed over so far
@@ -303,6 +314,8 @@ class LiveCapture:
         self._ifindex = 0
         self._stopped = False
         self._counters_at_open: dict[str, int] = {}
+        self._program: list | None = None  # the user's filter, compiled
+        self._held = False  # a fanout member not released yet: its socket keeps nothing
 
     def __repr__(self) -> str:
         return f"LiveCapture({self.interface!r}, bpf={self.bpf!r})"
@@ -317,10 +330,9 @@ class LiveCapture:
             self._ifindex = socket.if_nametoindex(self.interface)
         except OSError:
             raise LiveCaptureError(self.name, f"no such interface {self.interface!r}") from None
-        program = None
         if self.bpf:
             try:
-                program = compile_filter(self.bpf, self.snaplen)
+                self._program = compile_filter(self.bpf, self.snaplen)
             except BpfError as error:
                 raise LiveCaptureError(self.name, str(error)) from None
         try:
@@ -329,7 +341,7 @@ class LiveCapture:
             raise LiveCaptureError(self.name, "capturing needs CAP_NET_RAW (run as root, or see deploy/README.md)") \
                 from None
         try:
-            self._configure(sock, program)
+            self._configure(sock)
         except OSError as error:
             if self._ring is not None:
                 self._ring.close()
@@ -337,13 +349,15 @@ class LiveCapture:
             sock.close()
             raise LiveCaptureError(self.name, f"cannot capture: {error.strerror or error}") from None
         self._sock = sock
-        self.read_kernel_stats()  # PACKET_STATISTICS counts from the last read: start from zero
-        self.kernel_packets = self.kernel_drops = 0
+        self._zero_kernel_stats()
         self._counters_at_open = self._read_counters()
 
-    def _configure(self, sock: socket.socket, program: list | None) -> None:
-        if program is not None:
-            attach_filter(sock, program)
+    def _configure(self, sock: socket.socket) -> None:
+        self._held = self.fanout is not None
+        if self._held:
+            attach_filter(sock, REJECT_ALL)
+        elif self._program is not None:
+            attach_filter(sock, self._program)
         try:
             sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
             self.ignore_outgoing = True
@@ -366,6 +380,23 @@ class LiveCapture:
         sock.bind((self.interface, ETH_P_ALL))
         if self.promiscuous:
             sock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, _MREQ.pack(self._ifindex, PACKET_MR_PROMISC, 0, b""))
+        if self.fanout is not None:  # the group's hook replaces the socket's: PACKET_IGNORE_OUTGOING no longer holds
+            self.fanout, self.ignore_outgoing = join_group(sock, self.fanout)
+
+    def release(self) -> None:
+        """A fanout member starts receiving its share, through the user's filter (every member has it)."""
+        if not self._held or self._sock is None:
+            return
+        if self._program is not None:
+            attach_filter(self._sock, self._program)
+        else:
+            self._sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
+        self._held = False
+        self._zero_kernel_stats()
+
+    def _zero_kernel_stats(self) -> None:
+        self.read_kernel_stats()  # PACKET_STATISTICS counts from the last read: start from zero
+        self.kernel_packets = self.kernel_drops = 0
 
     def describe(self) -> str:
         """One line on how the capture is set up, for the start of the log."""
@@ -377,6 +408,8 @@ class LiveCapture:
                  f"filter {self.bpf!r}" if self.bpf else "no filter", reader, "kernel timestamps",
                  "own transmissions ignored by the kernel" if self.ignore_outgoing else
                  "own transmissions dropped by packet type"]
+        if self.fanout is not None:
+            parts.append(f"AF_PACKET fanout group {self.fanout} by host pair")
         return ", ".join(parts)
 
     # --- reading --------------------------------------------------------------------------------------------

@@ -2,11 +2,14 @@
 
     otsensor live -i eth1 [-f 'tcp port 502'] --db plant.db [every output of analyze]
     otsensor live --config /etc/otsensor/otsensor.yaml [--check-config]
+    otsensor live -i eth1 --workers 4 --db plant.db
 
 The capture is one more input of ``run_analysis``: the same pipeline, database, outputs, detection and policy
-check as ``analyze``. SIGTERM or SIGINT ends the capture; the pipeline then ends its flows, commits and prints the
-summary, and the command exits 0 (a second signal of the same kind is not caught again). SIGUSR1 writes the health
-line at once. The database is committed at least every ``--flush-seconds``, traffic or not.
+check as ``analyze``. With ``--workers N`` the kernel shares the frames out by host pair among N processes
+(sensor.live.workers); the output files, --zeek-logs, --siem and --learn-for keep the run in one process, with
+a note. SIGTERM or SIGINT ends the capture; the pipeline then ends its flows, commits and prints the summary, and
+the command exits 0 (a second signal of the same kind is not caught again). SIGUSR1 writes the health line at
+once. The database is committed at least every ``--flush-seconds``, traffic or not.
 """
 from __future__ import annotations
 
@@ -16,10 +19,15 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from .capture import LiveCapture, LiveCaptureError
 from .config import ConfigError, check, check_values, load, prepare, resolve
+from .fanout import NEW_GROUP
 from .health import Health
+
+if TYPE_CHECKING:
+    from .workers import FanoutCapture
 
 EXIT_OK, EXIT_CONFIG = 0, 2
 
@@ -44,6 +52,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                       help="write the health line this often, 0 for only on SIGUSR1 (default: %(default)s)")
     live.add_argument("--flush-seconds", type=float, default=2.0, metavar="SECONDS",
                       help="commit the database at least this often (default: %(default)s)")
+    live.add_argument("--workers", type=_cli()._positive, default=1, metavar="N",
+                      help="processes capturing and analysing, the kernel sharing the frames out by host pair "
+                           "(AF_PACKET fanout), one per core at most (default: %(default)s)")
     live.add_argument("--no-promiscuous", dest="promiscuous", action="store_false",
                       help="do not put the interface in promiscuous mode, which a SPAN port needs "
                            "(default: promiscuous)")
@@ -70,25 +81,29 @@ def cmd_live(args: argparse.Namespace, *, health_sources: Iterable[Callable[[], 
     if problems:
         return _errors(problems)
 
-    capture = LiveCapture(opts.interface, opts.filter, promiscuous=opts.promiscuous)
+    from sensor.parallel import workers_for
+
+    from .workers import LIVE_ONE_PROCESS, FanoutCapture
+
+    opts.workers, note = workers_for(opts, LIVE_ONE_PROCESS)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    capture = LiveCapture(opts.interface, opts.filter, promiscuous=opts.promiscuous,
+                          fanout=NEW_GROUP if opts.workers > 1 else None)
     try:
-        capture.open()  # before the database: a wrong interface or filter leaves nothing behind
+        capture.open()  # before the database: a wrong interface, filter or kernel leaves nothing behind
     except LiveCaptureError as error:
         return _errors([str(error)])
     health = Health(every=opts.health_every)
+    if opts.workers > 1:
+        capture.close()  # the workers capture: a member here would take a share of the frames
+        fanout = FanoutCapture(capture, opts.workers, health)
+        for source in health_sources:
+            health.add(source)
+        return _finish(opts, fanout, fanout, health, None)
 
     def on_start(pipeline, siem) -> None:
-        alert_ids: set[str] = set()
-        listener = pipeline.on_alerts
-
-        def heard(alerts: list[dict]) -> None:
-            alert_ids.update(a["id"] for a in alerts)
-            if listener is not None:
-                listener(alerts)
-
-        pipeline.on_alerts = heard
-        health.add(lambda: pipeline_health(pipeline, len(alert_ids)))
-        health.add(capture.health)
+        health.add(watch(pipeline, capture))
         if siem is not None:
             health.add(lambda: siem_health(siem))
         for source in health_sources:
@@ -99,14 +114,20 @@ def cmd_live(args: argparse.Namespace, *, health_sources: Iterable[Callable[[], 
             flush_when_idle(pipeline, capture)
 
         capture.on_tick = tick
-        print(f"live: capturing ({capture.describe()}); SIGTERM or Ctrl-C stops, SIGUSR1 writes the health line",
-              file=sys.stderr, flush=True)
+        announce(capture.describe())
 
+    return _finish(opts, capture, [capture], health, on_start)
+
+
+def _finish(opts: argparse.Namespace, capture: LiveCapture | FanoutCapture, inputs: Iterable,
+            health: Health, on_start: Callable | None) -> int:
+    """Run until stopped, then the final health line; an interface that disappeared is an error."""
     previous = _install_signals(capture, health)
     try:
-        code = _run(opts, capture, on_start)
+        code = _run(opts, inputs, on_start)
     finally:
-        capture.close()
+        if isinstance(capture, LiveCapture):
+            capture.close()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     health.emit("final")
@@ -115,12 +136,32 @@ def cmd_live(args: argparse.Namespace, *, health_sources: Iterable[Callable[[], 
     return code
 
 
-def _run(opts: argparse.Namespace, capture: LiveCapture, on_start: Callable) -> int:
+def announce(description: str) -> None:
+    """The line that says the capture runs, and how."""
+    print(f"live: capturing ({description}); SIGTERM or Ctrl-C stops, SIGUSR1 writes the health line",
+          file=sys.stderr, flush=True)
+
+
+def watch(pipeline, capture: LiveCapture) -> Callable[[], dict[str, object]]:
+    """Count the alerts the pipeline raises; returns the health fields of the pipeline and its capture."""
+    alert_ids: set[str] = set()
+    listener = pipeline.on_alerts
+
+    def heard(alerts: list[dict]) -> None:
+        alert_ids.update(a["id"] for a in alerts)
+        if listener is not None:
+            listener(alerts)
+
+    pipeline.on_alerts = heard
+    return lambda: {**pipeline_health(pipeline, len(alert_ids)), **capture.health()}
+
+
+def _run(opts: argparse.Namespace, inputs: Iterable, on_start: Callable | None) -> int:
     from sensor.store import SchemaTooNew
 
     cli = _cli()
     try:
-        return cli.run_analysis(opts, [capture], flush_seconds=opts.flush_seconds, on_start=on_start)
+        return cli.run_analysis(opts, inputs, flush_seconds=opts.flush_seconds, on_start=on_start)
     except SchemaTooNew as error:  # main() names args.db, which is None when the database is set by the config
         return _errors([f"{opts.db}: {error}"])
     except sqlite3.Error as error:
@@ -158,7 +199,7 @@ def flush_when_idle(pipeline, capture: LiveCapture) -> None:
         pipeline.commit_if_due()
 
 
-def _install_signals(capture: LiveCapture, health: Health) -> dict[int, object]:
+def _install_signals(capture: LiveCapture | FanoutCapture, health: Health) -> dict[int, object]:
     """SIGTERM and SIGINT stop the capture (the second one is not caught); SIGUSR1 asks for a health line."""
     previous = {}
 

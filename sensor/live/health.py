@@ -8,7 +8,9 @@
 ``shlex.split``/``str.split`` and log shippers parse it as logfmt. ``-`` means unknown or not in use. The fields
 come from sources added with ``add``: callables returning a mapping, asked in order, a later one overriding an
 earlier one; ``spool_backlog`` is ``-`` unless a source (the SIEM forwarder's, see command.py) reports it. A source that fails reports
-``health_error=...`` instead of ending the sensor.
+``health_error=...`` instead of ending the sensor. With ``--workers N`` the line begins ``workers=N``, its counters
+are every worker's summed (kernel drops too), and ``worker_packets=P0,P1,...`` says how the frames were shared
+out (sensor.live.workers).
 
 ``tick()`` is called from the capture loop (at least every poll interval); the signal handler only calls
 ``request()``, which sets a flag, so the line is always written outside the handler.
