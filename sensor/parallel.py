@@ -64,7 +64,7 @@ from sensor.store import Store, StoreBatch
 QUEUE_BATCHES = 8
 RING_BLOCKS = QUEUE_BATCHES + 3  # the slowest worker's queue, its batch, the one it has not let go yet, the next
 RING_BYTES = DEFAULT_MAX_BYTES + MAX_CAPLEN  # a batch's frames: one chunk of the reader (larger ones are pickled)
-ONE_PROCESS = {"siem": "--siem", "zeek_logs": "--zeek-logs", "learn_for": "--learn-for"}  # outputs not sharded yet
+ONE_PROCESS = {"siem": "--siem", "learn_for": "--learn-for"}  # outputs not sharded yet
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _FRAME = re.compile(rb'"frame": ?(\d+)')
 _FILE = re.compile(rb'"file": ?"((?:[^"\\]|\\.)*)"')
@@ -118,11 +118,14 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
         return shares_itself(n, db, options, outputs, alert_writer, store)
     import multiprocessing  # only for runs that use it: start-up time is every command's
 
+    from sensor.sinks.zeek.parts import merge_parts, part_folder, remove_parts
+
     ctx = multiprocessing.get_context("fork")  # the ring is inherited, not named: fork only
     ring = BatchRing(n, RING_BLOCKS, options.batch_frames, RING_BYTES)
     queues = [ctx.Queue(QUEUE_BATCHES) for _ in range(n)]
     results = ctx.Queue()
     parts = {kind: [f"{out.path}.part{k}" for k in range(n)] for kind, out in outputs.items()}  # type: ignore[attr-defined]
+    zeek_parts = [part_folder(options.logs.folder, k) for k in range(n)] if options.logs is not None else []
     workers = [ctx.Process(target=_work, args=(k, n, db, options, {kind: p[k] for kind, p in parts.items()},
                                                alert_writer, ring, queues[k], results), daemon=True)
                for k in range(n)]
@@ -151,6 +154,8 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
         names_order = {name: i for i, name in enumerate(names)}
         for kind, out in outputs.items():
             _merge_parts(parts[kind], out, names_order, by_frame=kind != "alerts")
+        if options.logs is not None:
+            merge_parts(options.logs.folder, zeek_parts, options.logs.fmt)
         finished = True
     finally:
         for worker in workers:
@@ -160,6 +165,7 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
                 worker.join()
         for path in (path for worker_parts in parts.values() for path in worker_parts if os.path.exists(path)):
             os.remove(path)  # a failed run leaves no parts behind
+        remove_parts(zeek_parts)
     if holes and "events" in outputs:
         from sensor.sinks.events import EventWriter
 
@@ -275,8 +281,9 @@ def run_worker(k: int, n: int, db: str, options: Options, parts: dict[str, str],
                 ids.update(a["id"] for a in alerts)
                 write_alerts(alerts)
 
+            logs = stack.enter_context(options.logs.part(k)) if options.logs is not None else None
             mine = dataclasses.replace(options, events=files.get("events"), flows=files.get("flows"),
-                                       on_alerts=on_alerts, progress=None, on_assets=None, logs=None, shard=(k, n))
+                                       on_alerts=on_alerts, progress=None, on_assets=None, logs=logs, shard=(k, n))
             pipeline = Pipeline(store, mine)
             summary = pipeline.run_inputs(inputs(pipeline))
         results.put(("ok", k, summary, ids))

@@ -17,6 +17,7 @@ from sensor.sinks.zeek.ascii import FORMATS, TSV, LogFile
 from sensor.sinks.zeek.conn import CONN, conn_record, conn_uid
 from sensor.sinks.zeek.ics import MessageLogs
 from sensor.sinks.zeek.modbus import ModbusLogs
+from sensor.sinks.zeek.parts import part_folder
 
 
 class ZeekLogs:
@@ -42,6 +43,12 @@ class ZeekLogs:
             raise ValueError(f"no Zeek log {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
         for path in disabled:
             known[path].enabled = False
+
+    def part(self, k: int) -> ZeekLogs:
+        """Worker ``k``'s logs, in its part folder, with the same format and the same logs disabled (merged by
+        ``parts.merge_parts`` once the workers are done)."""
+        return ZeekLogs(part_folder(self.folder, k), self.fmt,
+                        disabled=[log.path for log in self.logs() if not log.enabled])
 
     def logs(self) -> list[LogFile]:
         return [self.conn, *self.modbus.logs(), *self.others.logs()]
