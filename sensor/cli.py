@@ -479,6 +479,8 @@ def _sharded(args: argparse.Namespace, inputs: Iterable[CaptureInput], workers: 
     except WorkerFailed as error:
         raise Fault(args.db, str(error)) from None
     detected.ids |= ids
+    if detected.siem is not None and ids:  # the workers' alerts, each as it ended (a SIEM dedupes by id)
+        detected.siem.alerts([alert for alert in store.alerts() if alert["id"] in ids])
     return summary
 
 

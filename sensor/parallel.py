@@ -64,7 +64,7 @@ from sensor.store import Store, StoreBatch
 QUEUE_BATCHES = 8
 RING_BLOCKS = QUEUE_BATCHES + 3  # the slowest worker's queue, its batch, the one it has not let go yet, the next
 RING_BYTES = DEFAULT_MAX_BYTES + MAX_CAPLEN  # a batch's frames: one chunk of the reader (larger ones are pickled)
-ONE_PROCESS = {"siem": "--siem", "learn_for": "--learn-for"}  # outputs not sharded yet
+ONE_PROCESS = {"learn_for": "--learn-for"}  # not sharded yet: the baseline is learned by one process
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F))
 _FRAME = re.compile(rb'"frame": ?(\d+)')
 _FILE = re.compile(rb'"file": ?"((?:[^"\\]|\\.)*)"')

@@ -57,7 +57,7 @@ from .fanout import NEW_GROUP
 from .health import Health
 
 LIVE_ONE_PROCESS = {**ONE_PROCESS, "events": "--events", "flows": "--flows", "alerts": "--alerts",
-                    "zeek_logs": "--zeek-logs"}
+                    "zeek_logs": "--zeek-logs", "siem": "--siem"}
 HEALTH_PUSH_SECONDS = 0.5  # how often a worker sends its health fields
 WAIT_SECONDS = 0.25  # the supervisor's longest sleep: signals and the health timer are seen this often
 START_SECONDS = 30.0  # a worker not capturing by then fails the run

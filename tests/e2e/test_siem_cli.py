@@ -45,14 +45,18 @@ def alert_ids(server: Rsyslog) -> set[str]:
     return {ext["externalId"] for header, ext in cef_records(server) if header[4] != "asset"}
 
 
-def test_a_policy_run_sends_every_alert_and_asset_as_cef(tmp_path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_policy_run_sends_every_alert_and_asset_as_cef(tmp_path, workers: int) -> None:
+    """With workers too: their alerts go to the SIEM once they are done, each as it ended."""
     server = Rsyslog(tmp_path / "rsyslog", tcp_port=free_port())
     server.start()
     try:
         db = tmp_path / "plant.db"
         done = run_otsensor("analyze", *PLANT, "--policy", SCENARIOS / "policy.yaml", "--db", db, "--no-progress",
-                            "--siem", server.url, "--siem-format", "cef", "--sensor-name", "cell-7")
+                            "--siem", server.url, "--siem-format", "cef", "--sensor-name", "cell-7",
+                            "--workers", str(workers))
         assert done.returncode == 0, done.stderr
+        assert "runs in one process" not in done.stderr
         alerts, assets = stored(db, "alerts"), stored(db, "assets")
         assert {a["category"] for a in alerts} >= {"policy", "signature"}
         server.wait_for(lambda ms: alert_ids(server) >= {a["id"] for a in alerts})

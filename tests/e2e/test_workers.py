@@ -89,6 +89,7 @@ def test_a_file_left_unfinished_by_other_workers_is_a_one_line_fault(corpus: Pat
 def test_outputs_that_need_one_process_say_so(corpus: Path, tmp_path: Path) -> None:
     capture = corpus / "modbus" / "iti_ModbusTCP.pcap"
     done = run_otsensor("analyze", capture, "--db", tmp_path / "z.db", "--workers", "2", "--no-progress",
-                        "--siem", "udp://127.0.0.1:9", "--siem-wait", "0")
+                        "--learn-for", "60", "--baseline", tmp_path / "baseline.json")
     assert done.returncode == 0, done.stderr
-    assert "note: --siem runs in one process: --workers 2 ignored" in done.stderr
+    assert "note: --learn-for runs in one process: --workers 2 ignored" in done.stderr
+    assert (tmp_path / "baseline.json").exists()
