@@ -53,14 +53,11 @@ class MacBook:
 
     def saw_arp(self, ip: str, mac: int, source: Source) -> bool:
         """Whether the book holds this address's ARP evidence now (False: refused, it is full)."""
-        had = self._arp.get(ip)
-        if had is None and len(self._arp) >= MAX_ADDRESSES:
+        if ip not in self._arp and len(self._arp) >= MAX_ADDRESSES:
             self.refused += 1
             return False
-        if had is None or (source.file, source.frame) < (had[1].file, had[1].frame):
-            self._arp[ip] = (mac, source)
-            if "." in ip:
-                self._repeats_new.append((_ipv4_value(ip), mac, source.file))
+        if _keep_earliest(self._arp, ip, (mac, source)) and "." in ip:
+            self._repeats_new.append((_ipv4_value(ip), mac, source.file))
         self._sighted(mac, ip, ARP, source)
         return True
 
@@ -147,11 +144,14 @@ class MacBook:
         return book
 
 
-def _keep_earliest(book: dict[str, tuple[int, Source]], ip: str, item: tuple[int, Source]) -> None:
-    """Keep ``item`` unless the book has earlier evidence for ``ip``: the lowest (file name, frame) wins."""
+def _keep_earliest(book: dict[str, tuple[int, Source]], ip: str, item: tuple[int, Source]) -> bool:
+    """Keep ``item`` unless the book has earlier evidence for ``ip``: the lowest (file name, frame) wins.
+    Whether it was kept."""
     had = book.get(ip)
     if had is None or (item[1].file, item[1].frame) < (had[1].file, had[1].frame):
         book[ip] = item
+        return True
+    return False
 
 
 def _ipv4_value(text: str) -> int:

@@ -91,8 +91,8 @@ class AssetDelta:
         return not any(getattr(self, name) for name in _LEARNED)
 
 
-
 _LEARNED = tuple(f.name for f in fields(AssetDelta) if f.name not in ("ip", "first_seen", "last_seen"))
+
 
 @dataclass(slots=True)
 class NameDelta:

@@ -14,7 +14,7 @@ from protocols import NAMING
 from protocols.base import ADDRESS, REQUEST, Fact, Message, Point
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, function_name
-from sensor.decode.packets import IPV4_MAPPED_LO_PREFIX, ArpRows, group_address
+from sensor.decode.packets import IPV4_MAPPED_LO_PREFIX, ArpRows, address_text, group_address
 from sensor.dissect.generic import MessageBatch
 from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import PROTOCOL, ModbusBatch
@@ -87,10 +87,8 @@ class Inventory:
         self._pending_services: dict[int, Flow] = {}  # undecided flows whose responder answered
         self._rows_seen = 0  # Modbus rows so far: the capture order of written values across batches
         self.scans = ScanBook()  # unanswered attempts, per sender; taken at each flush like the deltas
-        self._arp_hosts: dict[int, str] = {}  # addresses ARP made assets (MAX_ARP_HOSTS), as integers and texts
-        self._arp_host_array = np.empty(0, np.int64)  # _arp_hosts' keys (_arp_host_values)
-        self._arp_held: set[int] = set()  # IPv4 senders whose ARP evidence the MAC book holds
-        self._arp_held_array = np.empty(0, np.int64)  # the same (_arp_held_values)
+        self._arp_hosts = _GrowingSet()  # IPv4 addresses ARP made assets (MAX_ARP_HOSTS)
+        self._arp_held = _GrowingSet()  # IPv4 senders whose ARP evidence the MAC book holds
         self._arp_limit_told = False
         self._scan_limit_told = False
 
@@ -231,20 +229,20 @@ class Inventory:
         broadcasts = {int(ipaddress.IPv4Address(b)) for b in self._broadcasts if "." in b}
         repeats = self.macs.repeats_arp(senders, arp.sender_mac[heads], file)
         if repeats.any():  # a sender whose evidence the book holds: at most its asset's times change
-            hosts = np.isin(senders, self._arp_host_values()) & ~np.isin(senders, list(broadcasts)) & repeats
+            hosts = np.isin(senders, self._arp_hosts.array()) & ~np.isin(senders, list(broadcasts)) & repeats
             for value, seen_first, seen_last in zip(senders[hosts].tolist(), earliest[hosts].tolist(),
                                                     latest[hosts].tolist()):
-                self._asset(self._arp_hosts[value], seen_first)
-                self._asset(self._arp_hosts[value], seen_last)
+                self._asset(address_text(0, IPV4_MAPPED_LO_PREFIX | value), seen_first)
+                self._asset(address_text(0, IPV4_MAPPED_LO_PREFIX | value), seen_last)
             fresh = ~repeats
             senders, heads, earliest, latest = senders[fresh], heads[fresh], earliest[fresh], latest[fresh]
         if self.macs.arp_full:  # a flood: a new sender can be neither evidence nor asset, only counted (at C speed)
-            known = np.isin(senders, self._arp_held_values()) | np.isin(senders, list(broadcasts))
+            known = np.isin(senders, self._arp_held.array()) | np.isin(senders, list(broadcasts))
             self.macs.refused += len(senders) - int(known.sum())
             senders, heads, earliest, latest = senders[known], heads[known], earliest[known], latest[known]
         for value, row, seen_first, seen_last in zip(senders.tolist(), heads.tolist(), earliest.tolist(),
                                                      latest.tolist()):
-            text = f"{value >> 24}.{(value >> 16) & 255}.{(value >> 8) & 255}.{value & 255}"
+            text = address_text(0, IPV4_MAPPED_LO_PREFIX | value)
             if text in self._broadcasts:
                 continue
             if self.macs.saw_arp(text, int(arp.sender_mac[row]), Source("arp", file, int(arp.frame[row]),
@@ -257,21 +255,9 @@ class Inventory:
                         self._limits.append(("arp_hosts_full", f"more than {MAX_ARP_HOSTS:,} addresses known only "
                                                                "from ARP: later ones are assets only once they send IP"))
                     continue
-                self._arp_hosts[value] = text
+                self._arp_hosts.add(value)
             self._asset(text, seen_first)
             self._asset(text, seen_last)
-
-    def _arp_host_values(self) -> np.ndarray:
-        """The addresses ARP made assets, as integers (rebuilt only when one was added)."""
-        if len(self._arp_host_array) != len(self._arp_hosts):
-            self._arp_host_array = np.fromiter(self._arp_hosts, np.int64, len(self._arp_hosts))
-        return self._arp_host_array
-
-    def _arp_held_values(self) -> np.ndarray:
-        """``_arp_held`` as an array (rebuilt only when it grew: once the book is full, never)."""
-        if len(self._arp_held_array) != len(self._arp_held):
-            self._arp_held_array = np.fromiter(self._arp_held, np.int64, len(self._arp_held))
-        return self._arp_held_array
 
     # modbus -----------------------------------------------------------------------------------
     def observe_modbus(self, mb: ModbusBatch) -> None:
@@ -699,3 +685,25 @@ def _identity(objects: dict[int, tuple[str, Source]]) -> Identity:
         vendor_url=value(3), product_name=value(4), model_name=value(5), user_application_name=value(6),
         extra=tuple((oid, v) for oid, (v, _) in sorted(objects.items()) if oid > 6),
     )
+
+
+class _GrowingSet:
+    """Integers that are only ever added, with their array for numpy's bulk membership (rebuilt when one was)."""
+
+    def __init__(self) -> None:
+        self._items: set[int] = set()
+        self._array = np.empty(0, np.int64)
+
+    def add(self, value: int) -> None:
+        self._items.add(value)
+
+    def __contains__(self, value: int) -> bool:
+        return value in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def array(self) -> np.ndarray:
+        if len(self._array) != len(self._items):
+            self._array = np.fromiter(self._items, np.int64, len(self._items))
+        return self._array
