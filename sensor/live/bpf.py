@@ -135,7 +135,13 @@ def attach_filter(sock: socket.socket, program: Program) -> None:
     """Attach the program to the socket (SO_ATTACH_FILTER, struct sock_fprog)."""
     if not 0 < len(program) <= BPF_MAXINSNS:
         raise BpfError(f"filter program of {len(program)} instructions (the kernel takes 1..{BPF_MAXINSNS})")
+    set_program(sock, socket.SOL_SOCKET, SO_ATTACH_FILTER, program)
+
+
+def set_program(sock: socket.socket, level: int, option: int, program: Program) -> None:
+    """A socket option whose value is a classic BPF program (struct sock_fprog): a socket's filter, or a fanout
+    group's (PACKET_FANOUT_DATA). The kernel copies the program."""
     insns = (_Insn * len(program))(*(_Insn(*insn) for insn in program))
     fprog = _SockFprog(len(program), ctypes.cast(insns, ctypes.POINTER(_Insn)))
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(fprog))  # the kernel copies the program
+    sock.setsockopt(level, option, bytes(fprog))
 

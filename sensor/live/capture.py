@@ -65,10 +65,9 @@ from sensor.capture import LINKTYPE_ETHERNET, CaptureError, FrameBatch
 from sensor.capture.chunks import DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES
 
 from .bpf import BpfError, attach_filter, compile_filter
-from .fanout import REJECT_ALL, join_group
+from .fanout import REJECT_ALL, SOL_PACKET, join_group
 
 ETH_P_ALL = 0x0003
-SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
 PACKET_MR_PROMISC = 1
 PACKET_RX_RING = 5

@@ -33,12 +33,11 @@ worker whose ring is full drops (and counts) its frames rather than handing a pa
 """
 from __future__ import annotations
 
-import ctypes
 import errno
 import socket
 import struct
 
-Program = list[tuple[int, int, int, int]]  # (code, jt, jf, k) per instruction, as struct sock_filter
+from .bpf import Program, set_program
 
 SOL_PACKET = 263
 PACKET_FANOUT = 18
@@ -238,14 +237,8 @@ def join_group(sock: socket.socket, group: int) -> tuple[int, bool]:
                 raise
             last = error
             continue
-        set_program(sock, program())
+        set_program(sock, SOL_PACKET, PACKET_FANOUT_DATA, program())
         found = struct.unpack("I", sock.getsockopt(SOL_PACKET, PACKET_FANOUT, 4))[0] & 0xFFFF
         return found, bool(flags)
     assert last is not None
     raise last
-
-
-def set_program(sock: socket.socket, code: Program) -> None:
-    """PACKET_FANOUT_DATA: the group's program (struct sock_fprog, which the kernel copies)."""
-    insns = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *insn) for insn in code))
-    sock.setsockopt(SOL_PACKET, PACKET_FANOUT_DATA, struct.pack("HP", len(code), ctypes.addressof(insns)))
