@@ -25,3 +25,13 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
         packed = (packed << width) | key
     packed.sort()
     return packed & ((1 << widths[-1]) - 1)
+
+
+def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys, increasing, and the row where each first occurs: ``np.unique(keys,
+    return_index=True)``, from ``stable_order``'s packed sort instead of numpy's stable merge sort."""
+    order = stable_order(keys)
+    ordered = keys[order]
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    return ordered[first], order[first]

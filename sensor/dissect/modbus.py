@@ -99,8 +99,9 @@ class ModbusAnalyzer:
         messages = Framed(PROTOCOL)
         for i in np.nonzero(~fast_run)[0].tolist():
             messages.run(fb, runs, i, ModbusStream, weirds)
-        if any(fb.flows[g].protocol != PROTOCOL for g in np.unique(fb.row_flow[rows[fast]]).tolist()):
-            fast &= np.array([f.protocol == PROTOCOL for f in fb.flows])[fb.row_flow[rows]]  # given back
+        given_back = np.array([f.protocol != PROTOCOL for f in fb.flows])  # by the slow path, above
+        if given_back[fb.row_flow[rows[fast]]].any():
+            fast &= ~given_back[fb.row_flow[rows]]
         if messages:
             parts.append(_slow_part(messages))
         self.fast_rows += int(fast.sum())

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sensor.decode.packets import TCP_FIN, TCP_RST, TCP_SYN
-from sensor.flows.reassembly import MAX_SEQ_JUMP, SEQ_MOD, seq_diff
+from sensor.flows.reassembly import MAX_SEQ_JUMP, SEQ_MASK, SEQ_MOD, seq_diff
 from sensor.flows.table import FlowBatch
 
 
@@ -60,7 +60,7 @@ def handshakes(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray, slot: np.nd
     Updates each stream's ``last_end`` and ``ended`` to what holds after the batch."""
     p = fb.packets
     found = Handshakes()
-    end = (p.seq[rows].astype(np.int64) + p.payload_len[rows]) % SEQ_MOD
+    end = (p.seq[rows].astype(np.int64) + p.payload_len[rows]) & SEQ_MASK
     control = np.nonzero(in_flow & ((p.tcp_flags & (TCP_SYN | TCP_FIN | TCP_RST)) != 0))[0]
     flow, side = fb.row_flow[control], fb.direction[control]
     before = np.searchsorted(position_keys(slot, rows, len(p.seq)), position_keys(flow * 2 + side, control,

@@ -18,7 +18,7 @@ import numpy as np
 from protocols.base import ProtocolSpec, Verdict
 from sensor.decode.packets import TCP_SYN
 from sensor.flows.connections import Handshakes, Syn, handshakes, position_keys
-from sensor.flows.reassembly import SEQ_MOD, Window, starts_nothing
+from sensor.flows.reassembly import SEQ_MASK, Window, starts_nothing
 from sensor.flows.table import Flow, FlowBatch
 from sensor.flows.windows import UNKNOWN, in_window, receiver_windows
 from sensor.order import stable_order
@@ -210,7 +210,7 @@ def _clean(fb: FlowBatch, runs: StreamRuns, slot: np.ndarray, boundary: np.ndarr
     seq = p.seq[rows]
     size = p.payload_len[rows]
     contiguous = np.ones(len(rows), dtype=bool)
-    contiguous[1:] = (seq[1:] == (seq[:-1] + size[:-1]) % SEQ_MOD) | boundary[1:]
+    contiguous[1:] = (seq[1:] == (seq[:-1] + size[:-1]) & SEQ_MASK) | boundary[1:]
     syn_data = (p.tcp_flags[rows] & TCP_SYN) != 0
     bad = ~contiguous | syn_data | ~in_window(seq, size, ack, edge)
     clean = np.bincount(run_of_row, weights=bad, minlength=n_runs) == 0

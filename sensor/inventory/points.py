@@ -14,6 +14,7 @@ import numpy as np
 
 from protocols.modbus.codes import ACCESS
 from sensor.inventory.model import PointDelta, Source
+from sensor.order import first_rows, stable_order
 
 _SPAN = np.int64(1 << 18)  # larger than any Modbus end address, so keys never overlap after offsetting
 READ, WRITE = 0, 1
@@ -28,7 +29,7 @@ def coalesce(keys: np.ndarray, start: np.ndarray, end: np.ndarray, ts: np.ndarra
     """
     lo = keys * _SPAN + start
     hi = keys * _SPAN + end
-    order = np.argsort(lo, kind="stable")  # by key, then start: the key dominates lo
+    order = stable_order(lo)  # by key, then start: the key dominates lo
     lo, hi, ts_sorted = lo[order], hi[order], ts[order]
     reach = np.maximum.accumulate(hi)
     new = np.ones(len(lo), dtype=bool)
@@ -49,7 +50,7 @@ def coalesce(keys: np.ndarray, start: np.ndarray, end: np.ndarray, ts: np.ndarra
 def _last_per_key(key: np.ndarray) -> np.ndarray:
     """Index of the last occurrence of every distinct key."""
     reverse = key[::-1]
-    _, first_in_reverse = np.unique(reverse, return_index=True)
+    _, first_in_reverse = first_rows(reverse)
     return len(key) - 1 - first_in_reverse
 
 
@@ -109,7 +110,7 @@ class PointBook:
         if not self._values:
             return {}
         pair, unit, fc, address, value, order = (np.concatenate(col) for col in zip(*self._values))
-        by_order = np.argsort(order, kind="stable")
+        by_order = stable_order(order)
         pair, unit, fc, address, value = (col[by_order] for col in (pair, unit, fc, address, value))
         tables = _TABLE_OF_FC[fc]
         key = (pair << 28) | (unit << 20) | (tables << 17) | address

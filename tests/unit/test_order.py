@@ -1,11 +1,12 @@
-"""stable_order is np.lexsort: the same permutation, packed keys or not."""
+"""stable_order is np.lexsort: the same permutation, packed keys or not; first_rows is np.unique with its first
+rows."""
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sensor.order import stable_order
+from sensor.order import first_rows, stable_order
 
 small = st.lists(st.integers(-50, 50), min_size=1, max_size=300)
 
@@ -19,3 +20,12 @@ def test_the_order_is_lexsorts(columns, wide):
         keys[0] = keys[0] * (1 << 55)
     expected = np.lexsort(keys[::-1])
     assert stable_order(*keys).tolist() == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-50, 50), max_size=300), st.booleans())
+def test_first_rows_are_uniques(values, wide):
+    keys = np.array(values, dtype=np.int64) * ((1 << 55) if wide else 1)
+    distinct, first = np.unique(keys, return_index=True)
+    got = first_rows(keys)
+    assert got[0].tolist() == distinct.tolist() and got[1].tolist() == first.tolist()
