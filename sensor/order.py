@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+DENSE = 1 << 21  # keys spanning fewer values than this are grouped through a table of flags, not a sort
+
 
 def stable_order(*keys: np.ndarray) -> np.ndarray:
     """Row indices ordered by ``keys`` (the first most significant), ties in row order."""
@@ -35,3 +37,22 @@ def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     first = np.ones(len(keys), dtype=bool)
     first[1:] = ordered[1:] != ordered[:-1]
     return ordered[first], order[first]
+
+
+def groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct keys, increasing, and each row's index among them: ``np.unique(keys, return_inverse=True)``,
+    through a table of flags over the keys' span where it is narrow (a batch's flows, streams, codes)."""
+    if not len(keys):
+        return keys[:0], np.zeros(0, dtype=np.int64)
+    low = int(keys.min())
+    span = int(keys.max()) - low + 1
+    if span > max(8 * len(keys) + 4096, DENSE):
+        distinct, inverse = np.unique(keys, return_inverse=True)
+        return distinct, inverse.reshape(-1)
+    shifted = keys - low
+    seen = np.zeros(span, dtype=bool)
+    seen[shifted] = True
+    distinct = np.flatnonzero(seen)
+    index = np.empty(span, dtype=np.int64)
+    index[distinct] = np.arange(len(distinct))
+    return (distinct + low).astype(keys.dtype, copy=False), index[shifted]

@@ -47,7 +47,22 @@ def u32(data: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def u48(data: np.ndarray, at: np.ndarray) -> np.ndarray:
-    return (u16(data, at) << 32) | u32(data, at + 2)
+    """Six bytes (a MAC address): the top of one 8-byte gather, two where fewer than 8 bytes are left."""
+    if len(data) < 8:
+        return (u16(data, at) << 32) | u32(data, at + 2)
+    value = (_gather(data, at, ">u8") >> np.uint64(16)).astype(np.int64)
+    late = np.flatnonzero(at > len(data) - 8)
+    if len(late):
+        value[late] = (u16(data, at[late]) << 32) | u32(data, at[late] + 2)
+    return value
+
+
+def one_of(values: np.ndarray, choices: tuple[int, ...]) -> np.ndarray:
+    """``np.isin`` for a handful of choices: a comparison each, where np.isin's own overhead is most of its cost."""
+    found = values == choices[0]
+    for choice in choices[1:]:
+        found |= values == choice
+    return found
 
 
 def u64(data: np.ndarray, at: np.ndarray) -> np.ndarray:

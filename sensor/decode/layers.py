@@ -24,7 +24,7 @@ from sensor.capture import (
     LINKTYPE_RAW,
     FrameBatch,
 )
-from sensor.decode.arrays import u8, u16, u16le, u32, u48, u64
+from sensor.decode.arrays import one_of, u8, u16, u16le, u32, u48, u64
 from sensor.decode.fragments import FragmentReassembler
 from sensor.decode.packets import (
     IPV4_MAPPED_LO_PREFIX,
@@ -72,15 +72,16 @@ def _link_layer(fb: FrameBatch, macs: bool = True) -> tuple[np.ndarray, np.ndarr
         et = u16(data, base + 12)
         off = base + 14
         for _ in range(2):  # 802.1Q, then QinQ
-            tagged = ok & np.isin(et, VLAN_TPIDS) & (off + 4 <= end)
+            tagged = ok & one_of(et, VLAN_TPIDS) & (off + 4 <= end)
             et = np.where(tagged, u16(data, off + 2), et)
             off = np.where(tagged, off + 4, off)
         ethertype = np.where(ok, et, ethertype)
         l3 = np.where(ok, off, l3)
         if macs:
             mac = np.where(ok, u48(data, base + 6).astype(np.uint64), mac)
-            mac_dst = np.where(ok, u48(data, base).astype(np.uint64), mac_dst)
-            broadcast |= ok & (u48(data, base) == 0xFFFFFFFFFFFF)
+            dst = u48(data, base)
+            mac_dst = np.where(ok, dst.astype(np.uint64), mac_dst)
+            broadcast |= ok & (dst == 0xFFFFFFFFFFFF)
         short += [(i, "ethernet_frame_too_short") for i in np.nonzero(eth & ~ok)[0]]
 
     sll = lt == LINKTYPE_LINUX_SLL
@@ -103,7 +104,7 @@ def _link_layer(fb: FrameBatch, macs: bool = True) -> tuple[np.ndarray, np.ndarr
         broadcast |= ok & (u8(data, base + 10) == 1)
         short += [(i, "sll2_frame_too_short") for i in np.nonzero(sll2 & ~ok)[0]]
 
-    raw = np.isin(lt, RAW_LINKTYPES)
+    raw = one_of(lt, RAW_LINKTYPES)
     if raw.any():  # LINKTYPE_IPV4/IPV6 say the version; plain raw IP leaves it to the first nibble
         version = u8(data, base) >> 4
         guessed = np.where(version == 4, ETH_IPV4, np.where(version == 6, ETH_IPV6, 0))
@@ -226,7 +227,8 @@ def decode(fb: FrameBatch, fragments: FragmentReassembler) -> list[Packets]:
 
     udp = proto == PROTO_UDP
     udp_short = udp & (l4_room < 8)
-    ulen = u16(data, l4 + 4)
+    ulen = np.zeros(n, dtype=np.int64)  # read for UDP rows only: only they use it
+    ulen[udp] = u16(data, l4[udp] + 4)
     udp_bad = udp & ~udp_short & (ulen < 8)
     weird_rows += [(i, "udp_header_truncated") for i in np.nonzero(udp_short)[0]]
     weird_rows += [(i, "udp_bad_length") for i in np.nonzero(udp_bad)[0]]
@@ -298,14 +300,18 @@ def _link_rows(fb: FrameBatch, ethertype: np.ndarray, l3: np.ndarray, mac: np.nd
     0xAA, control 0x03; IEEE 802-2014 §10.3) are tagged with ``snap_id(OUI, PID)`` and their payload starts
     after the SNAP header (CDP is OUI 0x00000C, PID 0x2000); other LLC frames (STP...) are left out."""
     end = fb.offset + fb.caplen
-    snap = (ethertype > 0) & (ethertype < 0x0600) & (l3 + SNAP_HEADER <= end) & (u16(fb.data, l3) == 0xAAAA) \
-        & (u8(fb.data, l3 + 2) == 0x03)
-    tag = np.where(snap, SNAP_BASE | (u8(fb.data, l3 + 3) << 32) | (u16(fb.data, l3 + 4) << 16)
-                   | u16(fb.data, l3 + 6), ethertype)
+    snap = np.zeros(len(l3), dtype=bool)
+    tag = ethertype.copy()
+    llc = np.flatnonzero((ethertype > 0) & (ethertype < 0x0600) & (l3 + SNAP_HEADER <= end))  # read only these
+    if len(llc):
+        data, at = fb.data, l3[llc]
+        snap[llc] = is_snap = (u16(data, at) == 0xAAAA) & (u8(data, at + 2) == 0x03)
+        tag[llc] = np.where(is_snap, SNAP_BASE | (u8(data, at + 3) << 32) | (u16(data, at + 4) << 16)
+                            | u16(data, at + 6), ethertype[llc])
     start = np.where(snap, l3 + SNAP_HEADER, l3)
     # An Ethernet 802.3 length counts LLC and data: the padding after them is no payload (SLL's 0x0004 is no length)
     end = np.where(snap & (fb.linktype == LINKTYPE_ETHERNET), np.minimum(end, l3 + ethertype), end)
-    rows = np.nonzero(snap | ((ethertype >= 0x0600) & ~np.isin(ethertype, (ETH_IPV4, ETH_IPV6, ETH_ARP))))[0]
+    rows = np.nonzero(snap | ((ethertype >= 0x0600) & ~one_of(ethertype, (ETH_IPV4, ETH_IPV6, ETH_ARP))))[0]
     if len(rows) == 0:
         return None
     return LinkRows(frame=fb.frame[rows], ts=fb.ts[rows], ethertype=tag[rows], mac_src=mac[rows],

@@ -100,8 +100,10 @@ class Packets:
         return len(self.frame)
 
     def select(self, mask: np.ndarray) -> "Packets":
-        """The rows where ``mask`` holds, sharing the byte buffer."""
-        cols = {name: getattr(self, name)[mask] for name in ROW_COLUMNS}
+        """The rows where ``mask`` holds, sharing the byte buffer (and the columns too when it holds everywhere, as
+        it does for a batch that is all IP: the columns are never written in place)."""
+        every = bool(mask.all())
+        cols = {name: getattr(self, name) if every else getattr(self, name)[mask] for name in ROW_COLUMNS}
         return Packets(data=self.data, file=self.file, **cols)
 
 

@@ -20,7 +20,7 @@ from sensor.decode.packets import TCP_ACK, TCP_RST, TCP_SYN
 from sensor.flows.connections import Handshakes
 from sensor.flows.reassembly import SEQ_MASK, SEQ_MOD, TcpStream, Window
 from sensor.flows.table import FlowBatch
-from sensor.order import stable_order
+from sensor.order import first_rows, groups, stable_order
 
 ASSUMED_SHIFT = 14  # mid-stream: the handshake that set the window scale was not seen
 UNKNOWN = -1
@@ -44,11 +44,13 @@ def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
     p = fb.packets
     flags = p.tcp_flags
     acks = np.nonzero(in_flow & ((flags & TCP_ACK) != 0) & ((flags & TCP_RST) == 0))[0]
-    span = np.int64(len(fb.row_flow) + 1)  # key = stream * span + connection
+    ack_epoch, data_epoch = shakes.epoch_of(acks), shakes.epoch_of(rows)
+    span = max(int(ack_epoch.max(initial=0)), int(data_epoch.max(initial=0))) + 1  # key = stream * span + connection
     # an ACK speaks of the other direction's bytes
-    ack_key = (fb.row_flow[acks] * 2 + 1 - fb.direction[acks]) * span + shakes.epoch_of(acks)
-    data_key = (fb.row_flow[rows] * 2 + fb.direction[rows]) * span + shakes.epoch_of(rows)
-    keys = np.unique(np.concatenate([ack_key, data_key]))
+    ack_key = (fb.row_flow[acks] * 2 + 1 - fb.direction[acks]) * span + ack_epoch
+    data_key = (fb.row_flow[rows] * 2 + fb.direction[rows]) * span + data_epoch
+    keys, key_rank = groups(np.concatenate([ack_key, data_key]))
+    ack_rank, data_rank = key_rank[:len(acks)], key_rank[len(acks):]
     for g in shakes.began:  # a new connection: the old one's window ends here
         for stream in fb.flows[g].streams:
             stream.window = None
@@ -60,24 +62,22 @@ def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
     base = np.full(len(keys), UNKNOWN, np.int64)
     stored_edge = np.full(len(keys), _NONE, np.int64)
     for i, key in enumerate(keys.tolist()):
-        s, epoch = divmod(key, int(span))
+        s, epoch = divmod(key, span)
         g, side = s >> 1, s & 1
         stream, acker = fb.flows[g].streams[side], fb.flows[g].streams[1 - side]
         shift[i] = _shift(_wscale(shakes, acker, g, epoch, 1 - side), _wscale(shakes, stream, g, epoch, side))
         if epoch == 0 and stream.window is not None:
             base[i] = stream.window.ack
             stored_edge[i] = _wrap(np.int64(stream.window.edge - stream.window.ack))
-    ack_rank = np.searchsorted(keys, ack_key)
     ack_value = p.ack[acks].astype(np.int64)
     syn = (flags[acks] & TCP_SYN) != 0
     edge_value = ack_value + (p.window[acks].astype(np.int64) << np.where(syn, 0, shift[ack_rank]))
     unset = base[ack_rank] == UNKNOWN
     if unset.any():  # no stored window: unwrap around the stream's first ACK in this batch
-        first_keys, first = np.unique(ack_rank[unset], return_index=True)
+        first_keys, first = first_rows(ack_rank[unset])
         base[first_keys] = ack_value[np.nonzero(unset)[0][first]]
 
     # one sorted sequence of events per stream: ACKs update, data rows read
-    data_rank = np.searchsorted(keys, data_key)
     event_row = np.concatenate([acks, rows])
     event_rank = np.concatenate([ack_rank, data_rank])
     rel_ack = np.full(len(event_row), _NONE, np.int64)
@@ -98,7 +98,7 @@ def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
     last = np.r_[rank[1:] != rank[:-1], True]
     for r, a, e, k in zip(rank[last].tolist(), seen_ack[last].tolist(), seen_edge[last].tolist(),
                           known[last].tolist()):
-        s, epoch = divmod(int(keys[r]), int(span))
+        s, epoch = divmod(int(keys[r]), span)
         if k and epoch == shakes.began.get(s >> 1, 0):
             b = int(base[r])
             fb.flows[s >> 1].streams[s & 1].window = Window((b + a) % SEQ_MOD, (b + e) % SEQ_MOD)

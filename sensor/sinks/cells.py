@@ -75,23 +75,6 @@ def bits(data: np.ndarray, start: np.ndarray, count: np.ndarray, one: bytes, zer
 
 
 _scratch = threading.local()
-DENSE = 1 << 21  # keys below this are grouped through a table of flags, not a sort
-
-
-def groups(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct keys (sorted) and each row's index among them; keys are in [0, space). What a ``table``
-    cell wants: each distinct key's text once, and the rows' indexes."""
-    if space <= max(8 * len(key) + 4096, DENSE):
-        seen = np.zeros(space, dtype=bool)
-        seen[key] = True
-        distinct = np.flatnonzero(seen)
-        index = np.empty(space, dtype=np.int64)
-        index[distinct] = np.arange(len(distinct))
-        return distinct, index[key]
-    distinct, inverse = np.unique(key, return_inverse=True)
-    return distinct, inverse.reshape(-1)
-
-
 def fold(cells: list[Cell]) -> list[Cell]:
     """The same lines from fewer cells: constants become the prefix of the number or time after them, or part of
     the texts of a neighbouring table whose every row has a text; two such tables side by side become one."""

@@ -49,6 +49,7 @@ import numpy as np
 from protocols.modbus.batch import NONE
 from protocols.modbus.codes import action_of, exception_name, function_name
 from sensor.dissect.modbus import ModbusBatch
+from sensor.order import groups
 from sensor.sinks import cells
 
 MBAP_AND_FUNCTION = 8  # where a PDU's data begins in the ADU
@@ -616,7 +617,7 @@ class _Assembly:
         mb = self.mb
         flow = mb.flow[self.pick].astype(np.int64)
         key = (flow * 2 + self.request) * CODES + self.fc
-        distinct, group = cells.groups(key, len(mb.flows) * 2 * CODES)
+        distinct, group = groups(key)
         file = ',"file":' + json.dumps(mb.file) + ',"proto":"modbus",'
         texts = []
         for k in distinct.tolist():
@@ -634,13 +635,13 @@ class _Assembly:
     def _unit(self) -> tuple[list[bytes], np.ndarray]:
         unit = self.mb.unit_id[self.pick]
         key = (unit * CODES + self.fc) * EXCEPTIONS + (self.exception + 1)
-        distinct, group = cells.groups(key, 256 * CODES * EXCEPTIONS)
+        distinct, group = groups(key)
         return [_unit_text(k) for k in distinct.tolist()], group
 
     def _tail(self, answered: np.ndarray) -> tuple[list[bytes], np.ndarray]:
         disputed = self.mb.disputed[self.pick].astype(np.int64)
         key = (((self.exception + 1) * BYTE_COUNTS + (self.byte_count + 1)) * 2 + disputed) * 2 + answered
-        distinct, group = cells.groups(key, EXCEPTIONS * BYTE_COUNTS * 4)
+        distinct, group = groups(key)
         return [_tail_text(k) for k in distinct.tolist()], group
 
     def compiled(self) -> tuple[list[Text], np.ndarray]:

@@ -1,12 +1,12 @@
-"""stable_order is np.lexsort: the same permutation, packed keys or not; first_rows is np.unique with its first
-rows."""
+"""stable_order is np.lexsort: the same permutation, packed keys or not; first_rows and groups are np.unique with
+its first rows and its inverse."""
 from __future__ import annotations
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sensor.order import first_rows, stable_order
+from sensor.order import first_rows, groups, stable_order
 
 small = st.lists(st.integers(-50, 50), min_size=1, max_size=300)
 
@@ -29,3 +29,12 @@ def test_first_rows_are_uniques(values, wide):
     distinct, first = np.unique(keys, return_index=True)
     got = first_rows(keys)
     assert got[0].tolist() == distinct.tolist() and got[1].tolist() == first.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-50, 50), max_size=300), st.booleans())
+def test_groups_are_uniques_with_their_inverse(values, wide):
+    keys = np.array(values, dtype=np.int64) * ((1 << 40) if wide else 1)  # wide: too sparse for a table of flags
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    got = groups(keys)
+    assert got[0].tolist() == distinct.tolist() and got[1].tolist() == inverse.reshape(-1).tolist()

@@ -36,6 +36,7 @@ from protocols.modbus.batch import NONE
 from protocols.modbus.wire import ModbusMessage
 from sensor.dissect.modbus import ModbusBatch
 from sensor.flows.table import Flow
+from sensor.order import groups
 from sensor.sinks import cells
 from sensor.sinks.zeek.ascii import ID, TSV, LogFile, escape, fields, json_value
 from sensor.sinks.zeek.names import modbus_exception, modbus_function
@@ -228,7 +229,7 @@ class _Compiled:
             distinct, group = np.unique(texts.astype(str), return_inverse=True)
             return cells.table([t.encode() for t in distinct.tolist()], group.reshape(-1))
         keys = np.where(keys < 0, len(texts) - 1, keys)
-        distinct, group = cells.groups(keys, len(texts))
+        distinct, group = groups(keys)
         return cells.table([t.encode() for t in texts[distinct].tolist()], group)
 
     def tid(self) -> cells.Cell:
