@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import socket
@@ -32,6 +33,7 @@ from sensor.sinks.asset_feed import AssetFeed
 
 if TYPE_CHECKING:  # the SIEM and Zeek outputs load only when asked for: start-up time is every command's
     from sensor.sinks.siem import Forwarder
+    from sensor.sinks.siem.forwarder import Spooler
     from sensor.sinks.zeek import ZeekLogs
 from sensor.store import SchemaTooNew, Store, StoreBatch
 from sensor.store.readonly import MissingDatabase, open_for_reading
@@ -470,17 +472,23 @@ def _sharded(args: argparse.Namespace, inputs: Iterable[CaptureInput], workers: 
     """The run on ``workers`` processes (sensor.parallel); the alerts they raised count as this run's."""
     from sensor.parallel import WorkerFailed, run_sharded
 
-    def alert_writer(part: IO[str] | None) -> Callable[[list[dict]], None]:
-        return AlertLog(part, args.alerts_format, args.sensor_name).write  # type: ignore[arg-type]
+    producer = detected.siem.producer() if detected.siem is not None else None
 
+    def alert_writer(part: IO[str] | None) -> Callable[[list[dict]], None]:
+        """Called in the worker, after fork: its alerts are spooled by its own connection to the SIEM spool
+        before the commit that stores them, as one process's are; this process's Forwarder sends them."""
+        spooler = producer.open() if producer is not None else None
+        return AlertLog(part, args.alerts_format, args.sensor_name, spooler).write  # type: ignore[arg-type]
+
+    watch_siem = getattr(inputs, "watch_siem", None)  # live workers: the SIEM's fields on the health line
+    if watch_siem is not None and detected.siem is not None:
+        watch_siem(detected.siem)
     try:
         summary, ids = run_sharded(inputs, workers, args.db, options,
                                    {kind: out for kind, out in outputs.items() if out is not None}, alert_writer, store)
     except WorkerFailed as error:
         raise Fault(args.db, str(error)) from None
     detected.ids |= ids
-    if detected.siem is not None and ids:  # the workers' alerts, each as it ended (a SIEM dedupes by id)
-        detected.siem.alerts([alert for alert in store.alerts() if alert["id"] in ids])
     return summary
 
 
@@ -521,10 +529,10 @@ def _checks(args: argparse.Namespace, baseline: Baseline | None) -> list:
 
 class AlertLog:
     """Alerts as they begin or grow (a grown alert repeats its id): the ``--alerts`` file, one JSON line each in
-    the native or the ECS shape, and the SIEM forwarder."""
+    the native or the ECS shape, and the SIEM forwarder (or, in a worker, its own spooler of the same spool)."""
 
     def __init__(self, out: _Output | None, fmt: str = "native", sensor_name: str = "",
-                 siem: Forwarder | None = None) -> None:
+                 siem: Forwarder | Spooler | None = None) -> None:
         self.out = out
         self.fmt = fmt
         self.sensor_name = sensor_name
@@ -608,6 +616,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    gc.freeze()  # what start-up made (modules, classes, tables) lives to the end: collections need not walk it
     args = build_parser().parse_args(argv)
     handlers = {"analyze": cmd_analyze, "assets": cmd_assets, "alerts": cmd_alerts, "paths": cmd_paths,
                 "policy": cmd_policy, "live": live_command.cmd_live, "report": report_command.cmd_report, **detect_commands.HANDLERS}

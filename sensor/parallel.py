@@ -267,9 +267,11 @@ def _work(k: int, n: int, db: str, options: Options, parts: dict[str, str],
 
 def run_worker(k: int, n: int, db: str, options: Options, parts: dict[str, str],
                alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], results: Any,
-               inputs: Callable[[Pipeline], Iterable[CaptureInput]]) -> None:
+               inputs: Callable[[Pipeline], Iterable[CaptureInput]],
+               on_assets: Callable[[list[str]], None] | None = None) -> None:
     """Worker ``k`` of ``n``: the pipeline over ``inputs(pipeline)``, into its own connection to the database;
-    its result (``add_result``) is put on ``results``."""
+    its result (``add_result``) is put on ``results``. ``on_assets`` hears the keys each of its commits changed
+    (live workers tell the starting process, whose AssetFeed reads the merged rows); None: nobody does."""
     try:
         with ExitStack() as stack:
             store = stack.enter_context(Store.open(db))
@@ -283,7 +285,8 @@ def run_worker(k: int, n: int, db: str, options: Options, parts: dict[str, str],
 
             logs = stack.enter_context(options.logs.part(k)) if options.logs is not None else None
             mine = dataclasses.replace(options, events=files.get("events"), flows=files.get("flows"),
-                                       on_alerts=on_alerts, progress=None, on_assets=None, logs=logs, shard=(k, n))
+                                       on_alerts=on_alerts, progress=None, on_assets=on_assets, logs=logs,
+                                       shard=(k, n))
             pipeline = Pipeline(store, mine)
             summary = pipeline.run_inputs(inputs(pipeline))
         results.put(("ok", k, summary, ids))

@@ -6,10 +6,10 @@
 
 The capture is one more input of ``run_analysis``: the same pipeline, database, outputs, detection and policy
 check as ``analyze``. With ``--workers N`` the kernel shares the frames out by host pair among N processes
-(sensor.live.workers); the output files, --zeek-logs, --siem and --learn-for keep the run in one process, with
-a note. SIGTERM or SIGINT ends the capture; the pipeline then ends its flows, commits and prints the summary, and
-the command exits 0 (a second signal of the same kind is not caught again). SIGUSR1 writes the health line at
-once. The database is committed at least every ``--flush-seconds``, traffic or not.
+(sensor.live.workers), with --siem and --alerts too; --events, --flows, --zeek-logs and --learn-for keep the run
+in one process, with a note. SIGTERM or SIGINT ends the capture; the pipeline then ends its flows, commits and
+prints the summary, and the command exits 0 (a second signal of the same kind is not caught again). SIGUSR1 writes
+the health line at once. The database is committed at least every ``--flush-seconds``, traffic or not.
 """
 from __future__ import annotations
 

@@ -22,8 +22,14 @@ end it does what belongs to the whole run, as for analyze (sensor.parallel.finis
 their neighbours, every MAC weighed on all the workers' evidence, device types and the run record; the caller then
 checks the policy. A worker that fails, or whose interface disappears, stops the others.
 
-The output files (--events, --flows, --alerts), --zeek-logs, --siem and --learn-for keep the run in one process
-(LIVE_ONE_PROCESS): written while capturing, they would need every worker's lines merged as they come.
+--siem runs with the workers: each worker formats its alerts and puts them in the SIEM spool itself, with a
+connection of its own, before the commit that stores them (as one process does); it tells the starting process the
+keys of the assets each commit changed (an ``assets`` message), and the starting process's AssetFeed reads the
+merged rows from the database and spools them; its Forwarder sends what all of them spooled, and its SIEM fields
+are on the health line. --alerts runs with the workers too: each sends the lines its AlertLog writes, and the
+starting process writes them into the file as they come (the policy check's, at the end, after them). The other
+output files (--events, --flows) and --zeek-logs, and --learn-for, keep the run in one process
+(LIVE_ONE_PROCESS): written while capturing, they would need every worker's lines merged in frame order.
 """
 from __future__ import annotations
 
@@ -52,12 +58,11 @@ from sensor.pipeline import Options, Pipeline, Summary, time_outliers
 from sensor.store import Store, StoreBatch
 
 from .capture import LiveCapture, LiveCaptureError
-from .command import announce, flush_when_idle, watch
+from .command import announce, flush_when_idle, siem_health, watch
 from .fanout import NEW_GROUP
 from .health import Health
 
-LIVE_ONE_PROCESS = {**ONE_PROCESS, "events": "--events", "flows": "--flows", "alerts": "--alerts",
-                    "zeek_logs": "--zeek-logs", "siem": "--siem"}
+LIVE_ONE_PROCESS = {**ONE_PROCESS, "events": "--events", "flows": "--flows", "zeek_logs": "--zeek-logs"}
 HEALTH_PUSH_SECONDS = 0.5  # how often a worker sends its health fields
 WAIT_SECONDS = 0.25  # the supervisor's longest sleep: signals and the health timer are seen this often
 START_SECONDS = 30.0  # a worker not capturing by then fails the run
@@ -122,6 +127,10 @@ class FanoutCapture:
         health.add(lambda: {"worker_packets": ",".join(str(self.latest.get(k, {}).get("packets", 0))
                                                        for k in range(n))})
 
+    def watch_siem(self, siem: Any) -> None:
+        """The SIEM forwarder's fields on the health line (it runs in this process; the workers spool)."""
+        self.health.add(lambda: siem_health(siem))
+
     def __iter__(self) -> Iterator[LiveCapture]:
         raise RuntimeError("live --workers runs through sensor.parallel.run_sharded, not as one input")
 
@@ -133,10 +142,11 @@ class FanoutCapture:
                     alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]],
                     store: Store) -> tuple[Summary, set[str]]:
         """Capture with ``n`` workers into ``db`` until stopped; the run's summary and its alerts' ids."""
-        if outputs:
-            raise ValueError(f"live --workers writes no {', '.join(outputs)} (LIVE_ONE_PROCESS)")
+        others = sorted(set(outputs) - {"alerts"})
+        if others:
+            raise ValueError(f"live --workers writes no {', '.join(others)} (LIVE_ONE_PROCESS)")
         started, clock = time.time(), time.perf_counter()
-        run = _Run(self, n, db, options, alert_writer, store)
+        run = _Run(self, n, db, options, alert_writer, store, outputs.get("alerts"))
         try:
             run.start()
             run.wait(lambda: len(run.results) == len(run.procs))
@@ -162,9 +172,11 @@ class _Run:
     """The workers of one run, and what they said."""
 
     def __init__(self, capture: FanoutCapture, n: int, db: str, options: Options,
-                 alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], store: Store) -> None:
+                 alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], store: Store,
+                 alerts_out: IO[str] | None = None) -> None:
         self.capture, self.n, self.db, self.options, self.alert_writer = capture, n, db, options, alert_writer
         self.store = store
+        self.alerts_out = alerts_out  # the --alerts file: the workers send its lines, this process writes them
         self.macs_weighed = time.monotonic()
         self.ctx = multiprocessing.get_context("fork")
         self.inbox: Any = self.ctx.Queue()
@@ -187,7 +199,8 @@ class _Run:
             try:
                 proc = self.ctx.Process(target=_work, name=f"otsensor live worker {k}",
                                         args=(k, self.n, self.group, self.capture.setup, self.db, self.options,
-                                              self.alert_writer, self.inbox, self.go), daemon=True)
+                                              self.alert_writer, self.inbox, self.go, self.alerts_out is not None),
+                                        daemon=True)
                 proc.start()
             finally:
                 signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
@@ -257,6 +270,12 @@ class _Run:
             self.ready[k] = message[2]
         elif kind == "health":
             self.capture.latest[k] = message[2]
+        elif kind == "assets":  # keys a worker's commit changed: the run's AssetFeed reads the merged rows
+            if self.options.on_assets is not None:
+                self.options.on_assets(message[2])
+        elif kind == "alerts":  # lines of the --alerts file, as the worker's AlertLog wrote them
+            if self.alerts_out is not None:
+                self.alerts_out.write(message[2])
         elif kind == "end":
             first, last, weirds, failed = message[2:]
             self.ends[k] = (first, last, weirds)
@@ -280,7 +299,8 @@ class _Run:
 
 
 def _work(k: int, n: int, group: int, setup: _Setup, db: str, options: Options,
-          alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], inbox: Any, go: Any) -> None:
+          alert_writer: Callable[[IO[str] | None], Callable[[list[dict]], None]], inbox: Any, go: Any,
+          alerts_file: bool) -> None:
     """Worker ``k``: join the fanout group, wait for the others, then the pipeline on its share until stopped."""
     die_with_parent()
     capture = LiveCapture(setup.interface, setup.bpf, promiscuous=setup.promiscuous, fanout=group)
@@ -299,7 +319,26 @@ def _work(k: int, n: int, group: int, setup: _Setup, db: str, options: Options,
         pass
     capture.release()
     inbox.put(("ready", k, capture.describe()))
-    run_worker(k, n, db, options, {}, alert_writer, inbox, lambda pipeline: _inputs(pipeline, capture, k, inbox))
+    on_assets = (lambda keys: inbox.put(("assets", k, keys))) if options.on_assets is not None else None
+    writer = (lambda _part: alert_writer(_InboxLines(inbox, k))) if alerts_file else alert_writer  # type: ignore[arg-type]
+    run_worker(k, n, db, options, {}, writer, inbox, lambda pipeline: _inputs(pipeline, capture, k, inbox),
+               on_assets)
+
+
+class _InboxLines:
+    """A worker's part of the --alerts file: the lines its AlertLog writes (native or ECS, as one process's) go to
+    the starting process, which writes them into the file as they come."""
+
+    def __init__(self, inbox: Any, k: int) -> None:
+        self.inbox, self.k = inbox, k
+
+    def write(self, text: str) -> int:
+        if text:
+            self.inbox.put(("alerts", self.k, text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        self.write("".join(lines))
 
 
 def _inputs(pipeline: Pipeline, capture: LiveCapture, k: int, inbox: Any) -> Iterator[_Timed]:

@@ -10,7 +10,12 @@ the program the kernel runs) gives it, so every frame between two hosts went to 
 frames; the summed packet count is the pcap's; the live inventory and alerts equal `otsensor analyze` of the pcap
 once each worker's frame numbers are put back to the pcap's (and but for the input names and times within a
 millisecond, as test_live_mirror allows); the health line counts two workers and sums their counters; SIGTERM ends
-every process with exit 0 within seconds; s0 transmitted nothing. Needs root (namespaces, tc, tcpdump).
+every process with exit 0 within seconds; s0 transmitted nothing. The run also forwards with ``--siem`` to a real
+rsyslog in the sensor's namespace (its loopback): the workers spool their alerts, the starting process spools the
+assets their commits changed; every alert id and every asset of the database reaches rsyslog, assets and alerts
+already while capturing, and the health line carries the SIEM's fields. With ``--alerts`` the workers send their
+lines to the starting process, which writes the file: it holds every alert of the database. Needs root (namespaces, tc, tcpdump) and
+rsyslogd.
 """
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from pathlib import Path
 
 import pytest
 from helpers import REPO_ROOT
+from siem_driver import RSYSLOGD, Rsyslog, rsyslog_missing
 from test_live_mirror import (  # offline: the fixture, `otsensor analyze` of this module's pcap
     STACKS,
     Mirror,
@@ -47,12 +53,48 @@ from test_live_mirror import pytestmark as _needs_root
 from sensor.capture.source import open_inputs
 from sensor.live.fanout import member
 
-pytestmark = _needs_root
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "sinks"))
+from siem_parsers import parse_cef  # noqa: E402
+
+pytestmark = [_needs_root, pytest.mark.skipif(rsyslog_missing() is not None, reason=str(rsyslog_missing()))]
 WORKERS = 2
 PLCS = ["10.77.0.1", "10.77.0.3", "10.77.0.5"]  # PLCS[0] and HMIS[0] are test_live_mirror's build() addresses
 HMIS = ["10.77.0.2", "10.77.0.4", "10.77.0.6", "10.77.0.8"]
 PAIRS = [(hmi, PLCS[i % 3]) for i, hmi in enumerate(HMIS)] + [(hmi, PLCS[(i + 1) % 3]) for i, hmi in enumerate(HMIS)]
 TWICE = PAIRS[0]  # a second connection at the same time: another 5-tuple, the same pair
+
+
+class NamespaceRsyslog(Rsyslog):
+    """The test's rsyslogd inside the sensor's namespace, listening on its loopback, where ``otsensor live`` is."""
+
+    def __init__(self, folder: Path, mirror: Mirror) -> None:
+        super().__init__(folder)
+        self.mirror = mirror
+
+    def start(self, timeout: float = 15.0) -> None:
+        assert RSYSLOGD is not None
+        log = open(self.folder / "rsyslogd.log", "ab")
+        self.proc = subprocess.Popen(self.mirror.exec("sensor", RSYSLOGD, "-n", "-f", str(self.conf), "-i",
+                                                      str(self.pidfile)),
+                                     stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+        log.close()
+        self.mirror.procs.append(self.proc)
+        deadline = time.monotonic() + timeout
+        while not self.pidfile.exists():  # written once its inputs listen
+            assert self.proc.poll() is None and time.monotonic() < deadline, self.log_text()[-2000:]
+            time.sleep(0.02)
+
+
+def cef(messages: list[dict]) -> list[tuple[list[str], dict[str, str]]]:
+    return [parse_cef(m["msg"].lstrip("\ufeff")) for m in messages if m["msg"].lstrip("\ufeff").startswith("CEF:")]
+
+
+def siem_alert_ids(messages: list[dict]) -> set[str]:
+    return {ext["externalId"] for header, ext in cef(messages) if header[4] != "asset"}
+
+
+def siem_assets(messages: list[dict]) -> set[str]:
+    return {ext["cs6"] for header, ext in cef(messages) if header[4] == "asset"}
 
 
 def names() -> list[str]:
@@ -65,8 +107,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
     mirror = Mirror({role: f"otlw{os.getpid() % 100000}-{role}" for role in ("plc", "hmi", "sensor")})
     out: dict = {"tmp": tmp}
+    siem = NamespaceRsyslog(tmp / "rsyslog", mirror)
     try:
         build(mirror)
+        siem.start()
         for ns, dev, addresses in (("plc", "p0", PLCS[1:]), ("hmi", "h0", HMIS[1:])):
             for address in addresses:
                 run("ip", "-n", mirror.ns[ns], "addr", "add", f"{address}/24", "dev", dev)
@@ -81,7 +125,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
                                         "-w", str(pcap)], tmp / "tcpdump.err")
         wait_for(tmp / "tcpdump.err", "listening on", 15, dump)
         live = start(mirror, "sensor", live_argv(tmp / "live.db", "--workers", str(WORKERS), "--health-every", "1",
-                                                 "--flush-seconds", "1"),
+                                                 "--flush-seconds", "1", "--siem", siem.url,
+                                                 "--alerts", str(tmp / "alerts.jsonl")),
                      tmp / "live.err", stdout=(tmp / "live.out").open("w"), cwd=REPO_ROOT, env=env)
         out["start"] = wait_for(tmp / "live.err", "^live: capturing.*$", 60, live)
         out["worker_pids"] = children(live.pid)
@@ -95,6 +140,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
             _, err = client.communicate(timeout=60)
             assert client.returncode == 0, err[-2000:]
 
+        # While capturing: the workers' alerts, and the assets their commits changed, reach the SIEM.
+        out["siem_while_capturing"] = siem.wait_for(lambda ms: siem_alert_ids(ms) and siem_assets(ms), 15)
         time.sleep(1.5)  # a health line after the traffic
         live.send_signal(signal.SIGUSR1)
         out["usr1_line"] = wait_for(tmp / "live.err", r"^health reason=signal .*$", 5, live)
@@ -106,7 +153,10 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> dict:
         out["tx_delta"] = mirror.counter("tx_packets") - tx_before
         out["out"], out["err"] = (tmp / "live.out").read_text(), (tmp / "live.err").read_text()
         out["pcap"] = pcap
+        sent = re.search(r"^health reason=final .*siem_sent=(\d+)", out["err"], re.MULTILINE)
+        out["siem"] = siem.wait_for(lambda ms: sent is not None and len(ms) >= int(sent.group(1)), 10)
     finally:
+        siem.stop()
         teardown(mirror)
     return out
 
@@ -269,9 +319,37 @@ def test_health_lines_sum_the_workers(session) -> None:
     signal_line = health(session["usr1_line"])
     assert set(signal_line) == set(final), "the same fields"
     assert int(signal_line["packets"]) > 0
+    assert {"spool_backlog", "siem_sent", "siem_dropped", "siem_connected"} <= set(final), lines[-1]
+    assert int(signal_line["siem_sent"]) > 0 and signal_line["siem_connected"] == "true", session["usr1_line"]
+    assert final["spool_backlog"] == "0" and final["siem_dropped"] == "0", lines[-1]
+    assert int(final["siem_sent"]) == len(session["siem"]), "each record sent once: no duplicate without a fault"
+
+
+def test_every_alert_and_asset_of_the_database_reached_the_siem(session, otsensor) -> None:
+    live_db = session["tmp"] / "live.db"
+    alerts, assets = listing(otsensor, "alerts", live_db), listing(otsensor, "assets", live_db)
+    assert alerts and {a["ip"] for a in assets} >= set(PLCS + HMIS)
+    assert siem_alert_ids(session["siem"]) == {a["id"] for a in alerts}
+    assert siem_assets(session["siem"]) == {a["ip"] or a["mac"] for a in assets}
+    assert "runs in one process" not in session["err"]
+    assert re.search(r"^siem +\d+ records sent to tcp://127\.0\.0\.1:\d+, 0 waiting", session["out"], re.MULTILINE), \
+        session["out"]
+    # While capturing, not only at the end: the workers spooled alerts, the starting process the changed assets.
+    while_capturing = session["siem_while_capturing"]
+    assert siem_alert_ids(while_capturing) and siem_assets(while_capturing), while_capturing[-5:]
 
 
 def test_the_sensor_interface_transmitted_nothing(session) -> None:
     assert session["tx_delta"] == 0
     final = next(line for line in session["err"].splitlines() if line.startswith("health reason=final"))
     assert "if_tx_packets=0" in final.split(), final
+
+
+def test_the_alerts_file_has_every_alert_the_workers_raised(session, otsensor) -> None:
+    lines = (session["tmp"] / "alerts.jsonl").read_text().splitlines()
+    written = [json.loads(line) for line in lines]  # whole lines: each worker's are written as one piece
+    stored = listing(otsensor, "alerts", session["tmp"] / "live.db")
+    assert {a["id"] for a in written} == {a["id"] for a in stored}
+    last = {a["id"]: a for a in written}  # a grown alert is written again: its last copy is the stored one
+    by_id = {a["id"]: a for a in stored}
+    assert all(last[i]["rule"] == by_id[i]["rule"] and last[i]["count"] == by_id[i]["count"] for i in by_id)

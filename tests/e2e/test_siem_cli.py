@@ -47,7 +47,7 @@ def alert_ids(server: Rsyslog) -> set[str]:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_policy_run_sends_every_alert_and_asset_as_cef(tmp_path, workers: int) -> None:
-    """With workers too: their alerts go to the SIEM once they are done, each as it ended."""
+    """With workers too: each worker spools its alerts as it raises them, the starting process sends them."""
     server = Rsyslog(tmp_path / "rsyslog", tcp_port=free_port())
     server.start()
     try:
@@ -110,8 +110,14 @@ def long_plant(path: Path) -> Path:
     return write_pcap(path, frames)
 
 
-def test_a_killed_sensor_resumed_sends_every_alert(tmp_path) -> None:
-    capture = long_plant(tmp_path / "long.pcap")
+@pytest.fixture(scope="module")
+def long_capture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``long_plant``, made once for the tests that kill a run midway (it takes seconds to build)."""
+    return long_plant(tmp_path_factory.mktemp("long") / "long.pcap")
+
+
+def test_a_killed_sensor_resumed_sends_every_alert(tmp_path, long_capture: Path) -> None:
+    capture = long_capture
     server = Rsyslog(tmp_path / "rsyslog", tcp_port=free_port())
     server.start()
     db = tmp_path / "long.db"
@@ -139,6 +145,54 @@ def test_a_killed_sensor_resumed_sends_every_alert(tmp_path) -> None:
         assert not missing, f"{len(missing)} of {len(expected)} alerts never arrived"
     finally:
         server.stop()
+
+
+def spooled_alert_ids(spool: Path) -> set[str]:
+    """The alert ids in the records of a spool file, read as a file (no sender opens it)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{spool}?mode=ro", uri=True) as db:
+        rows = [bytes(data).decode() for (data,) in db.execute("SELECT data FROM records")]
+    ids = set()
+    for row in rows:
+        header, ext = parse_cef(row[row.index("CEF:"):])
+        if header[4] != "asset":
+            ids.add(ext["externalId"])
+    return ids
+
+
+def test_a_killed_run_with_workers_has_every_stored_alert_in_its_spool(tmp_path, long_capture: Path) -> None:
+    """``analyze --workers 2`` killed -9 mid-run, its SIEM down: every alert a worker committed to the database is
+    in the spool (each worker spools before it commits), for the next run to send."""
+    import sqlite3
+
+    capture = long_capture
+    db, port = tmp_path / "long.db", free_port()
+    args = ["analyze", str(capture), "--db", str(db), "--no-progress", "--batch-frames", "20", "--workers", "2",
+            "--siem", f"tcp://127.0.0.1:{port}"]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    sensor = subprocess.Popen([*otsensor_argv(), *args], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+
+    def stored_ids() -> set[str]:
+        if not db.exists():
+            return set()
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+                return {i for (i,) in con.execute("SELECT id FROM alerts")}
+        except sqlite3.OperationalError:  # not created yet
+            return set()
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and sensor.poll() is None and len(stored_ids()) < 5:
+        time.sleep(0.01)
+    assert sensor.poll() is None, "the run ended before it could be killed: make the capture longer"
+    sensor.send_signal(signal.SIGKILL)  # the workers die with it (PR_SET_PDEATHSIG)
+    sensor.wait()
+    time.sleep(0.5)
+    committed = stored_ids()
+    assert 5 <= len(committed) < 40
+    assert committed <= spooled_alert_ids(Path(f"{db}.spool"))  # the next run sends them (test above: resend)
 
 
 def test_a_bad_siem_setting_stops_the_run_before_anything_is_written(tmp_path) -> None:

@@ -7,6 +7,10 @@ backoff (0.5 s doubling to 30 s) and the spool grows, bounded, dropping the olde
 ``close(timeout)`` drains for at most ``timeout`` seconds and leaves the rest in the spool; the next process
 that opens the same spool sends it first. Duplicates are possible (a batch whose acknowledgement was lost is
 sent again), so every record carries a stable id: the alert id, or the asset key plus a content hash.
+
+The formatting and the put are a ``Spooler``'s; with ``--workers N`` each worker opens one of its own over the
+same spool file (``Forwarder.producer``), and the one Forwarder's thread, in the process that started them,
+sends what any of them put: it looks at an empty spool every ``IDLE_POLL_S``.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sensor.sinks.siem.cef import alert_to_cef, asset_to_cef
@@ -32,6 +37,7 @@ FORMATS = ("cef", "leef", "json")
 BACKOFF_INITIAL_S = 0.5
 BACKOFF_MAX_S = 30.0
 BATCH = 200  # records per send: one syscall and one spool transaction per batch
+IDLE_POLL_S = 0.2  # an empty spool is looked at this often: workers' records are seen this soon
 
 
 # Per format: how an alert and how an asset become text (``json`` and ``ecs`` are the same ECS JSON line).
@@ -45,9 +51,13 @@ _FORMATTERS["ecs"] = _FORMATTERS["json"]
 
 
 def _formatter(fmt: str, which: int) -> Callable[..., str]:
+    _check_format(fmt)
+    return _FORMATTERS[fmt][which]
+
+
+def _check_format(fmt: str) -> None:
     if fmt not in _FORMATTERS:
         raise ValueError(f"unknown SIEM format {fmt!r}: use cef, leef or json")
-    return _FORMATTERS[fmt][which]
 
 
 def format_alert(alert: dict, fmt: str, sensor_name: str, version: str = VERSION) -> str:
@@ -60,39 +70,22 @@ def format_asset(asset: dict, fmt: str, sensor_name: str, version: str = VERSION
     return _formatter(fmt, 1)(asset, sensor_name, version)
 
 
-class Forwarder:
-    """Spool-backed, at-least-once delivery of alerts and assets to one syslog receiver."""
+class Spooler:
+    """The pipeline's side of forwarding: each alert or asset formatted into a finished RFC 5424 message and put
+    in the spool, never waiting for the network. A Forwarder has one over its own spool; a worker process of
+    ``--workers N`` opens its own (``ProducerSettings.open``) over the same file, so that its alerts are on disk
+    before the commit that stores them, as one process's are, while the Forwarder of the process that started it
+    sends."""
 
-    def __init__(self, url: str, fmt: str, sensor_name: str, spool_path: str | os.PathLike, *,
-                 ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None,
-                 max_spool_bytes: int = DEFAULT_MAX_BYTES, facility: int = DEFAULT_FACILITY, timeout: float = 5.0,
-                 batch: int = BATCH, backoff_initial: float = BACKOFF_INITIAL_S, backoff_max: float = BACKOFF_MAX_S,
-                 version: str = VERSION) -> None:
-        if fmt not in FORMATS and fmt != "ecs":
-            raise ValueError(f"unknown SIEM format {fmt!r}: use cef, leef or json")
-        self._udp = parse_url(url)[0] == "udp"  # a bad URL fails here, in the caller, not later in the thread
-        for name, path in (("CA file", ca_file), ("certificate", cert_file), ("key", key_file)):
-            if path is not None and not os.path.isfile(path):
-                raise FileNotFoundError(f"SIEM TLS {name} not found: {path}")
-        self.url, self.fmt, self.sensor_name, self.version = url, fmt, sensor_name, version
-        self.facility, self.timeout, self.batch = facility, timeout, max(1, batch)
-        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
-        self._connect = lambda: open_transport(url, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
-                                        timeout=timeout)
-        self.spool = Spool(spool_path, max_spool_bytes)
-        self._transport: Transport | None = None
+    def __init__(self, spool: Spool, fmt: str, sensor_name: str, *, facility: int = DEFAULT_FACILITY,
+                 version: str = VERSION, on_put: Callable[[], None] | None = None) -> None:
+        _check_format(fmt)
+        self.spool, self.fmt, self.sensor_name = spool, fmt, sensor_name
+        self.facility, self.version = facility, version
+        self.on_put = on_put  # the sender's wake-up, when it is in this process
+        self.format_errors = 0
+        self.closed = False
         self._state = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._retry_now = threading.Event()  # cuts a backoff short: on close, and when asked to flush
-        self._closed = False
-        self.sent = self.retries = self.format_errors = self.truncated = 0
-        self.last_error: str | None = None
-        self.last_sent_at: float | None = None
-        self._thread = threading.Thread(target=self._run, name="siem-forwarder", daemon=True)
-        self._thread.start()
-
-    # --- the pipeline side: never blocks on the network ----------------------------------------------
 
     def alerts(self, alerts: list[dict]) -> None:
         """Format and spool alerts; returns once they are on disk."""
@@ -127,14 +120,93 @@ class Forwarder:
         log.exception("SIEM: cannot format record %.200s", json.dumps(record, default=str))
 
     def _put(self, messages: list[bytes | None]) -> None:
-        if self._closed:
-            raise RuntimeError("Forwarder is closed")
+        if self.closed:
+            raise RuntimeError("SIEM spooler is closed")
         records = [m for m in messages if m is not None]
         if records:
             dropped = self.spool.put(records)
             if dropped:
                 log.warning("SIEM spool full: dropped the %d oldest records", dropped)
-            self._wake.set()
+            if self.on_put is not None:
+                self.on_put()
+
+    def close(self) -> None:
+        self.closed = True
+        self.spool.close()
+
+
+@dataclass(frozen=True)
+class ProducerSettings:
+    """What a worker process needs to spool as its Forwarder's process does: the spool file, its limit and the
+    records' format. Plain values: it crosses a fork, and ``open`` is called after it, in the worker."""
+
+    path: str
+    max_bytes: int
+    fmt: str
+    sensor_name: str
+    facility: int
+    version: str
+
+    def open(self) -> Spooler:
+        """A Spooler with a connection of its own to the spool, putting only (the Forwarder sends)."""
+        return Spooler(Spool(self.path, self.max_bytes, send=False), self.fmt, self.sensor_name,
+                       facility=self.facility, version=self.version)
+
+
+class Forwarder:
+    """Spool-backed, at-least-once delivery of alerts and assets to one syslog receiver: a Spooler, and the
+    thread that sends what any process spooled."""
+
+    def __init__(self, url: str, fmt: str, sensor_name: str, spool_path: str | os.PathLike, *,
+                 ca_file: str | None = None, cert_file: str | None = None, key_file: str | None = None,
+                 max_spool_bytes: int = DEFAULT_MAX_BYTES, facility: int = DEFAULT_FACILITY, timeout: float = 5.0,
+                 batch: int = BATCH, backoff_initial: float = BACKOFF_INITIAL_S, backoff_max: float = BACKOFF_MAX_S,
+                 version: str = VERSION) -> None:
+        _check_format(fmt)
+        self._udp = parse_url(url)[0] == "udp"  # a bad URL fails here, in the caller, not later in the thread
+        for name, path in (("CA file", ca_file), ("certificate", cert_file), ("key", key_file)):
+            if path is not None and not os.path.isfile(path):
+                raise FileNotFoundError(f"SIEM TLS {name} not found: {path}")
+        self.url, self.fmt, self.sensor_name, self.version = url, fmt, sensor_name, version
+        self.facility, self.timeout, self.batch = facility, timeout, max(1, batch)
+        self.backoff_initial, self.backoff_max = backoff_initial, backoff_max
+        self._connect = lambda: open_transport(url, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
+                                        timeout=timeout)
+        self.spool = Spool(spool_path, max_spool_bytes)
+        self._transport: Transport | None = None
+        self._state = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._retry_now = threading.Event()  # cuts a backoff short: on close, and when asked to flush
+        self._closed = False
+        self._final: dict | None = None  # the health at close, what the run's last health line reports
+        self.spooler = Spooler(self.spool, fmt, sensor_name, facility=facility, version=version,
+                               on_put=self._wake.set)
+        self.sent = self.retries = self.truncated = 0
+        self.last_error: str | None = None
+        self.last_sent_at: float | None = None
+        self._thread = threading.Thread(target=self._run, name="siem-forwarder", daemon=True)
+        self._thread.start()
+
+    # --- the pipeline side: never blocks on the network ----------------------------------------------
+
+    def alerts(self, alerts: list[dict]) -> None:
+        """Format and spool alerts; returns once they are on disk."""
+        self.spooler.alerts(alerts)
+
+    def assets(self, assets: list[dict]) -> None:
+        """Format and spool asset records; returns once they are on disk."""
+        self.spooler.assets(assets)
+
+    @property
+    def format_errors(self) -> int:
+        """Records of this process that could not be formatted (a worker's are logged by the worker)."""
+        return self.spooler.format_errors
+
+    def producer(self) -> ProducerSettings:
+        """How another process (a worker, after fork) spools into this Forwarder's spool for it to send."""
+        return ProducerSettings(str(self.spool.path), self.spool.max_bytes, self.fmt, self.sensor_name,
+                                self.facility, self.version)
 
     # --- the sender thread -----------------------------------------------------------------------------
 
@@ -144,7 +216,7 @@ class Forwarder:
             try:
                 batch = self.spool.peek(self.batch)
                 if not batch:
-                    self._wake.wait(1.0)
+                    self._wake.wait(IDLE_POLL_S)  # woken by this process's puts; other processes' are polled
                     self._wake.clear()
                     continue
                 if self._transport is None:
@@ -185,17 +257,20 @@ class Forwarder:
     # --- status and shutdown ---------------------------------------------------------------------------
 
     def health(self) -> dict:
-        """What an operator watches: sent, backlog, dropped, retries, connection state, last error."""
-        count, size = self.spool.backlog()
+        """What an operator watches: sent, backlog, dropped, retries, connection state, last error. Once
+        closed, as it was at the close."""
+        if self._final is not None:
+            return dict(self._final)
+        counters = self.spool.counters()  # one read: what waits, from every process that spools here
         with self._state:
             return {
                 "url": self.url,
                 "format": self.fmt,
                 "connected": self._transport is not None,
                 "sent": self.sent,
-                "backlog": count,
-                "backlog_bytes": size,
-                "dropped": self.spool.dropped,
+                "backlog": counters["count"],
+                "backlog_bytes": counters["bytes"],
+                "dropped": counters["dropped"],
                 "retries": self.retries,
                 "format_errors": self.format_errors,
                 "truncated": self.truncated,
@@ -220,6 +295,7 @@ class Forwarder:
             return
         self.flush(timeout)
         self._closed = True
+        self.spooler.closed = True
         self._stop.set()
         self._wake.set()
         self._retry_now.set()
@@ -230,7 +306,8 @@ class Forwarder:
                 transport.abort()  # a send blocked on a receiver that does not read
         self._thread.join(self.timeout + 1)
         self._drop_transport()
-        left, _ = self.spool.backlog()
+        self._final = self.health()
+        left = self._final["backlog"]
         if left:
             log.warning("SIEM: %d records left in the spool %s, sent by the next run", left, self.spool.path)
         self.spool.close()

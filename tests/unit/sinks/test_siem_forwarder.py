@@ -184,3 +184,36 @@ def test_bad_arguments_fail_in_the_caller(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         format_alert(POLICY_ALERT, "xml", "s")
     assert format_asset(ASSET, "ecs", "s") == format_asset(ASSET, "json", "s")
+
+
+def _worker_spools(settings, first: int, count: int) -> None:
+    """A worker process: its own Spooler over the Forwarder's spool, opened after fork, as a worker's is."""
+    spooler = settings.open()
+    for n in range(first, first + count):
+        spooler.alerts([alert(n)])
+    spooler.assets([dict(ASSET, ip=f"10.9.0.{first // 10}")])
+    spooler.close()
+
+
+def test_workers_spool_and_the_forwarder_sends_it_all(tmp_path: Path) -> None:
+    """Two worker processes put into the spool the Forwarder sends from; it notices their records unwoken."""
+    import multiprocessing
+
+    receiver = Receiver().start()
+    fwd = Forwarder(f"tcp://127.0.0.1:{receiver.port}", "cef", "sensor-1", tmp_path / "s.spool", **FAST)
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_worker_spools, args=(fwd.producer(), first, 30)) for first in (0, 100)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+        assert worker.exitcode == 0
+    got = receiver.wait_for(62, timeout=10)
+    assert fwd.flush(10)
+    assert ids([m for m in got if b" alert - " in m]) == {f"a{n:04d}" for n in [*range(30), *range(100, 130)]}
+    assert sum(b" asset - " in m for m in got) == 2 and len(got) == 62
+    health = fwd.health()
+    assert health["sent"] == 62 and health["backlog"] == 0 and health["format_errors"] == 0
+    fwd.close(2)
+    assert fwd.health()["sent"] == 62, "the health at close stays readable: the run's last health line"
+    receiver.stop()
