@@ -34,22 +34,29 @@ class Dispatcher:
         """``extra_ports``: protocol name -> more (transport, port) pairs to decode it on (``--decode-as``)."""
         self.specs = specs
         self.ports = {spec.name: spec.ports | extra_ports.get(spec.name, frozenset()) for spec in specs}
+        # Looked up per flow (a flood brings a million): the first spec, in registry order, on each port, and the
+        # specs that probe with their transports, built once
+        self._first_on: dict[tuple[str, int], int] = {}
+        for rank, spec in enumerate(specs):
+            for pair in self.ports[spec.name]:
+                self._first_on.setdefault(pair, rank)
+        self._probers = [(spec, spec.transports) for spec in specs if spec.probe is not None]
 
     @property
     def service_ports(self) -> frozenset[int]:
         return frozenset(port for pairs in self.ports.values() for _, port in pairs)
 
     def assign(self, fb: FlowBatch) -> None:
+        none = len(self.specs)
         for flow in fb.new_flows:
-            for spec in self.specs:
-                ports = self.ports[spec.name]
-                on_resp, on_init = (flow.transport, flow.resp_port) in ports, (flow.transport, flow.init_port) in ports
-                if on_resp or on_init:
-                    # the service port marks the server, even when that side opened the connection
-                    flow.dissect_as(spec.name, 1 if on_resp else 0)
-                    port = (flow.transport, flow.resp_port if on_resp else flow.init_port)
-                    flow.by_probe = port in spec.shared_ports  # another protocol's bytes give it back
-                    break
+            resp, init = (flow.transport, flow.resp_port), (flow.transport, flow.init_port)
+            on_resp, on_init = self._first_on.get(resp, none), self._first_on.get(init, none)
+            rank = min(on_resp, on_init)  # the first spec on either port; on both, the responder's port wins
+            if rank < none:
+                spec = self.specs[rank]
+                # the service port marks the server, even when that side opened the connection
+                flow.dissect_as(spec.name, 1 if rank == on_resp else 0)
+                flow.by_probe = (resp if rank == on_resp else init) in spec.shared_ports  # another's bytes give it back
             flow.begin_held()
         undecided = [g for g, f in enumerate(fb.flows) if f.protocol is None and f.probes < MAX_PROBES]
         if not undecided:
@@ -67,9 +74,8 @@ class Dispatcher:
             start, size = int(fb.packets.payload_off[row]), int(fb.packets.payload_len[row])
             payload = data[start:start + size].tobytes()
             votes = flow.votes = flow.votes if flow.votes is not None else {}
-            for spec in self.specs:
-                if (flow.transport not in spec.transports or spec.probe is None
-                        or votes.get(spec.name, 0) < 0):
+            for spec, transports in self._probers:
+                if flow.transport not in transports or votes.get(spec.name, 0) < 0:
                     continue
                 verdict = spec.probe(payload)
                 if verdict is Verdict.REJECT:

@@ -224,7 +224,7 @@ class FlowTable:
         attempt = self._attempts(ip, group, first, src_gt, missing, slots, key_hash)
         promoted = np.flatnonzero(missing & (slots >= 0) & ~attempt)
         born = np.flatnonzero(missing & (slots < 0))  # new this batch: ids in capture order, attempts too
-        born = born[np.argsort(first[born], kind="stable")]
+        born = born[np.argsort(first[born])]  # first rows are distinct: no ties to keep in order
         ids = np.zeros(groups, np.int64)
         ids[born] = self._next_id + 1 + np.arange(len(born))
         self._next_id += len(born)
