@@ -75,6 +75,19 @@ def ports_of(packed: bytes) -> list[int]:
     return np.flatnonzero(np.unpackbits(_bits(packed), bitorder="little")).tolist()
 
 
+def port_summary(packed: bytes, lowest: int) -> tuple[int, list[int]]:
+    """How many ports a map holds, and the ``lowest`` first of them: a scanner's map can hold tens of thousands,
+    which listing whole (``ports_of``) would cost for every asset read."""
+    if not packed:
+        return 0, []
+    bits = _bits(packed)
+    used = np.flatnonzero(bits)  # bytes with a port
+    through = np.cumsum(np.bitwise_count(bits[used]))
+    enough = used[:int(np.searchsorted(through, lowest)) + 1]  # the bytes that hold the lowest ports
+    ports = (enough[:, None] * 8 + np.arange(8))[np.unpackbits(bits[enough][:, None], axis=1, bitorder="little") == 1]
+    return int(through[-1]) if len(through) else 0, ports[:lowest].tolist()
+
+
 def or_maps(stored: bytes | None, incoming: bytes | None) -> bytes:
     """Port maps merge by OR: a port tried in either was tried."""
     if not stored or not incoming:

@@ -8,7 +8,7 @@ from typing import Any
 from protocols.modbus.codes import function_name
 from sensor.inventory import timing
 from sensor.inventory.model import AssetDelta, CommunicationDelta, NameDelta, PointDelta, PollStats, Service
-from sensor.inventory.scans import ScanDelta, or_maps, ports_of
+from sensor.inventory.scans import ScanDelta, or_maps, port_summary
 
 from .batch import FileCheckpoint
 from .merge import Merge, TableSpec, add, add_counts, add_known, earliest, identities, keep_first, union
@@ -196,10 +196,9 @@ SCAN_PORTS_SHOWN = 32
 
 def scan_json(row: dict[str, Any]) -> dict[str, Any]:
     """A scans row as the asset shows it: the port map becomes a count and the lowest ports."""
-    ports = ports_of(row["ports"])
+    count, lowest = port_summary(row["ports"], SCAN_PORTS_SHOWN)
     return {"transport": row["transport"], "first_seen": row["first_seen"], "last_seen": row["last_seen"],
-            "attempts": row["attempts"], "targets": row["targets"], "ports": len(ports),
-            "ports_tried": ports[:SCAN_PORTS_SHOWN]}
+            "attempts": row["attempts"], "targets": row["targets"], "ports": count, "ports_tried": lowest}
 
 
 def weird_row(code_file: tuple[str, str], count_first: tuple[int, int]) -> dict[str, Any]:

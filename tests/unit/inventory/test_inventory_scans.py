@@ -7,12 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from sensor.capture import LINKTYPE_ETHERNET
-from sensor.inventory.scans import ScanBook, or_maps, port_map, ports_of
+from sensor.inventory.scans import ScanBook, or_maps, port_map, port_summary, ports_of
 from sensor.pipeline import Options, Pipeline
 from sensor.store import Store
 
@@ -110,3 +112,10 @@ def test_a_target_seen_again_is_not_counted_twice_and_port_maps_merge():
     assert (delta.source, delta.attempts, delta.targets, delta.port_list()) == (SCANNER, 5, 4, [80, 102, 502])
     assert ports_of(or_maps(delta.ports, port_map(np.array([7, 80])))) == [7, 80, 102, 502]
     assert len(delta.ports) < 100
+
+
+@given(st.lists(st.integers(0, 65535), max_size=300), st.integers(1, 40))
+def test_a_port_summary_is_the_count_and_the_lowest_of_the_list(ports: list[int], lowest: int) -> None:
+    packed = port_map(np.array(ports, dtype=np.int64))
+    listed = ports_of(packed)
+    assert port_summary(packed, lowest) == (len(listed), listed[:lowest])
