@@ -72,9 +72,11 @@ def _link_layer(fb: FrameBatch, macs: bool = True) -> tuple[np.ndarray, np.ndarr
         et = u16(data, base + 12)
         off = base + 14
         for _ in range(2):  # 802.1Q, then QinQ
-            tagged = ok & one_of(et, VLAN_TPIDS) & (off + 4 <= end)
-            et = np.where(tagged, u16(data, off + 2), et)
-            off = np.where(tagged, off + 4, off)
+            tagged = np.flatnonzero(ok & one_of(et, VLAN_TPIDS) & (off + 4 <= end))
+            if not len(tagged):
+                break
+            et[tagged] = u16(data, off[tagged] + 2)
+            off[tagged] += 4
         ethertype = np.where(ok, et, ethertype)
         l3 = np.where(ok, off, l3)
         if macs:
