@@ -576,7 +576,8 @@ def check_policy(store: Store, policy: Policy, window_s: float) -> list[dict]:
     """Zone every asset and check every stored communication; alerts merge into the store by id."""
     from sensor.policy.commands import run_policy_check  # networkx is imported only when a policy is used
 
-    zones, alerts = run_policy_check(policy, store.communications(), store.assets(), window_s=window_s)
+    zones, alerts = run_policy_check(policy, store.communications(), store.assets(with_points=False),
+                                     window_s=window_s)  # zones and conduits need no points
     levels = {zone.name: zone.level for zone in policy.zones}
     store.commit(StoreBatch(zones=[(ip, zone, levels.get(zone)) for ip, zone in zones.items()], alerts=alerts))
     return alerts

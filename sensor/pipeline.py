@@ -418,7 +418,7 @@ def record_run(store: Store, names: list[str], started: float, s: Summary) -> No
     """What is settled once the run's facts are all in: stations folded into the IP assets their MACs turned out
     to be, device types, and the run's own record."""
     store.commit(StoreBatch(fold_stations=True))
-    assets = store.assets()
+    assets = store.assets(with_points=False)  # types need roles, services and unit ids; points are the bulk
     polls_by_client: dict[str, list[dict]] = {}
     for poll in store.polls():
         polls_by_client.setdefault(poll["client"], []).append(poll)
