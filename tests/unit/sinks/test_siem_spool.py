@@ -96,20 +96,26 @@ def test_one_process_at_a_time(tmp_path: Path) -> None:
     Spool(tmp_path / "s.spool").close()  # free again once closed
 
 
-def test_killed_writer_leaves_whole_records(tmp_path: Path) -> None:
-    """kill -9 in the middle of puts: every record in the spool is whole, and what was reported put is there."""
-    path = tmp_path / "s.spool"
-    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+def start_writer(path: Path, repeat: int, send: bool) -> subprocess.Popen:
+    """A process putting five numbered records at a time into the spool (as its sender or as one more producer)
+    until killed, printing how many it has put after each transaction."""
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(REPO)!r})
         from sensor.sinks.siem.spool import Spool
-        spool = Spool({str(path)!r})
+        spool = Spool({str(path)!r}, send={send!r})
         n = 0
         while True:
-            spool.put([b"%08d" % (n + i) * 64 for i in range(5)])
+            spool.put([b"%08d" % (n + i) * {repeat} for i in range(5)])
             n += 5
             print(n, flush=True)
     """)], stdout=subprocess.PIPE, text=True)
+
+
+def test_killed_writer_leaves_whole_records(tmp_path: Path) -> None:
+    """kill -9 in the middle of puts: every record in the spool is whole, and what was reported put is there."""
+    path = tmp_path / "s.spool"
+    writer = start_writer(path, repeat=64, send=True)
     assert writer.stdout is not None
     for _ in range(40):
         reported = int(writer.stdout.readline())

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from test_siem_spool import start_writer
 
 from sensor.sinks.siem.spool import Spool, SpoolBusy
 
@@ -212,23 +213,9 @@ def test_forking_while_the_sender_thread_is_in_sqlite_does_not_hang_the_child(tm
 def test_a_producer_killed_mid_put_leaves_counts_that_match_the_records(tmp_path: Path) -> None:
     """kill -9 of a worker while it puts, its sender acking meanwhile: whole transactions only, and the counts in
     meta, updated in the same transactions, still equal the records."""
-    import subprocess
-    import sys
-    import textwrap
-
     path = tmp_path / "s.spool"
     sender = Spool(path)
-    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sys
-        sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})
-        from sensor.sinks.siem.spool import Spool
-        spool = Spool({str(path)!r}, send=False)
-        n = 0
-        while True:
-            spool.put([b"%08d" % (n + i) * 16 for i in range(5)])
-            n += 5
-            print(n, flush=True)
-    """)], stdout=subprocess.PIPE, text=True)
+    writer = start_writer(path, repeat=16, send=False)
     assert writer.stdout is not None
     acked: list[bytes] = []
     for _ in range(15):
