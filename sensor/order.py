@@ -4,7 +4,8 @@ give, several times faster.
 The keys (each shifted to start at 0) and the row number are packed into one int64, and that is sorted with
 numpy's plain sort, which is several times faster than its stable sorts and than ``lexsort``; the row number
 makes every packed value distinct, so the order is the stable one. Keys too wide to pack together fall back to
-``lexsort``.
+``lexsort``. ``first_rows`` and ``groups`` give what ``np.unique`` gives with its first rows or its inverse, from
+that sort or, for keys of a narrow span (a batch's flows, streams, codes), from a table of flags: no sort at all.
 """
 from __future__ import annotations
 
