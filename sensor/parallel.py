@@ -158,6 +158,9 @@ def run_sharded(inputs: Iterable[CaptureInput], n: int, db: str, options: Option
             merge_parts(options.logs.folder, zeek_parts, options.logs.fmt)
         finished = True
     finally:
+        if not finished:  # what no worker will read must not hold up the exit: the queue's feeding thread,
+            for q in queues:  # blocked on a full pipe, would be joined when the process ends, and never return
+                q.cancel_join_thread()
         for worker in workers:
             worker.join(timeout=5 if finished else 0)  # a run that failed does not wait for the others
             if worker.is_alive():
