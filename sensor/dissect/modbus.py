@@ -99,9 +99,9 @@ class ModbusAnalyzer:
         messages = Framed(PROTOCOL)
         for i in np.nonzero(~fast_run)[0].tolist():
             messages.run(fb, runs, i, ModbusStream, weirds)
-        given_back = np.array([f.protocol != PROTOCOL for f in fb.flows])  # by the slow path, above
-        if given_back[fb.row_flow[rows[fast]]].any():
-            fast &= ~given_back[fb.row_flow[rows]]
+        given_back = [g for g in set(runs.flow[fast_run].tolist()) if fb.flows[g].protocol != PROTOCOL]  # above
+        if given_back:
+            fast &= ~np.isin(fb.row_flow[rows], given_back)
         if messages:
             parts.append(_slow_part(messages))
         self.fast_rows += int(fast.sum())

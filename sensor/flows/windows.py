@@ -82,8 +82,8 @@ def receiver_windows(fb: FlowBatch, in_flow: np.ndarray, rows: np.ndarray,
     event_rank = np.concatenate([ack_rank, data_rank])
     rel_ack = np.full(len(event_row), _NONE, np.int64)
     rel_edge = np.full(len(event_row), _NONE, np.int64)
-    rel_ack[: len(acks)] = _wrap(ack_value - base[ack_rank])
-    rel_edge[: len(acks)] = _wrap(ack_value - base[ack_rank]) + _wrap(edge_value - ack_value)
+    rel_ack[: len(acks)] = acked = _wrap(ack_value - base[ack_rank])
+    rel_edge[: len(acks)] = acked + _wrap(edge_value - ack_value)
     order = stable_order(event_rank, event_row)
     rank = event_rank[order]
     offset = rank * _GROUP
