@@ -44,7 +44,7 @@ from sensor.dissect.generic import MessageBatch
 from sensor.dissect.linklayer import LinkBatch
 from sensor.dissect.modbus import PROTOCOL as MODBUS
 from sensor.dissect.modbus import ModbusBatch
-from sensor.order import stable_order
+from sensor.order import first_rows, groups, stable_order
 
 
 class Verbs:
@@ -308,19 +308,10 @@ def _ends(flows: list, g: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _first_and_index(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first row of each distinct id, and each row's index among them. A batch's flow ids are few and
-    close together, so a table over their span replaces sorting (np.unique) where the span is small."""
-    if not len(ids):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    low, span = int(ids.min()), int(ids.max()) - int(ids.min()) + 1
-    if span > 4 * len(ids):
-        _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-        return first, inverse.reshape(-1)
-    first_of = np.full(span, len(ids), dtype=np.int64)
-    np.minimum.at(first_of, ids - low, np.arange(len(ids)))
-    present = first_of < len(ids)
-    index = np.cumsum(present) - 1
-    return first_of[present], index[ids - low]
+    """The first row of each distinct id, and each row's index among them (a batch's flow ids are few and close
+    together: ``groups`` takes them through a table of flags, not a sort)."""
+    _, index = groups(ids)
+    return first_rows(index)[1], index
 
 
 def _station(m: object) -> int:
