@@ -83,9 +83,7 @@ class Spooler:
         self.spool, self.fmt, self.sensor_name = spool, fmt, sensor_name
         self.facility, self.version = facility, version
         self.on_put = on_put  # the sender's wake-up, when it is in this process
-        self.format_errors = 0
         self.closed = False
-        self._state = threading.Lock()
 
     def alerts(self, alerts: list[dict]) -> None:
         """Format and spool alerts; returns once they are on disk."""
@@ -115,8 +113,7 @@ class Spooler:
             return None
 
     def _format_failed(self, record: Any) -> None:
-        with self._state:
-            self.format_errors += 1
+        self.spool.count_unformattable()
         log.exception("SIEM: cannot format record %.200s", json.dumps(record, default=str))
 
     def _put(self, messages: list[bytes | None]) -> None:
@@ -173,6 +170,7 @@ class Forwarder:
         self._connect = lambda: open_transport(url, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
                                         timeout=timeout)
         self.spool = Spool(spool_path, max_spool_bytes)
+        self._unformattable_before = self.spool.counters()["unformattable"]
         self._transport: Transport | None = None
         self._state = threading.Lock()
         self._wake = threading.Event()
@@ -200,8 +198,9 @@ class Forwarder:
 
     @property
     def format_errors(self) -> int:
-        """Records of this process that could not be formatted (a worker's are logged by the worker)."""
-        return self.spooler.format_errors
+        """Records that could not be formatted since this Forwarder opened its spool, by this process or by
+        the workers that spool for it (each also logs its own)."""
+        return self.spool.counters()["unformattable"] - self._unformattable_before
 
     def producer(self) -> ProducerSettings:
         """How another process (a worker, after fork) spools into this Forwarder's spool for it to send."""
@@ -272,7 +271,7 @@ class Forwarder:
                 "backlog_bytes": counters["bytes"],
                 "dropped": counters["dropped"],
                 "retries": self.retries,
-                "format_errors": self.format_errors,
+                "format_errors": counters["unformattable"] - self._unformattable_before,
                 "truncated": self.truncated,
                 "last_error": self.last_error,
                 "last_sent_at": self.last_sent_at,

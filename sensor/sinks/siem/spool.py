@@ -3,7 +3,8 @@
 One SQLite file of its own (not the inventory database: a busy SIEM link must never hold up the store)::
 
     records(seq INTEGER PRIMARY KEY AUTOINCREMENT, size INTEGER, data BLOB)   -- in send order
-    meta(name TEXT PRIMARY KEY, value INTEGER)    -- count, bytes (what waits); dropped, dropped_bytes
+    meta(name TEXT PRIMARY KEY, value INTEGER)    -- count, bytes (what waits); dropped, dropped_bytes,
+                                                  -- unformattable (records no process could format)
 
 * Crash-safe: WAL with ``synchronous=FULL``; every ``put`` and every ``ack`` is one transaction, so after
   ``kill -9`` or a power cut a record is either wholly in the spool or not, and the ack counter never
@@ -39,7 +40,7 @@ _SCHEMA = """
 BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS records (seq INTEGER PRIMARY KEY AUTOINCREMENT, size INTEGER NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-INSERT OR IGNORE INTO meta VALUES ('dropped', 0), ('dropped_bytes', 0);
+INSERT OR IGNORE INTO meta VALUES ('dropped', 0), ('dropped_bytes', 0), ('unformattable', 0);
 INSERT OR IGNORE INTO meta SELECT 'count', COUNT(*) FROM records;
 INSERT OR IGNORE INTO meta SELECT 'bytes', COALESCE(SUM(size), 0) FROM records;
 COMMIT;
@@ -129,6 +130,12 @@ class Spool:
         self.db.execute("UPDATE meta SET value = value + ? WHERE name = 'dropped_bytes'", (freed,))
         return n
 
+    def count_unformattable(self) -> None:
+        """One more record that a producer could not format: counted here, where the sender reads it, since
+        the producer may be another process."""
+        with self._lock:
+            self.db.execute("UPDATE meta SET value = value + 1 WHERE name = 'unformattable'")
+
     def peek(self, n: int) -> list[tuple[int, bytes]]:
         """The ``n`` oldest records as (seq, data), without removing them. The sender's alone."""
         self._sender("peek")
@@ -168,7 +175,8 @@ class Spool:
         return self.counters()["dropped"]
 
     def counters(self) -> dict[str, int]:
-        """``count`` and ``bytes`` waiting, ``dropped`` and ``dropped_bytes`` over the file's life."""
+        """``count`` and ``bytes`` waiting; ``dropped``, ``dropped_bytes`` and ``unformattable`` over the file's
+        life."""
         with self._lock:
             return {name: int(value) for name, value in self.db.execute("SELECT name, value FROM meta")}
 

@@ -217,3 +217,33 @@ def test_workers_spool_and_the_forwarder_sends_it_all(tmp_path: Path) -> None:
     fwd.close(2)
     assert fwd.health()["sent"] == 62, "the health at close stays readable: the run's last health line"
     receiver.stop()
+
+
+def _worker_cannot_format(settings) -> None:
+    """A worker given one record that no format can take (a None where an alert belongs) among good ones."""
+    spooler = settings.open()
+    spooler.alerts([alert(1), None, alert(2)])  # type: ignore[list-item]
+    spooler.close()
+
+
+def test_records_a_worker_cannot_format_are_counted_in_the_forwarders_health(tmp_path: Path) -> None:
+    """The worker logs it; the sender's health line counts it, as it counts its own, and a later run opening the
+    same spool starts from zero."""
+    import multiprocessing
+
+    receiver = Receiver().start()
+    fwd = Forwarder(f"tcp://127.0.0.1:{receiver.port}", "cef", "sensor-1", tmp_path / "s.spool", **FAST)
+    worker = multiprocessing.get_context("fork").Process(target=_worker_cannot_format, args=(fwd.producer(),))
+    worker.start()
+    worker.join(30)
+    assert worker.exitcode == 0
+    assert ids(receiver.wait_for(2, timeout=10)) == {"a0001", "a0002"}
+    fwd.spooler.alerts([None])  # type: ignore[list-item]  # and one of its own
+    assert fwd.flush(10)
+    assert fwd.health()["format_errors"] == fwd.format_errors == 2
+    fwd.close(2)
+    assert fwd.health()["format_errors"] == 2
+    later = Forwarder(f"tcp://127.0.0.1:{receiver.port}", "cef", "sensor-1", tmp_path / "s.spool", **FAST)
+    assert later.health()["format_errors"] == 0
+    later.close(2)
+    receiver.stop()
