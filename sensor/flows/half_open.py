@@ -29,6 +29,9 @@ COLUMNS: dict[str, type] = {
 }
 
 
+_GIVEN = COLUMNS.keys() - {"file"}  # the columns ``HalfOpen.add`` is given: every one (its rows are not cleared)
+
+
 @dataclass(slots=True)
 class Attempts:
     """Rows of the table, as columns (``COLUMNS``); ``files`` names the ``file`` indices."""
@@ -96,6 +99,8 @@ class HalfOpen:
 
     def add(self, hashes: np.ndarray, values: dict[str, np.ndarray], file: str) -> None:
         """New attempts (every column of ``COLUMNS`` but ``file``), all of one input."""
+        if values.keys() != _GIVEN:
+            raise ValueError(f"HalfOpen.add needs the columns {sorted(_GIVEN)}")
         n = len(hashes)
         if len(self._free) < n:
             self._grow(len(self._live) - len(self._free) + n)
@@ -128,24 +133,38 @@ class HalfOpen:
         return out
 
     def idle(self, before: float) -> np.ndarray:
-        """Slots of the attempts last active before ``before``, oldest first."""
+        """Slots of the attempts last active before ``before``, least recently active first."""
         live = np.flatnonzero(self._live)
-        old = live[self._cols["last_ts"][live] < before]
-        return old[np.argsort(self._cols["last_ts"][old], kind="stable")]
+        return self._by_activity(live[self._cols["last_ts"][live] < before])
 
     def oldest(self, count: int) -> np.ndarray:
-        """Slots of the ``count`` least recently active attempts, oldest first."""
+        """Slots of the ``count`` least recently active attempts, least recently active first; of attempts last
+        active at the same time, the earlier begun goes first."""
         live = np.flatnonzero(self._live)
+        if count <= 0:
+            return live[:0]
         if count >= len(live):
-            chosen = live
-        else:
-            chosen = live[np.argpartition(self._cols["last_ts"][live], count)[:count]]
-        return chosen[np.argsort(self._cols["last_ts"][chosen], kind="stable")]
+            return self._by_activity(live)
+        last_ts = self._cols["last_ts"][live]
+        bound = np.partition(last_ts, count - 1)[count - 1]  # the count-th least recent time
+        below, tied = live[last_ts < bound], live[last_ts == bound]
+        tied = tied[np.argsort(self._cols["id"][tied])[:count - len(below)]]  # ids are distinct: any sort will do
+        return self._by_activity(np.concatenate([below, tied]))
 
     def all(self) -> np.ndarray:
         """Every slot, in the order the attempts began."""
         live = np.flatnonzero(self._live)
-        return live[np.argsort(self._cols["id"][live], kind="stable")]
+        return live[np.argsort(self._cols["id"][live])]
+
+    def _by_activity(self, slots: np.ndarray) -> np.ndarray:
+        """The slots ordered by last activity, then by id. A plain sort does when no two times are equal (the
+        usual case), a stable one of two keys only when some are."""
+        last_ts = self._cols["last_ts"][slots]
+        order = np.argsort(last_ts)
+        ordered = last_ts[order]
+        if np.any(ordered[1:] == ordered[:-1]):
+            order = np.lexsort((self._cols["id"][slots], last_ts))
+        return slots[order]
 
     def _file(self, name: str) -> int:
         index = self._file_index.get(name)
@@ -155,10 +174,18 @@ class HalfOpen:
         return index
 
     def _grow(self, needed: int) -> None:
+        """Room for ``needed`` attempts. The new rows are left as they are until ``add`` fills them (it sets
+        every column), so memory nobody uses yet is never touched."""
         size = len(self._live)
         new = max(needed, 2 * size)
-        for name in self._cols:
-            self._cols[name] = np.concatenate([self._cols[name], np.zeros(new - size, self._cols[name].dtype)])
-        self._hash = np.concatenate([self._hash, np.zeros(new - size, np.uint64)])
+        for name, column in self._cols.items():
+            self._cols[name] = _extended(column, new)
+        self._hash = _extended(self._hash, new)
         self._live = np.concatenate([self._live, np.zeros(new - size, bool)])
         self._free = np.concatenate([np.arange(new - 1, size - 1, -1), self._free])
+
+
+def _extended(column: np.ndarray, size: int) -> np.ndarray:
+    grown = np.empty(size, column.dtype)
+    grown[:len(column)] = column
+    return grown

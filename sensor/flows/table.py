@@ -327,11 +327,14 @@ class FlowTable:
         if old.any():
             self.half_open.grow(slots[which[old]], packets[old], octets[old], flags[old], last_ts[old], broadcast[old],
                                 syn_seq[old], syn_wscale[old])
-        new = ~old
-        if new.any():
+        if not old.all():
+            # in the order they began (which is the order the oldest end): a flood's attempts then take and
+            # give back runs of neighbouring slots, and the columns are written and read in passes, not at random
+            new = np.flatnonzero(~old)
+            new = new[np.argsort(first[which[new]])]  # first rows are distinct: no ties
             at = which[new]
             head = first[at]
-            macs = ip.mac_src[r][starts][new]
+            macs = ip.mac_src[r[starts[new]]]
             values = {name: column[head] for name, column in zip(KEY_COLUMNS, columns)}
             values.update(src_is_a=~src_gt[head], id=ids[at], first_ts=ip.ts[head], last_ts=last_ts[new],
                           first_frame=ip.frame[head], packets=packets[new], bytes=octets[new], flags=flags[new],

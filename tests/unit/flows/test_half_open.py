@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scapy.layers.inet import ICMP, IP, TCP, UDP
@@ -15,7 +16,7 @@ from sensor.capture import LINKTYPE_RAW
 from sensor.decode.fragments import FragmentReassembler
 from sensor.decode.layers import decode
 from sensor.flows import table as table_module
-from sensor.flows.half_open import TIMEOUT
+from sensor.flows.half_open import COLUMNS, TIMEOUT, HalfOpen
 from sensor.flows.hash_index import MISSING, HashIndex
 from sensor.flows.table import FlowTable
 
@@ -175,3 +176,63 @@ def test_colliding_hashes_keep_every_flow_apart(monkeypatch):
         ended, unanswered, _ = run(pkts, batch)
         assert unanswered == []
         assert sorted(map(shape, ended)) == sorted(map(shape, expected)), batch
+
+
+def test_hash_index_stays_exact_through_churn_and_rebuilds():
+    """A flood's pattern: every batch adds new hashes and removes the oldest, past the table's rebuilds; two equal
+    (hash, slot) entries removed in one batch go one each."""
+    rng = np.random.default_rng(5)
+    index, model, batches = HashIndex(), {}, []
+    for _ in range(40):
+        hashes = rng.integers(0, 1 << 63, 3000, dtype=np.uint64) % np.uint64(20_000)  # collisions, many
+        slots = np.arange(3000, dtype=np.int64) % 5  # equal (hash, slot) pairs too
+        index.add(hashes, slots)
+        batches.append((hashes, slots))
+        for pair in zip(hashes.tolist(), slots.tolist()):
+            model[pair] = model.get(pair, 0) + 1
+        if len(batches) > 6:
+            gone_h, gone_s = batches.pop(0)
+            index.remove(gone_h[::-1].copy(), gone_s[::-1].copy())
+            for pair in zip(gone_h.tolist(), gone_s.tolist()):
+                model[pair] -= 1
+        assert len(index) == sum(model.values())
+    present: dict[int, set[int]] = {}
+    for (h, s), count in model.items():
+        if count:
+            present.setdefault(h, set()).add(s)
+    probe = np.arange(20_000, dtype=np.uint64)
+    for h, slot in zip(probe.tolist(), index.find(probe).tolist()):
+        assert slot in present[h] if h in present else slot == MISSING
+
+
+def test_hash_index_refuses_to_remove_what_it_does_not_hold():
+    index = HashIndex()
+    index.add(np.array([5], np.uint64), np.array([1]))
+    with pytest.raises(KeyError):
+        index.remove(np.array([6], np.uint64), np.array([1]))
+
+
+def held(last_ts: list[float]) -> HalfOpen:
+    """A half-open table with one attempt per time given, ids 1, 2, ... in that order, added in shuffled batches."""
+    table = HalfOpen()
+    n = len(last_ts)
+    values = {name: np.zeros(n, dtype) for name, dtype in COLUMNS.items() if name != "file"}
+    values["b_lo"] = np.arange(n, dtype=np.uint64)  # distinct keys
+    values["id"] = np.arange(1, n + 1)
+    values["last_ts"] = np.array(last_ts, np.float64)
+    shuffled = np.random.default_rng(n).permutation(n)
+    for part in np.array_split(shuffled, 3):
+        table.add(values["b_lo"][part] * np.uint64(0x9E3779B97F4A7C15),
+                  {name: column[part] for name, column in values.items()}, "x.pcap")
+    return table
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=60), st.integers(1, 60))
+def test_the_least_recently_active_go_first_and_of_equal_times_the_earlier_begun(times, count):
+    table = held([float(t) for t in times])
+    ids = lambda slots: table._cols["id"][slots].tolist()  # noqa: E731
+    expected = sorted(range(1, len(times) + 1), key=lambda i: (times[i - 1], i))
+    assert ids(table.oldest(count)) == expected[:count]
+    assert ids(table.idle(3.0)) == [i for i in expected if times[i - 1] < 3]
+    assert ids(table.all()) == list(range(1, len(times) + 1))

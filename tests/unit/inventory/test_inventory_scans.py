@@ -14,6 +14,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from sensor.capture import LINKTYPE_ETHERNET
+from sensor.inventory import scans as scans_module
 from sensor.inventory.scans import ScanBook, or_maps, port_map, port_summary, ports_of
 from sensor.pipeline import Options, Pipeline
 from sensor.store import Store
@@ -119,3 +120,19 @@ def test_a_port_summary_is_the_count_and_the_lowest_of_the_list(ports: list[int]
     packed = port_map(np.array(ports, dtype=np.int64))
     listed = ports_of(packed)
     assert port_summary(packed, lowest) == (len(listed), listed[:lowest])
+
+
+@given(st.lists(st.lists(st.integers(0, 30), max_size=40), max_size=8), st.integers(0, 25))
+def test_a_pair_is_new_once_at_its_first_attempt_and_past_the_limit_the_lowest_are_kept(batches_, limit):
+    """``_remember`` against a plain set: within a batch the first attempt of a pair is its new one; past
+    ``MAX_SCAN_PAIRS`` only the lowest fresh hashes of a batch are remembered (they may count again later)."""
+    book, seen, full = ScanBook(), set(), False
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(scans_module, "MAX_SCAN_PAIRS", limit)
+        for batch in batches_:
+            expected = [p not in seen and p not in batch[:i] for i, p in enumerate(batch)]
+            fresh = sorted({p for p in batch if p not in seen})
+            full |= len(fresh) > limit - len(seen)
+            seen |= set(fresh[:max(limit - len(seen), 0)])
+            assert book._remember(np.array(batch, np.uint64)).tolist() == expected
+            assert (book._pairs.tolist(), book.full) == (sorted(seen), full)
