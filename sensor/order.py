@@ -16,13 +16,21 @@ DENSE = 1 << 21  # keys spanning fewer values than this are grouped through a ta
 
 def stable_order(*keys: np.ndarray) -> np.ndarray:
     """Row indices ordered by ``keys`` (the first most significant), ties in row order."""
+    order = _packed_order(*keys)
+    return np.lexsort(keys[::-1]) if order is None else order
+
+
+def _packed_order(*keys: np.ndarray) -> np.ndarray | None:
+    """``stable_order`` by one sort of the keys and row numbers packed into int64; None when they do not fit."""
     n = len(keys[0])
     if n < 2:
         return np.arange(n)
-    shifted = [k.astype(np.int64) - int(k.min()) for k in keys]
-    widths = [int(k.max()).bit_length() for k in shifted] + [(n - 1).bit_length()]
+    widths = [(int(k.max()) - int(k.min())).bit_length() for k in keys] + [(n - 1).bit_length()]
     if sum(widths) > 63:
-        return np.lexsort(keys[::-1])
+        return None
+    # shifted in the keys' own type: a uint64 hash above 2**63 would wrap if made int64 first
+    shifted = [(k - k.min()).astype(np.int64) if k.dtype == np.uint64 else k.astype(np.int64) - int(k.min())
+               for k in keys]
     packed = np.zeros(n, dtype=np.int64)
     for key, width in zip((*shifted, np.arange(n)), widths):
         packed = (packed << width) | key
@@ -32,8 +40,15 @@ def stable_order(*keys: np.ndarray) -> np.ndarray:
 
 def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct keys, increasing, and the row where each first occurs: ``np.unique(keys,
-    return_index=True)``, from ``stable_order``'s packed sort instead of numpy's stable merge sort."""
-    order = stable_order(keys)
+    return_index=True)``, from ``stable_order``'s packed sort instead of numpy's stable merge sort. Keys too wide
+    to pack with their row numbers (hashes, address pairs) take a plain sort instead, and each key's first row is
+    the least of its rows."""
+    order = _packed_order(keys)
+    if order is None:
+        order = np.argsort(keys)
+        ordered = keys[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        return ordered[starts], np.minimum.reduceat(order, starts)
     ordered = keys[order]
     first = np.ones(len(keys), dtype=bool)
     first[1:] = ordered[1:] != ordered[:-1]

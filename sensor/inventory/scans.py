@@ -17,6 +17,7 @@ import numpy as np
 from sensor.decode.packets import address_text
 from sensor.flows.half_open import Attempts
 from sensor.flows.table import TRANSPORT_NAMES
+from sensor.order import first_rows
 
 MAX_SCAN_PAIRS = 1 << 21  # (sender, target) pairs remembered to count distinct targets: 16 MiB
 PORT_MAP_BYTES = 65536 // 8
@@ -168,7 +169,7 @@ class ScanBook:
 
     def _remember(self, pair: np.ndarray) -> np.ndarray:
         """Per attempt: is its (sender, target) pair new? Each new pair counts once, at its first attempt."""
-        unique, first = np.unique(pair, return_index=True)
+        unique, first = first_rows(pair)
         known = np.zeros(len(unique), bool)
         if len(self._pairs):
             at = np.minimum(np.searchsorted(self._pairs, unique), len(self._pairs) - 1)
@@ -180,7 +181,7 @@ class ScanBook:
             fresh = fresh[:max(room, 0)]
         if len(fresh):
             merged = np.concatenate([self._pairs, fresh])
-            merged.sort(kind="stable")
+            merged.sort(kind="stable")  # two sorted runs: merged in one pass
             self._pairs = merged
         new = np.zeros(len(pair), bool)
         new[first[~known]] = True

@@ -38,3 +38,17 @@ def test_groups_are_uniques_with_their_inverse(values, wide):
     distinct, inverse = np.unique(keys, return_inverse=True)
     got = groups(keys)
     assert got[0].tolist() == distinct.tolist() and got[1].tolist() == inverse.reshape(-1).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, (1 << 64) - 1), max_size=300), st.lists(st.integers(0, 3), max_size=300))
+def test_uint64_hashes_sort_as_unsigned(values, near):
+    """Hashes above 2**63 (half of them) order as unsigned numbers, in both the packed and the wide paths."""
+    n = min(len(values), len(near))
+    wide = np.array(values[:n], dtype=np.uint64)
+    narrow = (np.uint64(1 << 63) + np.array(near[:n], dtype=np.uint64)) if n else np.zeros(0, np.uint64)
+    for keys in (wide, narrow):  # narrow: a span that packs, every key past 2**63
+        assert stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+        distinct, first = np.unique(keys, return_index=True)
+        got = first_rows(keys)
+        assert got[0].tolist() == distinct.tolist() and got[1].tolist() == first.tolist()
