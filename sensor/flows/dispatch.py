@@ -149,11 +149,11 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
     boundary[list(before)] = True
     start = np.nonzero(boundary)[0]
     stop = np.append(start[1:], len(rows))[:len(start)]
-    run_of_row = np.cumsum(boundary) - 1
+    run_of_row = np.repeat(np.arange(len(start)), stop - start)
     last = np.append(slot[start[1:]] != slot[start[:-1]], True)[:len(start)]
     runs = StreamRuns(rows, start, stop, np.zeros(len(start), dtype=bool), ack, edge, fb.row_flow[rows[start]],
                       fb.direction[rows[start]], last, {int(run_of_row[k]): syns for k, syns in before.items()})
-    _add_empty_runs(fb, runs, np.nonzero(mine)[0], set(slot.tolist()), trailing)
+    _add_empty_runs(fb, runs, np.nonzero(mine)[0], set(slot[start].tolist()), trailing)
     runs.clean[:len(start)] = _clean(fb, runs, slot, boundary, run_of_row, has_buffered)
     return runs
 
@@ -219,7 +219,7 @@ def _clean(fb: FlowBatch, runs: StreamRuns, slot: np.ndarray, boundary: np.ndarr
     contiguous[1:] = (seq[1:] == (seq[:-1] + size[:-1]) & SEQ_MASK) | boundary[1:]
     syn_data = (p.tcp_flags[rows] & TCP_SYN) != 0
     bad = ~contiguous | syn_data | ~in_window(seq, size, ack, edge)
-    clean = np.bincount(run_of_row, weights=bad, minlength=n_runs) == 0
+    clean = np.bincount(run_of_row[bad], minlength=n_runs) == 0
     for i, first in enumerate(runs.start[:n_runs].tolist()):
         if not clean[i]:
             continue
