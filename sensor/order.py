@@ -3,7 +3,8 @@ give, several times faster.
 
 The keys (each shifted to start at 0) and the row number are packed into one int64, and that is sorted with
 numpy's plain sort, which is several times faster than its stable sorts and than ``lexsort``; the row number
-makes every packed value distinct, so the order is the stable one. Keys too wide to pack together fall back to
+makes every packed value distinct, so the order is the stable one. A single key spanning fewer than 2**16
+values (a batch's flows or streams) is narrowed to 8 or 16 bits instead, which numpy sorts stably by radix. Keys too wide to pack together fall back to
 ``lexsort``. ``first_rows`` and ``groups`` give what ``np.unique`` gives with its first rows or its inverse, from
 that sort or, for keys of a narrow span (a batch's flows, streams, codes), from a table of flags: no sort at all.
 """
@@ -16,6 +17,11 @@ DENSE = 1 << 21  # keys spanning fewer values than this are grouped through a ta
 
 def stable_order(*keys: np.ndarray) -> np.ndarray:
     """Row indices ordered by ``keys`` (the first most significant), ties in row order."""
+    if len(keys) == 1 and len(keys[0]) > 1:
+        low, high = int(keys[0].min()), int(keys[0].max())
+        if high - low < 1 << 16:  # numpy's stable sort of 8- or 16-bit integers is a radix sort
+            narrow = _from_zero(keys[0]).astype(np.uint8 if high - low < 1 << 8 else np.uint16)
+            return np.argsort(narrow, kind="stable")
     order = _packed_order(*keys)
     return np.lexsort(keys[::-1]) if order is None else order
 
@@ -28,14 +34,17 @@ def _packed_order(*keys: np.ndarray) -> np.ndarray | None:
     widths = [(int(k.max()) - int(k.min())).bit_length() for k in keys] + [(n - 1).bit_length()]
     if sum(widths) > 63:
         return None
-    # shifted in the keys' own type: a uint64 hash above 2**63 would wrap if made int64 first
-    shifted = [(k - k.min()).astype(np.int64) if k.dtype == np.uint64 else k.astype(np.int64) - int(k.min())
-               for k in keys]
+    shifted = [_from_zero(k).astype(np.int64, copy=False) for k in keys]
     packed = np.zeros(n, dtype=np.int64)
     for key, width in zip((*shifted, np.arange(n)), widths):
         packed = (packed << width) | key
     packed.sort()
     return packed & ((1 << widths[-1]) - 1)
+
+
+def _from_zero(key: np.ndarray) -> np.ndarray:
+    """The key less its least value: in its own type for uint64, where a hash above 2**63 would wrap as int64."""
+    return key - key.min() if key.dtype == np.uint64 else key.astype(np.int64) - int(key.min())
 
 
 def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

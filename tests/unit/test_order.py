@@ -52,3 +52,12 @@ def test_uint64_hashes_sort_as_unsigned(values, near):
         distinct, first = np.unique(keys, return_index=True)
         got = first_rows(keys)
         assert got[0].tolist() == distinct.tolist() and got[1].tolist() == first.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 70_000), max_size=400), st.sampled_from([1 << 8, 1 << 16, 1 << 17]),
+       st.sampled_from([np.int64, np.int32, np.uint64, np.uint16]))
+def test_a_narrow_key_sorts_by_radix_as_the_stable_sort(values, span, dtype):
+    """One key spanning under 2**8 or 2**16 values takes numpy's radix sort; wider ones the packed sort."""
+    keys = (np.array(values, dtype=np.int64) % span).astype(dtype)
+    assert stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
