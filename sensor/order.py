@@ -52,16 +52,31 @@ def first_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return_index=True)``, from ``stable_order``'s packed sort instead of numpy's stable merge sort. Keys too wide
     to pack with their row numbers (hashes, address pairs) take a plain sort instead, and each key's first row is
     the least of its rows."""
+    distinct, first, _, _ = _runs(keys)
+    return distinct, first
+
+
+def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_index=True, return_inverse=True)`` (the distinct keys, the row where each first
+    occurs, each row's index among them) from ``first_rows``'s sort: a third of numpy's time on a batch of hashes."""
+    distinct, first, order, new = _runs(keys)
+    index = np.empty(len(keys), dtype=np.int64)
+    index[order] = np.cumsum(new) - 1
+    return distinct, first, index
+
+
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct keys, their first rows, the order that sorts the keys, and where in it a new key begins."""
     order = _packed_order(keys)
+    stable = order is not None
     if order is None:
         order = np.argsort(keys)
-        ordered = keys[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        return ordered[starts], np.minimum.reduceat(order, starts)
     ordered = keys[order]
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = ordered[1:] != ordered[:-1]
-    return ordered[first], order[first]
+    new = np.ones(len(keys), dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    first = order[starts] if stable else np.minimum.reduceat(order, starts)  # a plain sort: the least of the rows
+    return ordered[starts], first, order, new
 
 
 def groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

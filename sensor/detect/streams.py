@@ -13,6 +13,7 @@ import numpy as np
 from models.timing import RECENT
 from sensor.decode.packets import TCP_ACK, TCP_SYN
 from sensor.detect.channels import BatchView
+from sensor.order import unique_rows
 
 WINDOW_S = 60.0
 """Width of a forest window: several cycles of typical polling (1–10 s), so that a window holding one
@@ -111,7 +112,7 @@ class Windows:
         if len(index):
             packets = _Packets.of(view)
             code = packets.pair.astype(np.int64) * (1 << 32) + (index - index.min())
-            _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+            _, first, inverse = unique_rows(code)
             sums = np.stack([np.bincount(inverse, minlength=len(first)).astype(np.float64),
                              np.bincount(inverse, packets.octets, len(first)),
                              np.bincount(inverse, packets.opens, len(first))], axis=1)

@@ -32,7 +32,7 @@ from sensor.decode.packets import (
 from sensor.flows.half_open import KEY_COLUMNS, MAX_HALF_OPEN, TIMEOUT, Attempts, HalfOpen
 from sensor.flows.hash_index import MISSING, HashIndex
 from sensor.flows.reassembly import SEQ_MOD, TcpStream
-from sensor.order import stable_order
+from sensor.order import stable_order, unique_rows
 
 MAX_FLOWS = 262_144  # flows tracked at once; the least recently active are evicted beyond it
 EVICT_FRACTION = 0.125  # a full table sheds this share at once, so it is not sorted on every batch
@@ -195,7 +195,7 @@ class FlowTable:
         ports_proto |= (a_port << np.uint64(16)) | b_port
         columns = (a_hi, a_lo, b_hi, b_lo, ports_proto)
         key_hash = (a_hi * _K[0]) ^ (a_lo * _K[1]) ^ (b_hi * _K[2]) ^ (b_lo * _K[3]) ^ (ports_proto * _K[4])
-        uniq, first, group = np.unique(key_hash, return_index=True, return_inverse=True)
+        uniq, first, group = unique_rows(key_hash)
         rep = first[group]
         if any(np.any(col != col[rep]) for col in columns):  # a hash collision: group exactly instead
             _, first, group = np.unique(np.stack(columns, axis=1), axis=0, return_index=True, return_inverse=True)

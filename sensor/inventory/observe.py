@@ -36,7 +36,7 @@ from sensor.inventory.model import (
 from sensor.inventory.oui import mac_vendor
 from sensor.inventory.points import READ, WRITE, PointBook
 from sensor.inventory.scans import MAX_SCAN_PAIRS, ScanBook
-from sensor.order import first_rows, stable_order
+from sensor.order import first_rows, stable_order, unique_rows
 
 SAMPLE_FRAMES = 10  # frames kept per communication as evidence
 READ_RANGE_CODES = (1, 2, 3, 4, 23)  # requests whose address/quantity name the points read
@@ -220,7 +220,7 @@ class Inventory:
         rows = np.flatnonzero(sound)
         if not len(rows):
             return
-        senders, first, which = np.unique(ip[rows], return_index=True, return_inverse=True)
+        senders, first, which = unique_rows(ip[rows])
         earliest = np.full(len(senders), np.inf)
         latest = np.full(len(senders), -np.inf)
         np.minimum.at(earliest, which, arp.ts[rows])

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sensor.order import first_rows, groups, stable_order
+from sensor.order import first_rows, groups, stable_order, unique_rows
 
 small = st.lists(st.integers(-50, 50), min_size=1, max_size=300)
 
@@ -61,3 +61,15 @@ def test_a_narrow_key_sorts_by_radix_as_the_stable_sort(values, span, dtype):
     """One key spanning under 2**8 or 2**16 values takes numpy's radix sort; wider ones the packed sort."""
     keys = (np.array(values, dtype=np.int64) % span).astype(dtype)
     assert stable_order(keys).tolist() == np.argsort(keys, kind="stable").tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, (1 << 64) - 1), max_size=300), st.integers(0, 3))
+def test_unique_rows_are_numpys_unique_with_first_rows_and_inverse(values, narrow):
+    """Hashes (a plain sort) and narrow keys (the packed sort) alike."""
+    keys = np.array(values, dtype=np.uint64)
+    if narrow:
+        keys = keys % np.uint64(7 ** narrow)
+    expected = np.unique(keys, return_index=True, return_inverse=True)
+    got = unique_rows(keys)
+    assert [g.tolist() for g in got] == [e.reshape(-1).tolist() for e in expected]
