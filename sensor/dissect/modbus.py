@@ -95,7 +95,9 @@ class ModbusAnalyzer:
         fast = fast_run[run_of_row]
         self._advance_streams(fb, rows, runs.start, runs.stop, fast_run)
 
-        parts = [self._fast_part(fb, rows[fast], is_request[fast], cols, fast)]
+        in_order = np.flatnonzero(fast)  # the fast rows in capture order (stable: a segment's ADUs keep theirs)
+        in_order = in_order[stable_order(p.frame[rows[in_order]])]
+        parts = [self._fast_part(fb, rows[in_order], is_request[in_order], cols, in_order)]
         messages = Framed(PROTOCOL)
         for i in np.nonzero(~fast_run)[0].tolist():
             messages.run(fb, runs, i, ModbusStream, weirds)
@@ -148,6 +150,7 @@ class ModbusAnalyzer:
     @staticmethod
     def _fast_part(fb: FlowBatch, rows: np.ndarray, is_request: np.ndarray, cols: ModbusColumns,
                    fast: np.ndarray) -> dict[str, np.ndarray]:
+        """The fast rows' columns; ``fast`` indexes ``cols`` (in capture order, as ``rows`` is)."""
         return {
             "frame": fb.packets.frame[rows], "ts": fb.packets.ts[rows], "flow": fb.row_flow[rows],
             "is_request": is_request,
@@ -187,6 +190,8 @@ def _concat(flows: list[Flow], file: str, data: np.ndarray, parts: list[dict]) -
     """Join fast and slow rows in capture order (stable, so ADUs of one segment keep theirs)."""
     names = ("frame", "ts", "flow", "is_request", "transaction_id", "unit_id", "function_code", "exception_code",
              "address", "quantity", "value", "adu_off", "adu_len", "disputed")
+    if len(parts) == 1 and "_messages" not in parts[0]:  # the fast rows alone, in capture order already
+        return ModbusBatch(flows=flows, file=file, data=data, **{name: parts[0][name] for name in names})
     merged = {name: np.concatenate([part[name] for part in parts]) for name in names}
     slow = [m for part in parts for m in part.get("_messages", [])]
     first_slow = len(merged["frame"]) - len(slow)
