@@ -4,9 +4,10 @@ give, several times faster.
 The keys (each shifted to start at 0) and the row number are packed into one int64, and that is sorted with
 numpy's plain sort, which is several times faster than its stable sorts and than ``lexsort``; the row number
 makes every packed value distinct, so the order is the stable one. A single key spanning fewer than 2**16
-values (a batch's flows or streams) is narrowed to 8 or 16 bits instead, which numpy sorts stably by radix. Keys too wide to pack together fall back to
-``lexsort``. ``first_rows`` and ``groups`` give what ``np.unique`` gives with its first rows or its inverse, from
-that sort or, for keys of a narrow span (a batch's flows, streams, codes), from a table of flags: no sort at all.
+values (a batch's flows or streams) is narrowed to 8 or 16 bits instead, which numpy sorts stably by radix. Keys
+too wide to pack together fall back to ``lexsort``. ``first_rows``, ``unique_rows`` and ``groups`` give what
+``np.unique`` gives with its first rows and its inverse, from those sorts (a plain one for keys too wide to
+pack) or, for keys of a narrow span (a batch's flows, streams, codes), from a table of flags: no sort at all.
 """
 from __future__ import annotations
 
@@ -17,13 +18,21 @@ DENSE = 1 << 21  # keys spanning fewer values than this are grouped through a ta
 
 def stable_order(*keys: np.ndarray) -> np.ndarray:
     """Row indices ordered by ``keys`` (the first most significant), ties in row order."""
-    if len(keys) == 1 and len(keys[0]) > 1:
-        low, high = int(keys[0].min()), int(keys[0].max())
-        if high - low < 1 << 16:  # numpy's stable sort of 8- or 16-bit integers is a radix sort
-            narrow = _from_zero(keys[0]).astype(np.uint8 if high - low < 1 << 8 else np.uint16)
-            return np.argsort(narrow, kind="stable")
-    order = _packed_order(*keys)
+    order = _radix_order(keys[0]) if len(keys) == 1 else None
+    if order is None:
+        order = _packed_order(*keys)
     return np.lexsort(keys[::-1]) if order is None else order
+
+
+def _radix_order(key: np.ndarray) -> np.ndarray | None:
+    """``stable_order`` of one key spanning fewer than 2**16 values, narrowed to 8 or 16 bits: numpy sorts those
+    stably by radix. None for a wider key."""
+    if len(key) < 2:
+        return None
+    span = int(key.max()) - int(key.min())
+    if span >= 1 << 16:
+        return None
+    return np.argsort(_from_zero(key).astype(np.uint8 if span < 1 << 8 else np.uint16), kind="stable")
 
 
 def _packed_order(*keys: np.ndarray) -> np.ndarray | None:
@@ -67,7 +76,9 @@ def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The distinct keys, their first rows, the order that sorts the keys, and where in it a new key begins."""
-    order = _packed_order(keys)
+    order = _radix_order(keys)
+    if order is None:
+        order = _packed_order(keys)
     stable = order is not None
     if order is None:
         order = np.argsort(keys)
@@ -87,8 +98,8 @@ def groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     low = int(keys.min())
     span = int(keys.max()) - low + 1
     if span > max(8 * len(keys) + 4096, DENSE):
-        distinct, inverse = np.unique(keys, return_inverse=True)
-        return distinct, inverse.reshape(-1)
+        distinct, _, index = unique_rows(keys)
+        return distinct, index
     shifted = keys - low
     seen = np.zeros(span, dtype=bool)
     seen[shifted] = True
