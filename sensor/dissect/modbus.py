@@ -149,15 +149,15 @@ class ModbusAnalyzer:
 
     @staticmethod
     def _fast_part(fb: FlowBatch, rows: np.ndarray, is_request: np.ndarray, cols: ModbusColumns,
-                   fast: np.ndarray) -> dict[str, np.ndarray]:
-        """The fast rows' columns; ``fast`` indexes ``cols`` (in capture order, as ``rows`` is)."""
+                   at: np.ndarray) -> dict[str, np.ndarray]:
+        """The fast rows' columns; ``at`` indexes ``cols`` (in capture order, as ``rows`` is)."""
         return {
             "frame": fb.packets.frame[rows], "ts": fb.packets.ts[rows], "flow": fb.row_flow[rows],
             "is_request": is_request,
-            "transaction_id": cols.transaction_id[fast], "unit_id": cols.unit_id[fast],
-            "function_code": cols.function_code[fast], "exception_code": cols.exception_code[fast],
-            "address": cols.address[fast], "quantity": cols.quantity[fast], "value": cols.value[fast],
-            "adu_off": cols.adu_off[fast], "adu_len": cols.adu_len[fast], "disputed": np.zeros(len(rows), dtype=bool),
+            "transaction_id": cols.transaction_id[at], "unit_id": cols.unit_id[at],
+            "function_code": cols.function_code[at], "exception_code": cols.exception_code[at],
+            "address": cols.address[at], "quantity": cols.quantity[at], "value": cols.value[at],
+            "adu_off": cols.adu_off[at], "adu_len": cols.adu_len[at], "disputed": np.zeros(len(rows), dtype=bool),
         }
 
 

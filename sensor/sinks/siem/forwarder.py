@@ -200,7 +200,10 @@ class Forwarder:
     def format_errors(self) -> int:
         """Records that could not be formatted since this Forwarder opened its spool, by this process or by
         the workers that spool for it (each also logs its own)."""
-        return self.spool.counters()["unformattable"] - self._unformattable_before
+        return self._format_errors(self.spool.counters())
+
+    def _format_errors(self, counters: dict[str, int]) -> int:
+        return counters["unformattable"] - self._unformattable_before
 
     def producer(self) -> ProducerSettings:
         """How another process (a worker, after fork) spools into this Forwarder's spool for it to send."""
@@ -271,7 +274,7 @@ class Forwarder:
                 "backlog_bytes": counters["bytes"],
                 "dropped": counters["dropped"],
                 "retries": self.retries,
-                "format_errors": counters["unformattable"] - self._unformattable_before,
+                "format_errors": self._format_errors(counters),
                 "truncated": self.truncated,
                 "last_error": self.last_error,
                 "last_sent_at": self.last_sent_at,
