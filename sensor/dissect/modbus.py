@@ -135,17 +135,26 @@ class ModbusAnalyzer:
     def _advance_streams(fb: FlowBatch, rows: np.ndarray, start: np.ndarray, stop: np.ndarray,
                          fast_run: np.ndarray) -> None:
         """A run parsed in place still moves its stream forward, so later segments line up, and leaves
-        its last segments with the stream so a later copy of them can be compared."""
+        its last segments with the stream so a later copy of them can be compared. The tails of every run are
+        gathered at once: a capture of many short connections has a run for nearly every segment."""
+        runs = np.nonzero(fast_run)[0]
+        if not len(runs):
+            return
         p = fb.packets
-        data = p.data
-        for i in np.nonzero(fast_run)[0].tolist():
-            tail = rows[max(int(start[i]), int(stop[i]) - RETAINED_SEGMENTS):int(stop[i])].tolist()
-            last = tail[-1]
-            flow = fb.flows[int(fb.row_flow[last])]
-            offsets, sizes = p.payload_off[tail].tolist(), p.payload_len[tail].tolist()
-            flow.streams[int(fb.direction[last])].advanced([
-                (int(p.seq[row]), data[o:o + n].tobytes(), (int(p.frame[row]), float(p.ts[row])))
-                for row, o, n in zip(tail, offsets, sizes)])
+        first = np.maximum(start[runs], stop[runs] - RETAINED_SEGMENTS)
+        counts = stop[runs] - first
+        ends = np.cumsum(counts)
+        tail = rows[np.repeat(first - ends + counts, counts) + np.arange(int(ends[-1]))]
+        last = tail[ends - 1]
+        seqs, offsets, sizes, frames, times = (column[tail].tolist() for column in (
+            p.seq, p.payload_off, p.payload_len, p.frame, p.ts))
+        data = memoryview(p.data)
+        begin = 0
+        for end, flow, direction in zip(ends.tolist(), fb.row_flow[last].tolist(), fb.direction[last].tolist()):
+            fb.flows[flow].streams[direction].advanced([
+                (seqs[k], data[offsets[k]:offsets[k] + sizes[k]].tobytes(), (frames[k], times[k]))
+                for k in range(begin, end)])
+            begin = end
 
     @staticmethod
     def _fast_part(fb: FlowBatch, rows: np.ndarray, is_request: np.ndarray, cols: ModbusColumns,
