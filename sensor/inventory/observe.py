@@ -55,6 +55,7 @@ MAX_POINT_QUANTITY = 1 << 16  # points one request can name: more is a malformed
 MAX_ARP_HOSTS = 4096  # addresses ARP alone makes assets: a segment past it is an ARP flood, not a plant
 MAX_NAMES = 65_536  # distinct (address, name, protocol) sightings between two flushes (names_table_full)
 MAX_POLLED_FLOWS = 65_536  # connections whose last request time is remembered for poll intervals
+FEW_GAPS = 2  # a connection with no more request gaps than this in a batch is added up without numpy
 
 
 class Deltas(NamedTuple):
@@ -390,42 +391,74 @@ class Inventory:
         self._polls(mb.flows, mb.flow[idx], ts[idx], kinds)
 
     def _polls(self, flows: list[Flow], g: np.ndarray, ts: np.ndarray, kinds: np.ndarray) -> None:
-        """Requests (flow index, time, kind: READ_KIND...) become poll statistics per client and server."""
+        """Requests (flow index, time, kind: READ_KIND...) become poll statistics per client and server.
+
+        A connection with at most ``FEW_GAPS`` gaps in the batch (a client that connects for every poll) is added up
+        in plain Python from lists: numpy's calls cost more than the few numbers they would sum."""
         order = stable_order(g)
-        g_of, times_all, kinds = g[order], ts[order], kinds[order]
+        g_of, times_sorted, kinds = g[order], ts[order], kinds[order]
         starts = np.nonzero(np.r_[True, g_of[1:] != g_of[:-1]])[0]
         stops = np.r_[starts[1:], len(g_of)]
-        for s, e in zip(starts.tolist(), stops.tolist()):
-            flow = flows[int(g_of[s])]
-            times = times_all[s:e]
-            previous = self._last_request_ts.get(flow.id)
-            gaps = np.diff(times if previous is None else np.r_[previous, times])
-            self._last_request_ts[flow.id] = float(times[-1])
+        groups = [flows[i] for i in g_of[starts].tolist()]
+        previous = [self._last_request_ts.get(flow.id) for flow in groups]
+        gaps_all = np.diff(times_sorted, prepend=times_sorted[:1])  # each request's gap from the one before it
+        known = [i for i, t in enumerate(previous) if t is not None]
+        if known:  # a connection's first request here: its gap from its last request of an earlier batch
+            at = starts[known]
+            gaps_all[at] = times_sorted[at] - np.array([previous[i] for i in known])
+        bins, times, kind_of = timing.bins(gaps_all).tolist(), times_sorted.tolist(), kinds.tolist()
+        gap_of = gaps_all.tolist()
+        for flow, before, s, e in zip(groups, previous, starts.tolist(), stops.tolist()):
+            first, last = times[s], times[e - 1]
+            self._last_request_ts[flow.id] = last
             key = (flow.client, flow.server)
             poll = self.polls.get(key)
             if poll is None:
-                poll = self.polls[key] = PollStats(flow.client, flow.server, 0, 0, 0, 0, float(times[0]),
-                                                   float(times[-1]), 0.0, 0.0, 0)
-            counted = np.bincount(kinds[s:e], minlength=len(KINDS))
+                poll = self.polls[key] = PollStats(flow.client, flow.server, 0, 0, 0, 0, first, last, 0.0, 0.0, 0)
             poll.requests += e - s
-            poll.reads += int(counted[READ_KIND])
-            poll.writes += int(counted[WRITE_KIND])
-            poll.diagnostics += int(counted[DIAGNOSTIC_KIND])
-            poll.programs += int(counted[PROGRAM_KIND])
-            poll.first_seen = min(poll.first_seen, float(times[0]))
-            poll.last_seen = max(poll.last_seen, float(times[-1]))
-            poll.interval_sum += float(gaps.sum())
-            poll.interval_sumsq += float((gaps * gaps).sum())
+            poll.first_seen = min(poll.first_seen, first)
+            poll.last_seen = max(poll.last_seen, last)
+            g0 = s if before is not None else s + 1  # the first row with a gap
+            if e - g0 > FEW_GAPS:
+                self._add_many(poll, gaps_all[g0:e], kinds[s:e])
+                continue
+            kinds_here = kind_of[s:e]
+            poll.reads += kinds_here.count(READ_KIND)
+            poll.writes += kinds_here.count(WRITE_KIND)
+            poll.diagnostics += kinds_here.count(DIAGNOSTIC_KIND)
+            poll.programs += kinds_here.count(PROGRAM_KIND)
+            gaps = gap_of[g0:e]
+            poll.interval_sum += _sum_few(gaps)
+            poll.interval_sumsq += _sum_few([x * x for x in gaps])
             poll.intervals += len(gaps)
-            if len(gaps):
-                poll.gaps = timing.add(poll.gaps, timing.histogram(gaps).tolist())
-                cycles = gaps[gaps >= timing.BURST_GAP_S]
-                poll.cycle_sum += float(cycles.sum())
+            if gaps:
+                counts = list(poll.gaps) or [0] * timing.BINS
+                for b in bins[g0:e]:
+                    counts[b] += 1
+                poll.gaps = counts
+                cycles = [x for x in gaps if x >= timing.BURST_GAP_S]
+                poll.cycle_sum += _sum_few(cycles)
                 poll.cycle_count += len(cycles)
         if len(self._last_request_ts) > MAX_POLLED_FLOWS:
             self._last_request_ts.clear()
             self._limits.append(("poll_table_full", f"forgot the last request time of {MAX_POLLED_FLOWS + 1:,} "
                                                     "connections; their next interval is not measured"))
+
+    @staticmethod
+    def _add_many(poll: PollStats, gaps: np.ndarray, kinds: np.ndarray) -> None:
+        """One connection's requests of a batch, with more than ``FEW_GAPS`` gaps, added to its poll statistics."""
+        counted = np.bincount(kinds, minlength=len(KINDS))
+        poll.reads += int(counted[READ_KIND])
+        poll.writes += int(counted[WRITE_KIND])
+        poll.diagnostics += int(counted[DIAGNOSTIC_KIND])
+        poll.programs += int(counted[PROGRAM_KIND])
+        poll.interval_sum += float(gaps.sum())
+        poll.interval_sumsq += float((gaps * gaps).sum())
+        poll.intervals += len(gaps)
+        poll.gaps = timing.add(poll.gaps, timing.histogram(gaps).tolist())
+        cycles = gaps[gaps >= timing.BURST_GAP_S]
+        poll.cycle_sum += float(cycles.sum())
+        poll.cycle_count += len(cycles)
 
     def limits_hit(self) -> list[tuple[str, str]]:
         """(weird code, detail) for each bound the inventory hit since the last call."""
@@ -673,6 +706,14 @@ def cite(sources: dict[str, Source], attribute: str, source: Source) -> None:
     if had is None or (source.file, source.frame) < (had.file, had.frame):
         sources[attribute] = source
 
+
+def _sum_few(values: list[float]) -> float:
+    """At most ``FEW_GAPS`` floats added as numpy's sum adds them, so that both ways of adding up polls agree to
+    the last bit: from 0.0, left to right (numpy pairs terms differently only from three on)."""
+    total = 0.0
+    for value in values:
+        total += value
+    return total
 
 def _identity(objects: dict[int, tuple[str, Source]]) -> Identity:
     def value(oid: int) -> str | None:

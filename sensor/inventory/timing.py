@@ -20,10 +20,14 @@ STEADY_SHARE = 0.8  # share of cycle gaps within one bin of the most common that
 _FIRST_CYCLE_BIN = math.floor(2 * math.log2(BURST_GAP_S / 0.001))  # the bin that holds BURST_GAP_S
 
 
+def bins(gaps: np.ndarray) -> np.ndarray:
+    """The bin of each gap given in seconds."""
+    return np.clip(np.floor(2 * np.log2(np.maximum(gaps, 1e-9) / 0.001)), 0, BINS - 1).astype(np.int64)
+
+
 def histogram(gaps: np.ndarray) -> np.ndarray:
     """Counts per bin of gaps given in seconds."""
-    bins = np.floor(2 * np.log2(np.maximum(gaps, 1e-9) / 0.001))
-    return np.bincount(np.clip(bins, 0, BINS - 1).astype(np.int64), minlength=BINS)
+    return np.bincount(bins(gaps), minlength=BINS)
 
 
 def add(stored: list[int], incoming: list[int]) -> list[int]:
