@@ -140,7 +140,7 @@ def _record_last_ends(fb: FlowBatch, rows: np.ndarray, slot: np.ndarray, end: np
     latest: dict[int, tuple[int, int]] = {}
     if len(rows):
         last = np.r_[slot[1:] != slot[:-1], True]
-        latest = {int(s): (int(r), int(e)) for s, r, e in zip(slot[last], rows[last], end[last])}
+        latest = {s: (r, e) for s, r, e in zip(slot[last].tolist(), rows[last].tolist(), end[last].tolist())}
     for s, hit in syn_end.items():
         latest[s] = max(latest.get(s, hit), hit)
     for g in began:
