@@ -4,6 +4,11 @@ The traffic is real (a pymodbus 3.16 server answering concurrent async pymodbus 
 duplicated, so the capture has genuine TCP behaviour (handshakes, out-of-order timestamps across CPUs).
 
     python benchmarks/make_modbus_capture.py [--packets 1000000] [--clients 16] [--out benchmarks/out/modbus_1m.pcap]
+    python benchmarks/make_modbus_capture.py --requests-per-connection 2 --out benchmarks/out/modbus_1m_short.pcap
+
+`--requests-per-connection N` makes each client connect anew every N requests, as many HMIs and SCADA drivers do
+for every poll: a capture of very many short connections, where the per-connection work of the sensor (flow
+creation, handshakes, stream state) shows, rather than the per-packet work of the default capture's 16 long ones.
 
 Needs root (tcpdump on lo). Prints packets captured/dropped as tcpdump reports them, then the file's count from
 capinfos, and writes a small JSON report beside the capture.
@@ -59,18 +64,27 @@ def serve(port: int) -> None:
     asyncio.run(main())
 
 
-async def one_client(cid: int, port: int, requests: int) -> int:
-    """Poll with the weighted mix; a fixed seed per client makes the request stream reproducible."""
+async def connected(cid: int, port: int):  # noqa: ANN201 (pymodbus is imported here only)
     from pymodbus.client import AsyncModbusTcpClient
 
-    rnd = random.Random(cid)
     client = AsyncModbusTcpClient(HOST, port=port, timeout=10, retries=0)
     await client.connect()
     if not client.connected:
         raise RuntimeError(f"client {cid} could not connect to {HOST}:{port}")
+    return client
+
+
+async def one_client(cid: int, port: int, requests: int, per_connection: int) -> int:
+    """Poll with the weighted mix, on a new connection every ``per_connection`` requests (0: one connection);
+    a fixed seed per client makes the request stream reproducible."""
+    rnd = random.Random(cid)
+    client = await connected(cid, port)
     dev = 1 + cid % 4
     ok = 0
     for i in range(requests):
+        if per_connection and i and i % per_connection == 0:
+            client.close()
+            client = await connected(cid, port)
         r, a = rnd.random(), rnd.randrange(0, 1000)
         fc = next(code for limit, code in MIX if r < limit)
         if fc == 3:
@@ -92,8 +106,8 @@ async def one_client(cid: int, port: int, requests: int) -> int:
     return ok
 
 
-async def run_clients(port: int, clients: int, per_client: int) -> list[int]:
-    return await asyncio.gather(*(one_client(c, port, per_client) for c in range(clients)))
+async def run_clients(port: int, clients: int, per_client: int, per_connection: int) -> list[int]:
+    return await asyncio.gather(*(one_client(c, port, per_client, per_connection) for c in range(clients)))
 
 
 def wait_port(port: int, timeout: float = 15.0) -> None:
@@ -139,8 +153,11 @@ def capinfos_count(path: Path) -> int:
     return int(out.strip().splitlines()[-1].split()[-1])
 
 
-def plan(packets: int, clients: int) -> int:
-    """Requests per client: each request and its response ride in one segment each (ACKs piggyback)."""
+def plan(packets: int, clients: int, per_connection: int = 0) -> int:
+    """Requests per client: each request and its response ride in one segment each (ACKs piggyback), and each
+    connection adds its handshake and FINs."""
+    if per_connection:
+        return max(1, math.ceil(packets / clients / (2 + CONTROL_PACKETS_PER_CLIENT / per_connection)))
     return max(1, math.ceil((packets - CONTROL_PACKETS_PER_CLIENT * clients) / 2 / clients))
 
 
@@ -150,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=16)
     ap.add_argument("--port", type=int, default=5020)
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--requests-per-connection", type=int, default=0,
+                    help="connect anew every N requests (default: one connection per client)")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)  # internal: the server process
     args = ap.parse_args(argv)
     if args.serve:
@@ -157,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    per_client = plan(args.packets, args.clients)
+    per_client = plan(args.packets, args.clients, args.requests_per_connection)
     server = subprocess.Popen([sys.executable, __file__, "--serve", "--port", str(args.port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     dump = None
@@ -167,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.ERROR)
         logging.getLogger("pymodbus").setLevel(logging.ERROR)
         t0 = time.perf_counter()
-        oks = asyncio.run(run_clients(args.port, args.clients, per_client))
+        oks = asyncio.run(run_clients(args.port, args.clients, per_client, args.requests_per_connection))
         secs = time.perf_counter() - t0
         # tcpdump reads the kernel ring in blocks with a 1 s timeout and drops what it has not read when
         # interrupted, so give it time to drain before SIGINT.
@@ -183,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     in_file = capinfos_count(args.out)
     requests = per_client * args.clients
     report = {
-        "out": str(args.out), "clients": args.clients, "requests": requests, "ok": sum(oks),
+        "out": str(args.out), "clients": args.clients, "requests_per_connection": args.requests_per_connection, "requests": requests, "ok": sum(oks),
         "seconds": round(secs, 2), "requests_per_s": round(requests / secs), "packets_in_file": in_file,
         "tcpdump": tcpdump_counts, "bytes": os.path.getsize(args.out),
     }

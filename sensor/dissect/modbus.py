@@ -80,7 +80,7 @@ class ModbusAnalyzer:
         self.slow_rows = 0
 
     def analyze(self, fb: FlowBatch, weirds: list[Weird]) -> ModbusBatch | None:
-        runs = stream_runs(fb, PROTOCOL, has_buffered)
+        runs = stream_runs(fb, PROTOCOL, has_buffered, restarts_in_place=True)  # ModbusStream.gap only drops
         if len(runs.start) == 0:  # a run may hold no row (SYNs, or segments behind an acknowledged hole)
             return None
         p = fb.packets

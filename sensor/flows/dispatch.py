@@ -127,10 +127,15 @@ def _no_runs() -> StreamRuns:
                       np.zeros(0, dtype=bool))
 
 
-def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int], bool]) -> StreamRuns:
+def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int], bool],
+                restarts_in_place: bool = False) -> StreamRuns:
     """Group the protocol's TCP payload rows per (flow, direction), cut them where SYNs fall, find the clean runs.
 
     ``has_buffered(flow, direction)`` tells whether the dissector holds a partial message there.
+    ``restarts_in_place``: the dissector's framers keep nothing across a new connection on the same ports but a
+    partial message, so a restart before a direction's first segment of the batch, with nothing held, is applied
+    here and the run after it may be clean (a client that connects for every poll); else the dissector applies
+    every restart itself, in order (``StreamRuns.before``).
     """
     mine = np.array([f.protocol == protocol and f.transport == "tcp" for f in fb.flows], dtype=bool)
     p = fb.packets
@@ -142,8 +147,9 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
     order = stable_order(slot)
     rows, slot = rows[order], slot[order]
     shakes = handshakes(fb, in_flow, rows, slot)
-    before, trailing = _place_syns(fb, shakes, rows, slot)
+    before, trailing, restarts = _place_syns(fb, shakes, rows, slot, has_buffered if restarts_in_place else None)
     ack, edge = receiver_windows(fb, in_flow, rows, shakes)
+    _restart(fb, restarts)  # after the windows: the old connection's rows still read its window scale
     boundary = np.ones(len(rows), dtype=bool)
     boundary[1:] = slot[1:] != slot[:-1]
     boundary[list(before)] = True
@@ -158,29 +164,53 @@ def stream_runs(fb: FlowBatch, protocol: str, has_buffered: Callable[[Flow, int]
     return runs
 
 
-def _place_syns(fb: FlowBatch, shakes: Handshakes, rows: np.ndarray, slot: np.ndarray
-                ) -> tuple[dict[int, list[Syn]], dict[int, list[Syn]]]:
+def _place_syns(fb: FlowBatch, shakes: Handshakes, rows: np.ndarray, slot: np.ndarray,
+                has_buffered: Callable[[Flow, int], bool] | None
+                ) -> tuple[dict[int, list[Syn]], dict[int, list[Syn]], dict[int, list[Syn]]]:
     """Where each SYN takes effect among its direction's segments.
 
     A SYN before the direction's first segment of the batch (and before any new connection there) is applied
-    now, as the handshake of a connection usually is. Any other cuts the direction's rows before its next
-    segment (``before``: sorted position -> SYNs) or, after its last one, waits for an empty run (``trailing``:
-    slot -> SYNs). Returns (before, trailing)."""
+    now, as the handshake of a connection usually is. So is a new connection there, later (``restarts``: slot ->
+    SYNs, from that one on), when ``has_buffered`` is given and neither the stream nor the dissector holds
+    anything of the old one. Any other cuts the direction's rows before its next segment (``before``: sorted
+    position -> SYNs) or, after its last one, waits for an empty run (``trailing``: slot -> SYNs).
+    Returns (before, trailing, restarts)."""
     n = len(fb.row_flow)
     keys = position_keys(slot, rows, n)
     before: dict[int, list[Syn]] = {}
     trailing: dict[int, list[Syn]] = {}
+    restarts: dict[int, list[Syn]] = {}
     waiting: set[int] = set()  # slots where a SYN waits, so later ones must wait too (capture order)
     nexts = np.searchsorted(keys, position_keys(np.array(shakes.slot, np.int64), np.array(shakes.row, np.int64), n))
     for k, s, syn in zip(nexts.tolist(), shakes.slot, shakes.syn):  # k: the direction's next segment, if any
         here = k < len(keys) and int(slot[k]) == s
         first = k == 0 or int(slot[k - 1]) != s  # no segment of the direction before the SYN
-        if not syn.restart and s not in waiting and first:
-            fb.flows[s >> 1].streams[s & 1].syn(syn.seq, syn.wscale)  # type: ignore[arg-type, index]
+        if first and s in restarts:
+            restarts[s].append(syn)
             continue
+        if first and s not in waiting:
+            flow = fb.flows[s >> 1]
+            stream = flow.streams[s & 1]  # type: ignore[index]
+            if not syn.restart:
+                stream.syn(syn.seq, syn.wscale)  # type: ignore[arg-type]
+                continue
+            if here and has_buffered is not None and not stream.pending and not has_buffered(flow, s & 1):
+                restarts[s] = [syn]
+                continue
         waiting.add(s)
         (before.setdefault(k, []) if here else trailing.setdefault(s, [])).append(syn)
-    return before, trailing
+    return before, trailing, restarts
+
+
+def _restart(fb: FlowBatch, restarts: dict[int, list[Syn]]) -> None:
+    """Apply the new connections ``_place_syns`` found nothing in the way of, with the SYNs after them."""
+    for s, syns in restarts.items():
+        stream = fb.flows[s >> 1].streams[s & 1]  # type: ignore[index]
+        for syn in syns:
+            if syn.restart:
+                stream.restart()  # holds nothing behind a hole: nothing to deliver
+            if syn.seq is not None:
+                stream.syn(syn.seq, syn.wscale)
 
 
 def _add_empty_runs(fb: FlowBatch, runs: StreamRuns, mine: np.ndarray, with_rows: set[int],

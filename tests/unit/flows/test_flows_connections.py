@@ -110,6 +110,60 @@ def test_a_stray_syn_inside_a_live_connection_changes_nothing():
     assert weirds(events) == []
 
 
+def polls_on_reused_ports(n: int) -> tuple[list[tuple], list[Row]]:
+    """A client that connects for every poll and gets the same source port each time (Linux reuses a port in
+    TIME-WAIT towards another port on loopback): n connections of handshake, request, response, close."""
+    frames: list[tuple] = []
+    expected: list[Row] = []
+    c = Conversation(isn=(10_000, 7_000_000))
+    for tid in range(1, n + 1):
+        c.handshake()
+        expected += [(len(frames) + c.packet(True, read_holding(tid)), "request", tid),
+                     (len(frames) + c.packet(False, read_holding_response(tid)), "response", tid)]
+        c.close()
+        frames += c.frames
+        c = later(c, (c.next[0] + 100_000, c.next[1] + 300_000))
+    return frames, expected
+
+
+def test_a_client_that_connects_for_every_poll_is_read_on_the_fast_path():
+    """Each new connection on the reused ports restarts the streams. When it is the first thing of its ports in a
+    batch and nothing of the old connection is held, the restart is applied before the batch's segments and its
+    messages are parsed in place, as the slow path reads them. (A restart after the same ports' segments in one
+    batch still takes the slow path, which applies it in order.)"""
+    frames, expected = polls_on_reused_ports(4)
+    events = every_way(frames)
+    assert modbus(events) == expected
+    assert weirds(events) == []
+    store = Store.open(":memory:")
+    try:  # a batch per connection, so that each restart comes before its ports' first segment of the batch
+        pipeline, _ = analyze(store, batches(frames, len(frames) // 4))
+    finally:
+        store.close()
+    assert pipeline.modbus.fast_rows == len(expected) and pipeline.modbus.slow_rows == 0
+
+
+def test_a_new_connection_while_the_old_one_waits_behind_a_hole_delivers_the_old_bytes_first():
+    """The old connection's last request arrived after a segment the capture missed: at the new connection's SYN
+    it is delivered after a gap (the restart is not applied in place, since the stream holds it), then the new
+    connection's exchange decodes."""
+    old = Conversation(isn=(3_000_000_000, 4_000_000_000))
+    old.handshake()
+    old.packet(True, read_holding(1))
+    missed = old.packet(True, read_holding(2))
+    held = old.packet(True, read_holding(3))
+    del old.frames[missed - 1]
+    new = later(old, (1_000, 2_000_000_000))  # far from the old numbers: a new connection, FIN or not
+    new.handshake()
+    request = new.packet(True, read_holding(4))
+    response = new.packet(False, read_holding_response(4))
+    events = every_way(old.frames + new.frames)
+    n = len(old.frames)
+    assert modbus(events) == [(4, "request", 1), (held - 1, "request", 3), (n + request, "request", 4),
+                              (n + response, "response", 4)]
+    assert weirds(events) == [(held - 1, "tcp_gap")]
+
+
 def lost_request_then_more() -> tuple[Conversation, dict[str, int]]:
     """The capture misses a request the server got (its ACK covers it); the next request and the responses
     follow."""
