@@ -90,6 +90,11 @@ def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return ordered[starts], first, order, new
 
 
+def within_runs(counts: np.ndarray) -> np.ndarray:
+    """For runs of ``counts`` items laid end to end, each item's position within its run (0, 1, ... per run)."""
+    return np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+
+
 def groups(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct keys, increasing, and each row's index among them: ``np.unique(keys, return_inverse=True)``,
     through a table of flags over the keys' span where it is narrow (a batch's flows, streams, codes)."""

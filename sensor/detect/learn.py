@@ -20,6 +20,7 @@ from sensor.detect.engine import Observed
 from sensor.detect.episodes import Finding
 from sensor.detect.streams import FEATURES, Intervals, Windows
 from sensor.detect.view import VERBS, Messages
+from sensor.order import within_runs
 
 
 @dataclass(slots=True)
@@ -163,7 +164,7 @@ def written(m: Messages, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     single = m.value[rows] >= 0
     bulk = rows[m.written_start[rows] >= 0]  # multiple-register writes the view read in bulk
     counts = m.written_count[bulk]
-    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    offsets = within_runs(counts)
     addresses = [m.address[rows[single]], np.repeat(m.address[bulk], counts) + offsets]
     values = [m.value[rows[single]], m.written[np.repeat(m.written_start[bulk], counts) + offsets]]
     where = [rows[single], np.repeat(bulk, counts)]

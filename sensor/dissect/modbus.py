@@ -22,7 +22,7 @@ from sensor.decode.packets import Weird
 from sensor.dissect.streams import Framed, has_buffered
 from sensor.flows.dispatch import stream_runs
 from sensor.flows.table import Flow, FlowBatch
-from sensor.order import stable_order
+from sensor.order import stable_order, within_runs
 
 PROTOCOL = "modbus"
 RETAINED_SEGMENTS = 16  # last segments of a run parsed in place that its stream keeps for comparisons
@@ -143,8 +143,8 @@ class ModbusAnalyzer:
         p = fb.packets
         first = np.maximum(start[runs], stop[runs] - RETAINED_SEGMENTS)
         counts = stop[runs] - first
+        tail = rows[np.repeat(first, counts) + within_runs(counts)]
         ends = np.cumsum(counts)
-        tail = rows[np.repeat(first - ends + counts, counts) + np.arange(int(ends[-1]))]
         last = tail[ends - 1]
         seqs, offsets, sizes, frames, times = (column[tail].tolist() for column in (
             p.seq, p.payload_off, p.payload_len, p.frame, p.ts))

@@ -715,6 +715,7 @@ def _sum_few(values: list[float]) -> float:
         total += value
     return total
 
+
 def _identity(objects: dict[int, tuple[str, Source]]) -> Identity:
     def value(oid: int) -> str | None:
         return objects[oid][0] if oid in objects else None

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sensor.order import first_rows, groups, stable_order, unique_rows
+from sensor.order import first_rows, groups, stable_order, unique_rows, within_runs
 
 small = st.lists(st.integers(-50, 50), min_size=1, max_size=300)
 
@@ -73,3 +73,9 @@ def test_unique_rows_are_numpys_unique_with_first_rows_and_inverse(values, narro
     expected = np.unique(keys, return_index=True, return_inverse=True)
     got = unique_rows(keys)
     assert [g.tolist() for g in got] == [e.reshape(-1).tolist() for e in expected]
+
+
+def test_within_runs_numbers_each_item_from_zero_within_its_run() -> None:
+    counts = np.array([3, 0, 1, 2], dtype=np.int64)
+    assert within_runs(counts).tolist() == [0, 1, 2, 0, 0, 1]
+    assert within_runs(np.zeros(0, dtype=np.int64)).tolist() == []

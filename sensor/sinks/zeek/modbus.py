@@ -36,7 +36,7 @@ from protocols.modbus.batch import NONE
 from protocols.modbus.wire import ModbusMessage
 from sensor.dissect.modbus import ModbusBatch
 from sensor.flows.table import Flow
-from sensor.order import groups
+from sensor.order import groups, within_runs
 from sensor.sinks import cells
 from sensor.sinks.zeek.ascii import ID, TSV, LogFile, escape, fields, json_value
 from sensor.sinks.zeek.names import modbus_exception, modbus_function
@@ -124,13 +124,6 @@ def _bits_text(key: int) -> str:
 @functools.cache
 def _bits() -> np.ndarray:
     return _byte_table([_bits_text(key) for key in range(256 << 4)])
-
-
-def _starts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For rows of ``counts`` items laid end to end: each item's index within its row, and each row's last item."""
-    ends = np.cumsum(counts)
-    within = np.arange(int(ends[-1])) - np.repeat(ends - counts, counts)
-    return within, ends - 1
 
 
 def _texts(table: np.ndarray, keys: np.ndarray) -> list[str]:
@@ -407,7 +400,7 @@ class ModbusLogs:
             counts = np.where(is_read, data[off[rows] + DATA].astype(np.int64) // 2, mb.quantity[rows])
             ends = np.cumsum(counts)
             first = off[rows] + np.where(is_read, DATA + 1, DATA + 5)  # the row's first register
-            at = np.repeat(first - 2 * (ends - counts), counts) + 2 * np.arange(int(ends[-1]))
+            at = np.repeat(first, counts) + 2 * within_runs(counts)
             words = np.ndarray(shape=(len(data) - 1,), dtype=">u2", buffer=np.ascontiguousarray(data), strides=(1,))
             key = words[at].astype(np.int64) << 1
             key[ends - 1] |= 1
@@ -420,7 +413,7 @@ class ModbusLogs:
             count8 = data[off[rows] + DATA].astype(np.int64)
             quantity = np.where(is_read, count8 * 8, mb.quantity[rows])
             counts = (quantity + 7) // 8
-            within, last = _starts(counts)
+            within, last = within_runs(counts), np.cumsum(counts) - 1
             byte = data[np.repeat(off[rows] + np.where(is_read, DATA + 1, DATA + 5), counts) + within].astype(np.int64)
             key = byte << 4 | 7 << 1  # eight bits, not the last byte
             key[last] = byte[last] << 4 | (quantity - 8 * (counts - 1) - 1) << 1 | 1
